@@ -1,0 +1,63 @@
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "nsl/app/commands.hpp"
+#include "nsl/core/build_info.hpp"
+#include "nsl/core/metrics.hpp"
+#include "nsl/db/migrations.hpp"
+#include "nsl/db/open.hpp"
+
+namespace nsl::app {
+
+int migrate(const config::Source& source, bool status_only, std::optional<int> target) {
+  const auto settings = config::load(source);
+  metrics::Registry registry;
+  auto s = settings;
+  s.database.pool_size = 1;
+  auto database = db::open_database(s, registry);
+  int code = 0;
+  database->with_connection_blocking([&](db::Connection& c) {
+    auto status = db::migration_status(c);
+    std::printf("database: %s\nschema version: %d (this build knows up to %d)\n", database->describe().c_str(),
+                status.current, status.latest);
+    if (status_only) {
+      for (const auto& a : status.applied) std::printf("  applied  %3d  %s  (%s)\n", a.version, a.name.c_str(), a.applied_at.c_str());
+      for (const auto& m : db::migrations()) {
+        if (m.version > status.current) std::printf("  pending  %3d  %s\n", m.version, m.name.c_str());
+      }
+      return;
+    }
+    if (target && (*target < status.current || *target > status.latest)) {
+      std::fprintf(stderr, "nsl migrate: --to %d is outside %d..%d (migrations only go forward)\n", *target,
+                   status.current, status.latest);
+      code = 2;
+      return;
+    }
+    const auto applied = db::migrate(c, target, [](const db::Migration& m) {
+      std::printf("applying %d: %s ...\n", m.version, m.name.c_str());
+      std::fflush(stdout);
+    });
+    status = db::migration_status(c);
+    if (applied.empty()) std::printf("nothing to apply; schema is at version %d\n", status.current);
+    else std::printf("done: applied %zu migration(s); schema is at version %d\n", applied.size(), status.current);
+  });
+  return code;
+}
+
+int config_check(const config::Source& source) {
+  const auto settings = config::load(source);
+  // Catch backend problems that configuration alone can reveal (e.g. a PostgreSQL string).
+  (void)db::database_target(settings);
+  std::cout << config::to_masked_json(settings).dump(2) << "\n";
+  std::fprintf(stderr, "configuration OK (environment %s)\n", settings.environment.c_str());
+  return 0;
+}
+
+int version() {
+  std::printf("nsl %s (%s build, %s)\n", build_info::kVersion, build_info::kBuildType, build_info::kCompiler);
+  return 0;
+}
+
+}  // namespace nsl::app

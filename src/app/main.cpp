@@ -1,0 +1,97 @@
+// nsl: the Neo Service Layer server and its operator commands.
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "nsl/app/commands.hpp"
+#include "nsl/core/config.hpp"
+#include "nsl/db/database.hpp"
+
+namespace {
+
+// Options every command that reads the configuration shares.
+struct ConfigOptions {
+  std::string directory;
+  std::string environment;
+  std::string urls;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("-c,--config-dir", directory,
+                    "Directory with appsettings.json and appsettings.<Environment>.json "
+                    "(default: $NSL_CONFIG_DIR, else the current directory)");
+    cmd->add_option("-e,--environment", environment,
+                    "Environment name (default: $NSL_ENVIRONMENT, else $ASPNETCORE_ENVIRONMENT, else Production)");
+  }
+
+  nsl::config::Source source() const {
+    nsl::config::Source s;
+    s.env = nsl::config::process_environment();
+    s.environment = environment;
+    if (!directory.empty()) {
+      s.directory = directory;
+      s.directory_required = true;
+    } else if (auto it = s.env.find("NSL_CONFIG_DIR"); it != s.env.end() && !it->second.empty()) {
+      s.directory = it->second;
+      s.directory_required = true;
+    }
+    if (!urls.empty()) s.env["NSL_URLS"] = urls;  // the command line wins over everything
+    return s;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nsl - Neo Service Layer: trusted off-chain services for Neo N3 and Neo X smart contracts.\n"
+               "With no configuration, `nsl serve` runs on http://0.0.0.0:5000 with an embedded SQLite database."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+
+  ConfigOptions options;
+  auto* serve = app.add_subcommand("serve", "Run the HTTP API server until SIGTERM or SIGINT");
+  options.add_to(serve);
+  serve->add_option("--urls", options.urls, "Addresses to listen on, ';'-separated (overrides Urls and ASPNETCORE_URLS)");
+
+  bool status_only = false;
+  std::optional<int> target;
+  auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations, with progress");
+  options.add_to(migrate);
+  migrate->add_flag("--status", status_only, "Only show applied and pending migrations");
+  migrate->add_option("--to", target, "Stop at this schema version (default: the latest)");
+
+  auto* config = app.add_subcommand("config", "Configuration tools");
+  config->require_subcommand(1);
+  auto* check = config->add_subcommand("check", "Validate the configuration and print it with secrets masked");
+  options.add_to(check);
+
+  auto* version = app.add_subcommand("version", "Print the version and build");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (serve->parsed()) return nsl::app::serve(options.source());
+    if (migrate->parsed()) return nsl::app::migrate(options.source(), status_only, target);
+    if (check->parsed()) return nsl::app::config_check(options.source());
+    if (version->parsed()) return nsl::app::version();
+  } catch (const nsl::config::ConfigError& e) {
+    for (const auto& line : e.errors()) std::fprintf(stderr, "nsl: configuration error: %s\n", line.c_str());
+    return 2;
+  } catch (const nsl::StartupError& e) {
+    std::fprintf(stderr, "nsl: %s\n", e.what());
+    return 2;
+  } catch (const nsl::db::DatabaseError& e) {
+    std::fprintf(stderr, "nsl: database error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nsl: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

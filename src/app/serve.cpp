@@ -1,0 +1,260 @@
+#include <pthread.h>
+
+#include <csignal>
+#include <memory>
+#include <thread>
+
+#include <boost/asio/signal_set.hpp>
+#include <nlohmann/json.hpp>
+
+#include "nsl/app/commands.hpp"
+#include "nsl/core/build_info.hpp"
+#include "nsl/core/logging.hpp"
+#include "nsl/core/metrics.hpp"
+#include "nsl/db/migrations.hpp"
+#include "nsl/db/open.hpp"
+#include "nsl/http/health.hpp"
+#include "nsl/http/pipeline.hpp"
+#include "nsl/http/router.hpp"
+#include "nsl/http/server.hpp"
+
+namespace nsl::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? std::string(sep) : "") + v[i];
+  return out;
+}
+
+std::vector<http::ListenAddress> addresses_of(const config::ServerSettings& s) {
+  std::vector<http::ListenAddress> out;
+  for (const auto& u : s.urls) out.push_back({u.host, u.port, u.text});
+  return out;
+}
+
+http::ServerOptions server_options(const config::Settings& s, std::string name) {
+  http::ServerOptions o;
+  o.name = std::move(name);
+  o.max_request_body_bytes = s.server.max_request_body_bytes;
+  o.max_request_headers_bytes = static_cast<std::uint32_t>(s.server.max_request_headers_bytes);
+  o.request_headers_timeout = std::chrono::seconds(s.server.request_headers_timeout_seconds);
+  o.keep_alive_timeout = std::chrono::seconds(s.server.keep_alive_timeout_seconds);
+  return o;
+}
+
+http::PipelineSettings pipeline_settings(const config::Settings& s) {
+  http::PipelineSettings p;
+  p.max_concurrent_requests = s.services.max_concurrent_requests;
+  p.service_timeout = std::chrono::seconds(s.services.service_timeout_seconds);
+  for (const auto& proxy : s.server.trusted_proxies) {
+    boost::system::error_code ec;
+    auto a = asio::ip::make_address(proxy, ec);
+    if (ec) throw StartupError("Server:TrustedProxies: \"" + proxy + "\" is not an IP address");
+    p.trusted_proxies.push_back(a);
+  }
+  return p;
+}
+
+void add_metrics_route(http::Router& router, metrics::Registry& registry) {
+  router.add({http::Verb::get, "/metrics", "metrics", "",
+              [&registry](http::Context&) -> asio::awaitable<http::Response> {
+                co_return http::text_response(200, registry.render(), "text/plain; version=0.0.4; charset=utf-8");
+              },
+              true});
+}
+
+// Makes sure the schema is what this build expects before anything is served.
+void prepare_schema(db::Database& database, const config::Settings& settings, const log::Logger& log) {
+  database.with_connection_blocking([&](db::Connection& c) {
+    if (settings.database.migrate_on_startup) {
+      const auto applied = db::migrate(c, std::nullopt, [&](const db::Migration& m) {
+        log.info("applying migration", {{"version", m.version}, {"name", m.name}});
+      });
+      const auto status = db::migration_status(c);
+      log.info("database schema ready", {{"database", database.describe()}, {"version", status.current},
+                                         {"applied_now", static_cast<std::uint64_t>(applied.size())}});
+      return;
+    }
+    const auto status = db::migration_status(c);
+    if (!status.pending.empty()) {
+      throw StartupError("the database schema is at version " + std::to_string(status.current) +
+                         " and this build needs version " + std::to_string(status.latest) +
+                         "; run `nsl migrate` (or set Database:MigrateOnStartup to true)");
+    }
+  });
+}
+
+/// The running configuration; reloadable parts are replaced as a whole new snapshot.
+class SettingsStore {
+ public:
+  explicit SettingsStore(config::Settings s) : current_(std::make_shared<const config::Settings>(std::move(s))) {}
+  std::shared_ptr<const config::Settings> get() const { return current_.load(); }
+  void set(std::shared_ptr<const config::Settings> s) { current_.store(std::move(s)); }
+
+ private:
+  std::atomic<std::shared_ptr<const config::Settings>> current_;
+};
+
+// Polls the configuration files once a second (guide §6.3). A change that fails validation is
+// rejected with the running settings kept; valid changes to log levels and rate limits apply at
+// once; other changes are reported as needing a restart.
+asio::awaitable<void> watch_configuration(config::Source source, SettingsStore& store, log::Sink& sink,
+                                          log::Logger log, const std::atomic<bool>& stopping) {
+  auto fingerprint = source.fingerprint();
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping.load()) {
+    timer.expires_after(1s);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping.load()) break;
+    const auto now = source.fingerprint();
+    if (now == fingerprint) continue;
+    fingerprint = now;
+    config::Settings next;
+    try {
+      next = config::load(source);
+    } catch (const config::ConfigError& e) {
+      log.error("configuration reload rejected; keeping the running settings", {{"errors", join(e.errors(), "; ")}});
+      continue;
+    }
+    const auto running = store.get();
+    const auto restart = config::restart_required_changes(*running, next);
+    if (!restart.empty()) {
+      log.warn("configuration changes that need a restart were not applied", {{"sections", join(restart, ", ")}});
+    }
+    std::vector<std::string> applied;
+    if (!(running->logging == next.logging)) applied.emplace_back("Logging");
+    if (!(running->rate_limiting == next.rate_limiting)) applied.emplace_back("RateLimiting");
+    if (applied.empty()) continue;
+    auto updated = std::make_shared<config::Settings>(*running);
+    updated->logging = next.logging;
+    updated->rate_limiting = next.rate_limiting;
+    sink.set_levels(updated->logging.levels);
+    store.set(std::move(updated));
+    log.info("configuration reloaded", {{"applied", join(applied, ", ")}});
+  }
+}
+
+}  // namespace
+
+int serve(const config::Source& source) {
+  std::signal(SIGPIPE, SIG_IGN);
+  SettingsStore store(config::load(source));
+  const auto settings = store.get();
+
+  log::Sink sink;
+  sink.set_levels(settings->logging.levels);
+  const auto log = sink.get("app");
+  log.info("starting nsl", {{"version", build_info::kVersion}, {"environment", settings->environment},
+                           {"configuration", join(settings->sources, ", ")}});
+
+  metrics::Registry registry;
+  metrics::add_process_collector(registry);
+  registry.gauge("nsl_build_info", "Build of the running nsl binary (value is always 1).", {"version", "build_type"})
+      .with({build_info::kVersion, build_info::kBuildType})
+      .set(1);
+  registry.add_collector([&sink](std::vector<metrics::Registry::Sample>& out) {
+    out.push_back({"nsl_log_lines_dropped_total", "Log lines dropped because the log buffer was full.",
+                   metrics::Type::counter, {}, static_cast<double>(sink.dropped())});
+  });
+
+  auto database = db::open_database(*settings, registry);
+  prepare_schema(*database, *settings, log);
+
+  const unsigned threads = settings->server.threads > 0 ? static_cast<unsigned>(settings->server.threads)
+                                                          : std::max(1u, std::thread::hardware_concurrency());
+  asio::io_context ioc(static_cast<int>(threads));
+
+  http::Router router;
+  http::Health health({5s, build_info::kVersion, settings->environment});
+  health.add_check({"database", [&database]() -> asio::awaitable<http::CheckResult> {
+                      try {
+                        co_await database->run([](db::Connection& c) { (void)c.query("SELECT 1"); });
+                        co_return http::CheckResult{http::HealthStatus::healthy, database->describe()};
+                      } catch (const std::exception&) {
+                        co_return http::CheckResult{http::HealthStatus::unhealthy, "the database does not answer"};
+                      }
+                    }});
+  health.register_routes(router);
+  add_metrics_route(router, registry);
+  // Services register their routes here, explicitly, as they are built.
+
+  http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
+  http::Server server(ioc, server_options(*settings, "nsl"), pipeline, registry, sink);
+  server.listen(addresses_of(settings->server));
+
+  // Optional listener that serves only /metrics (Metrics:Port).
+  http::Router metrics_router;
+  add_metrics_route(metrics_router, registry);
+  http::Pipeline metrics_pipeline(metrics_router, pipeline_settings(*settings), registry, sink);
+  std::unique_ptr<http::Server> metrics_server;
+  if (settings->metrics.port > 0) {
+    metrics_server = std::make_unique<http::Server>(ioc, server_options(*settings, "metrics"), metrics_pipeline,
+                                                    registry, sink);
+    const auto& host = settings->server.urls.front().host;
+    metrics_server->listen({{host, static_cast<std::uint16_t>(settings->metrics.port),
+                             "Metrics:Port " + std::to_string(settings->metrics.port)}});
+  }
+
+  for (const auto& ep : server.local_endpoints()) {
+    const auto host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+    log.info("Now listening on: http://" + host + ":" + std::to_string(ep.port()),
+             {{"address", ep.address().to_string()}, {"port", ep.port()}});
+  }
+  if (metrics_server) {
+    for (const auto& ep : metrics_server->local_endpoints()) {
+      log.info("Metrics listening on: http://" + ep.address().to_string() + ":" + std::to_string(ep.port()) + "/metrics",
+               {{"port", ep.port()}});
+    }
+  }
+  server.start();
+  if (metrics_server) metrics_server->start();
+
+  std::atomic<bool> stopping{false};
+  asio::co_spawn(ioc, watch_configuration(source, store, sink, sink.get("config"), stopping), asio::detached);
+
+  int exit_code = 0;
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    log.info("shutdown requested", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"},
+                                    {"grace_seconds", settings->server.shutdown_timeout_seconds}});
+    stopping.store(true);
+    health.set_draining();
+    // A second signal stops at once.
+    signals.async_wait([&](const boost::system::error_code& ec2, int) {
+      if (ec2) return;
+      log.warn("second signal: stopping without waiting for requests in flight");
+      exit_code = 1;
+      ioc.stop();
+    });
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+          const auto grace = std::chrono::seconds(settings->server.shutdown_timeout_seconds);
+          const auto forced = co_await server.shutdown(grace);
+          if (metrics_server) co_await metrics_server->shutdown(1s);
+          log.info("HTTP server stopped", {{"connections_closed_forcibly", forced}});
+          signals.cancel();
+          ioc.stop();
+        },
+        asio::detached);
+  });
+
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads; ++i) {
+    workers.emplace_back([&ioc, i] {
+      pthread_setname_np(pthread_self(), ("nsl-io-" + std::to_string(i)).c_str());
+      ioc.run();
+    });
+  }
+  ioc.run();
+  for (auto& t : workers) t.join();
+  log.info("stopped", {{"exit_code", exit_code}});
+  sink.flush();
+  return exit_code;
+}
+
+}  // namespace nsl::app

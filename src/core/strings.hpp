@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nsl {
+
+/// ASCII case-insensitive equality (configuration keys, header names).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+/// ASCII lower-case copy.
+std::string to_lower(std::string_view s);
+/// Removes ASCII whitespace at both ends.
+std::string_view trim(std::string_view s) noexcept;
+/// Splits on every occurrence of `sep` (which may be longer than one character).
+std::vector<std::string_view> split(std::string_view s, std::string_view sep);
+/// Appends `s` as a quoted JSON string literal, escaping as RFC 8259 requires. Invalid UTF-8
+/// bytes are replaced with U+FFFD so that every log line stays valid JSON.
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace nsl

@@ -1,0 +1,48 @@
+#include "nsl/core/strings.hpp"
+
+#include <gtest/gtest.h>
+
+#include "nsl/core/ids.hpp"
+
+namespace nsl {
+namespace {
+
+TEST(Strings, JsonStringEscaping) {
+  std::string out;
+  append_json_string(out, std::string_view("a\"b\\c\n\x01\x7f", 8));
+  EXPECT_EQ(out, R"("a\"b\\c\n\u0001\u007f")");
+  out.clear();
+  append_json_string(out, "h\xC3\xA9llo \xF0\x9F\x98\x80");  // valid 2- and 4-byte sequences pass through
+  EXPECT_EQ(out, "\"h\xC3\xA9llo \xF0\x9F\x98\x80\"");
+  out.clear();
+  append_json_string(out, "\xC0\xAF \xED\xA0\x80");  // overlong and surrogate forms are replaced
+  EXPECT_EQ(out, "\"\xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+}
+
+TEST(Strings, SplitTrimCase) {
+  EXPECT_EQ(split("a__b__c", "__"), (std::vector<std::string_view>{"a", "b", "c"}));
+  EXPECT_EQ(split("", ","), (std::vector<std::string_view>{""}));
+  EXPECT_EQ(trim("  x y \t"), "x y");
+  EXPECT_TRUE(iequals("RateLimiting", "ratelimiting"));
+  EXPECT_FALSE(iequals("abc", "abd"));
+}
+
+TEST(Ids, UuidsAreVersion4AndDistinct) {
+  const auto a = random_uuid();
+  const auto b = random_uuid();
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
+  EXPECT_NE(a, b);
+}
+
+TEST(Ids, AcceptableRequestIds) {
+  EXPECT_TRUE(is_acceptable_request_id("abc-123_x.y:z"));
+  EXPECT_FALSE(is_acceptable_request_id(""));
+  EXPECT_FALSE(is_acceptable_request_id(std::string(129, 'a')));
+  EXPECT_FALSE(is_acceptable_request_id("a b"));
+  EXPECT_FALSE(is_acceptable_request_id("x\r\nSet-Cookie: y"));
+}
+
+}  // namespace
+}  // namespace nsl

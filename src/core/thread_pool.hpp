@@ -1,0 +1,71 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+
+#include "nsl/core/asio.hpp"
+#include "nsl/core/metrics.hpp"
+
+namespace nsl {
+
+/// A named pool of threads for blocking work (SQLite, blocking driver calls, heavy crypto, file
+/// IO), so that IO threads never block. Its queue depth and busy threads are exported as
+/// `nsl_threadpool_queue_depth{pool}` and `nsl_threadpool_busy_threads{pool}`.
+class ThreadPool {
+ public:
+  ThreadPool(std::string name, std::size_t threads, metrics::Registry& registry);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  /// Runs `f` on one of the pool's threads; the awaiting coroutine resumes on its own executor
+  /// with f's result, or with f's exception rethrown.
+  template <class F>
+  asio::awaitable<std::invoke_result_t<F&>> run(F f) {
+    using R = std::invoke_result_t<F&>;
+    queued_.fetch_add(1, std::memory_order_relaxed);
+    co_return co_await asio::co_spawn(
+        pool_.get_executor(),
+        [this, fn = std::move(f)]() mutable -> asio::awaitable<R> {
+          Busy busy(*this);
+          if constexpr (std::is_void_v<R>) {
+            fn();
+            co_return;
+          } else {
+            co_return fn();
+          }
+        },
+        asio::use_awaitable);
+  }
+
+  const std::string& name() const noexcept { return name_; }
+  std::size_t size() const noexcept { return threads_; }
+  /// Tasks submitted and not yet started.
+  std::size_t queued() const noexcept { return queued_.load(std::memory_order_relaxed); }
+  /// Waits for queued work to finish and joins the threads.
+  void join();
+
+ private:
+  struct Busy {
+    explicit Busy(ThreadPool& p) : pool(p) {
+      pool.queued_.fetch_sub(1, std::memory_order_relaxed);
+      pool.busy_.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~Busy() {
+      pool.busy_.fetch_sub(1, std::memory_order_relaxed);
+      pool.completed_.inc();
+    }
+    ThreadPool& pool;
+  };
+
+  std::string name_;
+  std::size_t threads_;
+  asio::thread_pool pool_;
+  std::atomic<std::size_t> queued_{0};
+  std::atomic<std::size_t> busy_{0};
+  metrics::Counter& completed_;
+};
+
+}  // namespace nsl

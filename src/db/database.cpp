@@ -1,0 +1,51 @@
+#include "nsl/db/database.hpp"
+
+namespace nsl::db {
+namespace {
+
+const char* type_name(const Value& v) {
+  switch (v.index()) {
+    case 0: return "NULL";
+    case 1: return "integer";
+    case 2: return "real";
+    case 3: return "text";
+    case 4: return "blob";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+const char* dialect_name(Dialect d) noexcept { return d == Dialect::sqlite ? "sqlite" : "postgres"; }
+
+template <class T>
+T Result::get(std::size_t row, std::size_t column) const {
+  const Value& v = rows.at(row).at(column);
+  if constexpr (std::is_same_v<T, double>) {
+    if (auto i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  }
+  if constexpr (std::is_same_v<T, bool>) {
+    if (auto i = std::get_if<std::int64_t>(&v)) return *i != 0;
+  } else {
+    if (auto p = std::get_if<T>(&v)) return *p;
+  }
+  throw DatabaseError(DatabaseError::Kind::schema, "column " + columns.at(column) + " holds " + type_name(v));
+}
+
+template <class T>
+std::optional<T> Result::get_optional(std::size_t row, std::size_t column) const {
+  if (std::holds_alternative<std::nullptr_t>(rows.at(row).at(column))) return std::nullopt;
+  return get<T>(row, column);
+}
+
+template std::int64_t Result::get<std::int64_t>(std::size_t, std::size_t) const;
+template double Result::get<double>(std::size_t, std::size_t) const;
+template bool Result::get<bool>(std::size_t, std::size_t) const;
+template std::string Result::get<std::string>(std::size_t, std::size_t) const;
+template Blob Result::get<Blob>(std::size_t, std::size_t) const;
+template std::optional<std::int64_t> Result::get_optional<std::int64_t>(std::size_t, std::size_t) const;
+template std::optional<double> Result::get_optional<double>(std::size_t, std::size_t) const;
+template std::optional<std::string> Result::get_optional<std::string>(std::size_t, std::size_t) const;
+template std::optional<Blob> Result::get_optional<Blob>(std::size_t, std::size_t) const;
+
+}  // namespace nsl::db

@@ -1,0 +1,130 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "nsl/core/asio.hpp"
+
+namespace nsl::db {
+
+/// SQL dialects the migrations are written for.
+enum class Dialect { sqlite, postgres };
+const char* dialect_name(Dialect d) noexcept;
+
+/// Raw bytes, bound and read as a BLOB / bytea (text is bound as std::string).
+struct Blob {
+  std::string bytes;
+  bool operator==(const Blob&) const = default;
+};
+
+/// One parameter or column value.
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string, Blob>;
+
+/// The rows a statement returned, with the number of rows it changed.
+struct Result {
+  std::vector<std::string> columns;
+  std::vector<std::vector<Value>> rows;
+  std::int64_t affected = 0;
+
+  bool empty() const noexcept { return rows.empty(); }
+  /// The value at (row, column) as T; throws DatabaseError on a type mismatch.
+  template <class T>
+  T get(std::size_t row, std::size_t column) const;
+  /// Like get() but std::nullopt for SQL NULL.
+  template <class T>
+  std::optional<T> get_optional(std::size_t row, std::size_t column) const;
+};
+
+/// A failure reported by the database. `kind` lets repositories turn it into a domain error
+/// (unique violation → Conflict, lost connection → Unavailable). The message may contain SQL
+/// and is therefore only ever logged, never sent to a client.
+class DatabaseError : public std::runtime_error {
+ public:
+  enum class Kind { constraint, unique_violation, busy, unavailable, schema, other };
+  DatabaseError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const noexcept { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+/// One connection, used by one thread at a time. Placeholders are written `$1`, `$2`, ... in
+/// every dialect, so a statement reads the same on SQLite and PostgreSQL.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual Dialect dialect() const noexcept = 0;
+  /// Runs one or more statements without parameters (migrations).
+  virtual void exec_script(std::string_view sql) = 0;
+  /// Runs one statement; prepared statements are cached per connection.
+  virtual Result query(std::string_view sql, const std::vector<Value>& params = {}) = 0;
+  /// Starts a transaction that takes the write lock at once (SQLite BEGIN IMMEDIATE).
+  virtual void begin_write() = 0;
+  virtual void commit() = 0;
+  virtual void rollback() = 0;
+};
+
+/// A database: a pool of connections and a named pool of threads to use them on, so that
+/// callers on IO threads only ever await. Implementations: SQLite (embedded default).
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual Dialect dialect() const noexcept = 0;
+  /// A description safe to log and show in /health (no password).
+  virtual std::string describe() const = 0;
+  /// Runs fn with a pooled connection on the database's thread pool.
+  virtual asio::awaitable<void> with_connection(std::function<void(Connection&)> fn) = 0;
+  /// Runs fn with a pooled connection on the calling thread (CLI commands, startup).
+  virtual void with_connection_blocking(const std::function<void(Connection&)>& fn) = 0;
+
+  /// Runs fn(Connection&) on the pool and returns its result.
+  template <class F>
+  asio::awaitable<std::invoke_result_t<F&, Connection&>> run(F f) {
+    using R = std::invoke_result_t<F&, Connection&>;
+    if constexpr (std::is_void_v<R>) {
+      co_await with_connection([&](Connection& c) { f(c); });
+    } else {
+      std::optional<R> out;
+      co_await with_connection([&](Connection& c) { out.emplace(f(c)); });
+      co_return std::move(*out);
+    }
+  }
+
+  /// Runs fn inside one write transaction: committed if fn returns, rolled back if it throws.
+  template <class F>
+  asio::awaitable<std::invoke_result_t<F&, Connection&>> transaction(F f) {
+    co_return co_await run([&](Connection& c) {
+      c.begin_write();
+      try {
+        if constexpr (std::is_void_v<std::invoke_result_t<F&, Connection&>>) {
+          f(c);
+          c.commit();
+        } else {
+          auto r = f(c);
+          c.commit();
+          return r;
+        }
+      } catch (...) {
+        c.rollback();
+        throw;
+      }
+    });
+  }
+};
+
+/// Settings of the embedded SQLite database.
+struct SqliteOptions {
+  std::string path;
+  int pool_size = 4;
+  int busy_timeout_ms = 5000;
+};
+
+}  // namespace nsl::db

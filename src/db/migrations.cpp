@@ -1,0 +1,183 @@
+#include "nsl/db/migrations.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+namespace nsl::db {
+namespace {
+
+constexpr const char* kCreateHistory = R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  checksum   TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+);
+)sql";
+
+// Timestamps are stored as RFC 3339 UTC text with milliseconds, which sorts chronologically.
+constexpr const char* kV1Sqlite = R"sql(
+CREATE TABLE storage_data (
+  id             TEXT PRIMARY KEY,
+  user_address   TEXT NOT NULL CHECK (length(user_address) <= 42),
+  key            TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 256),
+  value          TEXT NOT NULL CHECK (json_valid(value)),
+  encrypted      INTEGER NOT NULL DEFAULT 0 CHECK (encrypted IN (0, 1)),
+  access_level   TEXT NOT NULL DEFAULT 'private' CHECK (length(access_level) <= 20),
+  size_bytes     INTEGER NOT NULL,
+  created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  updated_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  accessed_count INTEGER NOT NULL DEFAULT 0,
+  last_accessed  TEXT,
+  expires_at     TEXT,
+  metadata       TEXT CHECK (metadata IS NULL OR json_valid(metadata)),
+  UNIQUE (user_address, key)
+);
+CREATE INDEX idx_storage_user_address ON storage_data(user_address);
+CREATE INDEX idx_storage_key ON storage_data(key);
+CREATE INDEX idx_storage_created_at ON storage_data(created_at);
+CREATE INDEX idx_storage_expires_at ON storage_data(expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE oracle_requests (
+  id                TEXT PRIMARY KEY,
+  request_id        TEXT NOT NULL UNIQUE CHECK (length(request_id) <= 100),
+  user_address      TEXT NOT NULL CHECK (length(user_address) <= 42),
+  url               TEXT NOT NULL,
+  json_path         TEXT CHECK (json_path IS NULL OR length(json_path) <= 500),
+  callback_contract TEXT CHECK (callback_contract IS NULL OR length(callback_contract) <= 42),
+  status            TEXT NOT NULL DEFAULT 'pending' CHECK (length(status) <= 20),
+  result            TEXT CHECK (result IS NULL OR json_valid(result)),
+  error             TEXT,
+  gas_used          TEXT,
+  created_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  completed_at      TEXT,
+  metadata          TEXT CHECK (metadata IS NULL OR json_valid(metadata))
+);
+CREATE INDEX idx_oracle_request_id ON oracle_requests(request_id);
+CREATE INDEX idx_oracle_user_address ON oracle_requests(user_address);
+CREATE INDEX idx_oracle_status ON oracle_requests(status);
+CREATE INDEX idx_oracle_created_at ON oracle_requests(created_at);
+
+CREATE TABLE audit_logs (
+  id                INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_type        TEXT NOT NULL CHECK (length(event_type) <= 50),
+  user_address      TEXT CHECK (user_address IS NULL OR length(user_address) <= 42),
+  service_name      TEXT NOT NULL CHECK (length(service_name) <= 50),
+  method_name       TEXT NOT NULL CHECK (length(method_name) <= 100),
+  request_id        TEXT CHECK (request_id IS NULL OR length(request_id) <= 100),
+  correlation_id    TEXT CHECK (correlation_id IS NULL OR length(correlation_id) <= 100),
+  ip_address        TEXT,
+  user_agent        TEXT,
+  request_data      TEXT CHECK (request_data IS NULL OR json_valid(request_data)),
+  response_data     TEXT CHECK (response_data IS NULL OR json_valid(response_data)),
+  status_code       INTEGER,
+  error_message     TEXT,
+  execution_time_ms INTEGER,
+  created_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX idx_audit_event_type ON audit_logs(event_type);
+CREATE INDEX idx_audit_user_address ON audit_logs(user_address);
+CREATE INDEX idx_audit_service ON audit_logs(service_name, method_name);
+CREATE INDEX idx_audit_created_at ON audit_logs(created_at);
+CREATE INDEX idx_audit_request_id ON audit_logs(request_id);
+)sql";
+
+// The guide's later sections query storage_data.deleted_at (§13.2.2 composite index, §17.2
+// retention and erasure), which its §9.1.2 schema lacks; this version adds it.
+constexpr const char* kV2Sqlite = R"sql(
+ALTER TABLE storage_data ADD COLUMN deleted_at TEXT;
+CREATE INDEX idx_storage_composite ON storage_data(user_address, created_at DESC) WHERE deleted_at IS NULL;
+)sql";
+
+std::string now_text(Connection& c) {
+  return c.query("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").get<std::string>(0, 0);
+}
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> kAll{
+      {1, "guide schema: storage_data, oracle_requests, audit_logs", {{Dialect::sqlite, kV1Sqlite}}},
+      {2, "storage_data.deleted_at and the composite listing index", {{Dialect::sqlite, kV2Sqlite}}},
+  };
+  return kAll;
+}
+
+std::string migration_checksum(const Migration& m, Dialect d) {
+  const auto it = m.sql.find(d);
+  const std::string& sql = it == m.sql.end() ? std::string() : it->second;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(sql.data(), sql.size(), digest, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xF]);
+  }
+  return out;
+}
+
+MigrationStatus migration_status(Connection& c, const std::vector<Migration>& all) {
+  c.exec_script(kCreateHistory);
+  MigrationStatus status;
+  status.latest = all.empty() ? 0 : all.back().version;
+  const auto rows = c.query("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version");
+  for (std::size_t i = 0; i < rows.rows.size(); ++i) {
+    AppliedMigration a{static_cast<int>(rows.get<std::int64_t>(i, 0)), rows.get<std::string>(i, 1),
+                       rows.get<std::string>(i, 2), rows.get<std::string>(i, 3)};
+    const auto known = std::find_if(all.begin(), all.end(), [&](const Migration& m) { return m.version == a.version; });
+    if (known == all.end()) {
+      throw DatabaseError(DatabaseError::Kind::schema,
+                          "the database has schema version " + std::to_string(a.version) +
+                              ", which this build does not know (latest " + std::to_string(status.latest) +
+                              "); run a newer nsl");
+    }
+    if (migration_checksum(*known, c.dialect()) != a.checksum) {
+      throw DatabaseError(DatabaseError::Kind::schema, "migration " + std::to_string(a.version) +
+                                                           " was changed after it was applied to this database");
+    }
+    status.current = std::max(status.current, a.version);
+    status.applied.push_back(std::move(a));
+  }
+  for (const auto& m : all) {
+    if (m.version > status.current) status.pending.push_back(m.version);
+  }
+  return status;
+}
+
+std::vector<int> migrate(Connection& c, std::optional<int> target, const std::function<void(const Migration&)>& progress,
+                         const std::vector<Migration>& all) {
+  std::vector<int> applied;
+  const int goal = target.value_or(all.empty() ? 0 : all.back().version);
+  for (const auto& m : all) {
+    if (m.version > goal) break;
+    c.begin_write();
+    try {
+      // Re-read inside the write transaction: another process may have applied it meanwhile.
+      const auto status = migration_status(c, all);
+      if (m.version <= status.current) {
+        c.rollback();
+        continue;
+      }
+      const auto sql = m.sql.find(c.dialect());
+      if (sql == m.sql.end()) {
+        throw DatabaseError(DatabaseError::Kind::schema, "migration " + std::to_string(m.version) + " has no " +
+                                                             dialect_name(c.dialect()) + " SQL");
+      }
+      if (progress) progress(m);
+      c.exec_script(sql->second);
+      c.query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+              {std::int64_t{m.version}, m.name, migration_checksum(m, c.dialect()), now_text(c)});
+      c.commit();
+      applied.push_back(m.version);
+    } catch (...) {
+      c.rollback();
+      throw;
+    }
+  }
+  return applied;
+}
+
+}  // namespace nsl::db

@@ -1,0 +1,239 @@
+#include "nsl/http/pipeline.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "nsl/core/ids.hpp"
+#include "nsl/core/strings.hpp"
+#include "nsl/http/problem.hpp"
+
+namespace nsl::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+    "font-src 'self'; connect-src 'self' wss://;";
+
+std::string_view method_label(const Request& req) {
+  switch (req.method()) {
+    case Verb::get: return "GET";
+    case Verb::head: return "HEAD";
+    case Verb::post: return "POST";
+    case Verb::put: return "PUT";
+    case Verb::delete_: return "DELETE";
+    case Verb::patch: return "PATCH";
+    case Verb::options: return "OPTIONS";
+    default: return "OTHER";
+  }
+}
+
+void add_security_headers(Response& res, bool https) {
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Frame-Options", "DENY");
+  res.set("X-XSS-Protection", "1; mode=block");
+  res.set("Referrer-Policy", "strict-origin-when-cross-origin");
+  res.set("Content-Security-Policy", kContentSecurityPolicy);
+  if (res.find(Field::cache_control) == res.end()) res.set(Field::cache_control, "no-store");
+  if (https) res.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains; preload");
+}
+
+bool is_trusted(const std::vector<asio::ip::address>& proxies, const asio::ip::address& a) {
+  for (const auto& p : proxies) {
+    if (p == a) return true;
+    // An IPv4 peer may arrive as an IPv4-mapped IPv6 address on a dual-stack listener.
+    if (a.is_v6() && a.to_v6().is_v4_mapped() && p.is_v4() &&
+        asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()) == p.to_v4())
+      return true;
+  }
+  return false;
+}
+
+std::string id_from(const Request& req, Field field_or_unknown, std::string_view name) {
+  auto it = name.empty() ? req.find(field_or_unknown) : req.find(name);
+  if (it != req.end() && is_acceptable_request_id(std::string_view(it->value()))) return std::string(it->value());
+  return {};
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const Router& router, PipelineSettings settings, metrics::Registry& registry, log::Sink& logs)
+    : router_(router),
+      settings_(std::move(settings)),
+      requests_total_(registry.counter("http_requests_total", "HTTP requests served, by service, method and status.",
+                                       {"service", "method", "status"})),
+      request_duration_(registry.histogram("http_request_duration_seconds",
+                                           "Time from a request fully read to its response ready, by service.",
+                                           {"service"})),
+      access_log_(logs.get("http.access")),
+      log_(logs.get("http")) {
+  registry.add_collector([this](std::vector<metrics::Registry::Sample>& out) {
+    out.push_back({"http_requests_in_flight", "Requests currently being handled.", metrics::Type::gauge, {},
+                   static_cast<double>(in_flight())});
+  });
+}
+
+asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInfo& connection) {
+  const auto started = Clock::now();
+  // 1. ids
+  std::string request_id = id_from(request, Field::unknown, "X-Request-Id");
+  if (request_id.empty()) request_id = random_uuid();
+  std::string correlation_id = id_from(request, Field::unknown, "X-Correlation-Id");
+  if (correlation_id.empty()) correlation_id = request_id;
+
+  const std::string_view target(request.target());
+  const auto qpos = target.find('?');
+  Context ctx{request, connection, target.substr(0, qpos),
+              qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1)};
+  ctx.request_id = std::move(request_id);
+  ctx.correlation_id = std::move(correlation_id);
+  ctx.https = connection.tls;
+  if (!ctx.https && is_trusted(settings_.trusted_proxies, connection.remote)) {
+    auto it = request.find("X-Forwarded-Proto");
+    ctx.https = it != request.end() && iequals(trim(it->value()), "https");
+  }
+
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  Response res;
+  std::string_view service = "unknown";
+  try {
+    // 2. routing
+    if (ctx.path.empty() || ctx.path.front() != '/') {
+      throw BadRequest("the request target must be an absolute path such as /health");
+    }
+    auto match = router_.match(request.method(), ctx.path);
+    if (match.bad_path) throw BadRequest("the request path has a malformed percent-escape");
+    if (!match.route) {
+      if (!match.allow.empty()) {
+        throw RequestError(ErrorKind::method_not_allowed, std::string(request.method_string()) +
+                                                              " is not allowed here; allowed: " + match.allow)
+            .with_header("Allow", match.allow);
+      }
+      throw NotFound("no route matches " + std::string(ctx.path));
+    }
+    ctx.route = match.route;
+    ctx.params = std::move(match.params);
+    service = match.route->service;
+    // 3. concurrency bound
+    if (in_flight_.load(std::memory_order_relaxed) > settings_.max_concurrent_requests) {
+      throw Unavailable("the server is at its limit of concurrent requests; retry shortly").with_header("Retry-After", "1");
+    }
+    // 4. handler under the deadline
+    res = co_await dispatch(ctx);
+  } catch (...) {
+    // 5. errors
+    res = error_response(std::current_exception(), ctx);
+  }
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  if (request.method() == Verb::head) {
+    // HEAD gets GET's headers; Content-Length stays that of the body it would have had.
+    const auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+  }
+  finish(ctx, res, started, service, method_label(request));
+  co_return res;
+}
+
+namespace {
+
+// A handler's outcome as a value. Asio's `||` waits for the first branch to *succeed*, so a
+// handler that throws must not throw inside it, or the request would wait for the deadline.
+struct Outcome {
+  Response response;
+  std::exception_ptr error;
+};
+
+asio::awaitable<Outcome> guarded(const Handler& handler, Context& ctx) {
+  // Assign from co_await into a named object: GCC 12 mis-destroys temporaries when co_await
+  // appears inside a braced initializer.
+  Outcome out;
+  try {
+    out.response = co_await handler(ctx);
+  } catch (...) {
+    out.error = std::current_exception();
+  }
+  co_return out;
+}
+
+}  // namespace
+
+asio::awaitable<Response> Pipeline::dispatch(Context& ctx) {
+  using namespace asio::experimental::awaitable_operators;
+  ctx.deadline = Clock::now() + settings_.service_timeout;
+  asio::steady_timer timer(co_await asio::this_coro::executor, ctx.deadline);
+  auto outcome = co_await (guarded(ctx.route->handler, ctx) || timer.async_wait(asio::use_awaitable));
+  if (outcome.index() == 1) {
+    throw RequestError(ErrorKind::timeout, "the request did not complete within " +
+                                               std::to_string(settings_.service_timeout.count() / 1000) + " seconds");
+  }
+  auto& result = std::get<0>(outcome);
+  if (result.error) std::rethrow_exception(result.error);
+  co_return std::move(result.response);
+}
+
+Response Pipeline::error_response(const std::exception_ptr& error, const Context& ctx) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const RequestError& e) {
+    if (!e.internal_message().empty()) {
+      log_.warn("request failed", {{"request_id", ctx.request_id}, {"status", status_of(e.kind())},
+                                   {"detail", e.internal_message()}});
+    }
+    return problem_response(e, ctx.path, ctx.request_id);
+  } catch (const std::exception& e) {
+    // The client learns only that it failed and the id to quote; the cause is logged.
+    log_.error("unhandled error in request handler", {{"request_id", ctx.request_id}, {"error", e.what()}});
+  } catch (...) {
+    log_.error("unhandled non-standard exception in request handler", {{"request_id", ctx.request_id}});
+  }
+  return problem_response(RequestError(ErrorKind::internal, "an internal error occurred; quote the request id when reporting it"),
+                          ctx.path, ctx.request_id);
+}
+
+Response Pipeline::reject(const RequestError& error, const ConnectionInfo& connection, const Request* partial) {
+  const auto started = Clock::now();
+  Request empty;
+  Request& req = partial ? const_cast<Request&>(*partial) : empty;
+  Context ctx{req, connection, {}, {}};
+  ctx.request_id = id_from(req, Field::unknown, "X-Request-Id");
+  if (ctx.request_id.empty()) ctx.request_id = random_uuid();
+  ctx.correlation_id = id_from(req, Field::unknown, "X-Correlation-Id");
+  if (ctx.correlation_id.empty()) ctx.correlation_id = ctx.request_id;
+  const std::string_view target = partial ? std::string_view(partial->target()) : std::string_view{};
+  ctx.path = target.substr(0, target.find('?'));
+  auto res = problem_response(error, ctx.path, ctx.request_id);
+  finish(ctx, res, started, "unknown", partial ? method_label(*partial) : "OTHER");
+  return res;
+}
+
+void Pipeline::finish(Context& ctx, Response& res, Clock::time_point started, std::string_view service,
+                      std::string_view method) {
+  // 6. headers
+  add_security_headers(res, ctx.https);
+  res.set("X-Request-Id", ctx.request_id);
+  res.set("X-Correlation-Id", ctx.correlation_id);
+  // 7. metrics and access log
+  const auto status = res.result_int();
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  char status_text[8];
+  std::snprintf(status_text, sizeof status_text, "%u", status);
+  requests_total_.with({service, method, status_text}).inc();
+  request_duration_.with({service}).observe(seconds);
+  if (access_log_.enabled(log::Level::info)) {
+    const std::string remote_ip = ctx.connection.remote.to_string();
+    std::vector<log::Field> fields{{"method", std::string_view(ctx.request.method_string())},
+                                   {"path", ctx.path},
+                                   {"status", status},
+                                   {"duration_ms", seconds * 1000.0},
+                                   {"service", service},
+                                   {"request_id", ctx.request_id},
+                                   {"correlation_id", ctx.correlation_id},
+                                   {"remote_ip", remote_ip}};
+    if (!ctx.principal.empty()) fields.emplace_back("principal", ctx.principal);
+    access_log_.log(log::Level::info, "request", fields);
+  }
+}
+
+}  // namespace nsl::http

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "nsl/core/errors.hpp"
+#include "nsl/core/logging.hpp"
+#include "nsl/core/metrics.hpp"
+#include "nsl/http/router.hpp"
+#include "nsl/http/types.hpp"
+
+namespace nsl::http {
+
+/// What the pipeline enforces for every request.
+struct PipelineSettings {
+  int max_concurrent_requests = 1000;
+  std::chrono::milliseconds service_timeout{30'000};
+  std::vector<asio::ip::address> trusted_proxies;
+};
+
+/// The one middleware pipeline every request goes through, in this order:
+///   1. request and correlation ids (X-Request-Id / X-Correlation-Id: taken if well-formed, else generated)
+///   2. routing (404, 405 with Allow, 400 for a malformed path)
+///   3. the concurrent-request bound (503 with Retry-After beyond Services:MaxConcurrentRequests)
+///   4. the handler, under the per-request deadline (Services:ServiceTimeoutSeconds, then 504)
+///   5. errors → application/problem+json (unexpected exceptions are logged and become a bare 500)
+///   6. security headers (guide §7.2.1; HSTS only over HTTPS or a trusted X-Forwarded-Proto)
+///   7. metrics (http_requests_total, http_request_duration_seconds) and one JSON access-log line
+/// Authentication, rate limiting and auditing join between 2 and 3 when they exist.
+class Pipeline {
+ public:
+  Pipeline(const Router& router, PipelineSettings settings, metrics::Registry& registry, log::Sink& logs);
+
+  /// Runs a fully read request through every step and returns the response to send.
+  asio::awaitable<Response> handle(Request& request, const ConnectionInfo& connection);
+
+  /// The response for a request that could not even be read (malformed, too large, too slow),
+  /// with the same headers, metrics and access log as any other.
+  Response reject(const RequestError& error, const ConnectionInfo& connection, const Request* partial);
+
+  /// Requests currently inside handle().
+  int in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+
+ private:
+  asio::awaitable<Response> dispatch(Context& ctx);
+  void finish(Context& ctx, Response& res, std::chrono::steady_clock::time_point started, std::string_view service,
+              std::string_view method);
+  Response error_response(const std::exception_ptr& error, const Context& ctx);
+
+  const Router& router_;
+  PipelineSettings settings_;
+  std::atomic<int> in_flight_{0};
+  metrics::Family<metrics::Counter>& requests_total_;
+  metrics::Family<metrics::Histogram>& request_duration_;
+  log::Logger access_log_;
+  log::Logger log_;
+};
+
+}  // namespace nsl::http

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "nsl/core/asio.hpp"
+
+namespace nsl::http {
+
+namespace beast_http = boost::beast::http;
+using Request = beast_http::request<beast_http::string_body>;
+using Response = beast_http::response<beast_http::string_body>;
+using Verb = beast_http::verb;
+using Field = beast_http::field;
+
+/// Facts about the connection a request arrived on.
+struct ConnectionInfo {
+  asio::ip::address remote;
+  std::uint16_t remote_port = 0;
+  bool tls = false;
+};
+
+struct Route;
+
+/// Everything a handler may know about the request it serves. Built by the pipeline.
+struct Context {
+  Context(Request& r, const ConnectionInfo& c, std::string_view p, std::string_view q)
+      : request(r), connection(c), path(p), query(q) {}
+
+  Request& request;
+  const ConnectionInfo& connection;
+  std::string_view path;   // decoded path, without the query string
+  std::string_view query;  // raw query string, without '?'
+  std::vector<std::pair<std::string, std::string>> params;  // path parameters by name
+  std::string request_id;
+  std::string correlation_id;
+  std::string principal;  // the authenticated caller, once authentication exists
+  const Route* route = nullptr;
+  bool https = false;  // TLS, or X-Forwarded-Proto: https from a trusted proxy
+  std::chrono::steady_clock::time_point deadline{};
+
+  /// A path parameter; the router guarantees it exists for the matched route.
+  std::string_view param(std::string_view name) const;
+  /// A query parameter, percent-decoded; std::nullopt when absent.
+  std::optional<std::string> query_param(std::string_view name) const;
+};
+
+/// A request handler: a coroutine that returns the response or throws a RequestError.
+using Handler = std::function<asio::awaitable<Response>(Context&)>;
+
+/// Builds a JSON response with the given status.
+Response json_response(unsigned status, std::string body);
+/// Builds a plain-text response with the given status and content type.
+Response text_response(unsigned status, std::string body, std::string_view content_type);
+
+/// Percent-decodes one path segment or query component (`+` is a space only in queries).
+/// std::nullopt for malformed escapes or a decoded NUL byte.
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space);
+
+}  // namespace nsl::http
