@@ -69,6 +69,18 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the version and build");
 
+  // Name a mistyped command instead of CLI11's generic "A subcommand is required".
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string first = argv[1];
+    bool known = false;
+    for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == first;
+    if (!known) {
+      std::fprintf(stderr, "nsl: unknown command '%s' (commands: serve, migrate, config, version; see nsl --help)\n",
+                   first.c_str());
+      return 2;
+    }
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

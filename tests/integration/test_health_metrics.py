@@ -1,0 +1,99 @@
+"""Health endpoints (guide §10.1.2) and Prometheus metrics (guide §11, Appendix B.1)."""
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def families(text):
+    """Parses the exposition with the Prometheus project's own Python parser."""
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def sample(fams, family, name, **labels):
+    for s in fams[family].samples:
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+            return s.value
+    raise KeyError(f"{name}{labels} not in {[(s.name, s.labels) for s in fams[family].samples]}")
+
+
+def test_liveness(nsl):
+    resp = nsl.get("/health/live")
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "Healthy"}
+
+
+def test_readiness_checks_the_database(nsl):
+    resp = nsl.get("/health/ready")
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "Healthy", "failing": []}
+
+
+def test_full_health_report(nsl):
+    resp = nsl.get("/health")
+    assert resp.status_code == 200
+    report = resp.json()
+    assert report["status"] == "Healthy"
+    db = report["checks"]["database"]
+    assert db["status"] == "Healthy"
+    assert db["description"] == "sqlite:data/nsl.db"
+    assert db["duration_ms"] >= 0
+    assert report["version"]
+    assert report["environment"] == "Production"
+    assert report["uptime_seconds"] >= 0
+
+
+def test_health_and_metrics_need_no_credentials(nsl):
+    for path in ("/health", "/health/live", "/health/ready", "/metrics"):
+        assert nsl.get(path).status_code == 200, path
+
+
+def test_metrics_names_and_labels_match_the_guides_queries(nsl):
+    for _ in range(3):
+        nsl.get("/health/live")
+    nsl.get("/nope")
+    requests.post(nsl.url + "/health", timeout=5)
+    resp = nsl.get("/metrics")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    fams = families(resp.text)
+    # http_requests_total{service,method,status}: the alert rule's `status=~"5.."` and `by (service)` work.
+    assert fams["http_requests"].type == "counter"
+    assert sample(fams, "http_requests", "http_requests_total", service="health", method="GET", status="200") >= 3
+    assert sample(fams, "http_requests", "http_requests_total", service="unknown", method="GET", status="404") == 1
+    assert sample(fams, "http_requests", "http_requests_total", service="unknown", method="POST", status="405") == 1
+    # http_request_duration_seconds histogram by (service, le) for histogram_quantile().
+    assert fams["http_request_duration_seconds"].type == "histogram"
+    buckets = [s for s in fams["http_request_duration_seconds"].samples
+               if s.name == "http_request_duration_seconds_bucket" and s.labels["service"] == "health"]
+    assert buckets[-1].labels["le"] == "+Inf"
+    values = [s.value for s in buckets]
+    assert values == sorted(values)
+    count = sample(fams, "http_request_duration_seconds", "http_request_duration_seconds_count", service="health")
+    assert values[-1] == count >= 3
+    # api_active_connections by (service): this very scrape holds one connection open.
+    assert sample(fams, "api_active_connections", "api_active_connections", service="nsl") >= 1
+    # Process metrics.
+    assert sample(fams, "process_resident_memory_bytes", "process_resident_memory_bytes") > 1_000_000
+    assert sample(fams, "process_cpu_seconds", "process_cpu_seconds_total") >= 0
+    assert sample(fams, "process_open_fds", "process_open_fds") > 3
+    assert sample(fams, "process_start_time_seconds", "process_start_time_seconds") > 1.7e9
+    # Every queue: the database pool's.
+    assert sample(fams, "nsl_threadpool_queue_depth", "nsl_threadpool_queue_depth", pool="db") == 0
+    assert sample(fams, "nsl_build_info", "nsl_build_info") == 1
+
+
+def test_metrics_on_a_separate_port(nsl_factory):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free_port = s.getsockname()[1]
+    nsl = nsl_factory(config={"Metrics": {"Port": free_port}}).start()
+    nsl.wait_for(lambda l: l.get("message", "").startswith("Metrics listening on"))
+    nsl.get("/health/live")
+    resp = requests.get(f"http://127.0.0.1:{free_port}/metrics", timeout=5)
+    assert resp.status_code == 200
+    fams = families(resp.text)
+    assert sample(fams, "http_requests", "http_requests_total", service="health", method="GET", status="200") >= 1
+    # The metrics port serves metrics only.
+    assert requests.get(f"http://127.0.0.1:{free_port}/health/live", timeout=5).status_code == 404
+    # And both listeners' connections are gauged by name.
+    assert sample(fams, "api_active_connections", "api_active_connections", service="metrics") >= 1
