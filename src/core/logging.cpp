@@ -9,6 +9,11 @@
 namespace nsl::log {
 namespace {
 
+// How often the writer thread wakes to write what is queued, and how much queued text wakes it
+// earlier.
+constexpr auto kWriteInterval = std::chrono::milliseconds(50);
+constexpr std::size_t kWakeBytes = 256u << 10;
+
 const std::string kEmpty;
 
 void append_field_value(std::string& out, const Field::Value& v) {
@@ -147,6 +152,9 @@ void Sink::write(std::string_view line) {
     pending_.append(line);
     pending_.push_back('\n');
     ++enqueued_seq_;
+    // The writer wakes by itself every few milliseconds; waking it for every line would cost a
+    // context switch per request. Only a large backlog calls for it at once.
+    if (pending_.size() < kWakeBytes) return;
   }
   wake_.notify_one();
 }
@@ -154,6 +162,7 @@ void Sink::write(std::string_view line) {
 void Sink::flush() {
   std::unique_lock lock(mutex_);
   const auto target = enqueued_seq_;
+  flush_requested_ = true;
   wake_.notify_one();
   drained_.wait(lock, [&] { return written_seq_ >= target; });
 }
@@ -162,8 +171,13 @@ void Sink::run() {
   std::string batch;
   std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-    if (pending_.empty() && stopping_) break;
+    wake_.wait_for(lock, kWriteInterval, [&] { return stopping_ || flush_requested_ || pending_.size() >= kWakeBytes; });
+    flush_requested_ = false;
+    if (pending_.empty()) {
+      if (stopping_) break;
+      drained_.notify_all();
+      continue;
+    }
     batch.swap(pending_);
     const auto seq = enqueued_seq_;
     lock.unlock();

@@ -58,7 +58,8 @@ struct LevelMap {
 class Logger;
 
 /// Where log lines go: formats nothing itself, only queues finished JSON lines and writes them
-/// from one background thread, so request threads never wait on the terminal or a pipe.
+/// from one background thread every 50 ms (sooner when much is queued, or on flush()), so
+/// request threads never wait on the terminal or a pipe, nor wake another thread per line.
 /// Lines beyond `max_buffered_bytes` are dropped and counted (see dropped()), never blocking.
 class Sink {
  public:
@@ -105,6 +106,7 @@ class Sink {
   std::uint64_t enqueued_seq_ = 0;
   std::uint64_t written_seq_ = 0;
   bool stopping_ = false;
+  bool flush_requested_ = false;
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> written_{0};
   std::thread writer_;

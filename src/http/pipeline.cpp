@@ -1,6 +1,5 @@
 #include "nsl/http/pipeline.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include "nsl/core/ids.hpp"
@@ -138,8 +137,7 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
 
 namespace {
 
-// A handler's outcome as a value. Asio's `||` waits for the first branch to *succeed*, so a
-// handler that throws must not throw inside it, or the request would wait for the deadline.
+// A handler's outcome as a value, so that a failure can be told apart from a deadline.
 struct Outcome {
   Response response;
   std::exception_ptr error;
@@ -159,17 +157,18 @@ asio::awaitable<Outcome> guarded(const Handler& handler, Context& ctx) {
 
 }  // namespace
 
+// The handler runs under the request deadline, which the server enforces: when it passes, the
+// server cancels whatever the handler is awaiting, and that failure is reported here as a 504.
 asio::awaitable<Response> Pipeline::dispatch(Context& ctx) {
-  using namespace asio::experimental::awaitable_operators;
   ctx.deadline = Clock::now() + settings_.service_timeout;
-  asio::steady_timer timer(co_await asio::this_coro::executor, ctx.deadline);
-  auto outcome = co_await (guarded(ctx.route->handler, ctx) || timer.async_wait(asio::use_awaitable));
-  if (outcome.index() == 1) {
-    throw RequestError(ErrorKind::timeout, "the request did not complete within " +
-                                               std::to_string(settings_.service_timeout.count() / 1000) + " seconds");
+  auto result = co_await guarded(ctx.route->handler, ctx);
+  if (result.error) {
+    if (Clock::now() >= ctx.deadline) {
+      throw RequestError(ErrorKind::timeout, "the request did not complete within " +
+                                                 std::to_string(settings_.service_timeout.count() / 1000) + " seconds");
+    }
+    std::rethrow_exception(result.error);
   }
-  auto& result = std::get<0>(outcome);
-  if (result.error) std::rethrow_exception(result.error);
   co_return std::move(result.response);
 }
 

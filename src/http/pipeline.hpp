@@ -26,7 +26,8 @@ struct PipelineSettings {
 ///   1. request and correlation ids (X-Request-Id / X-Correlation-Id: taken if well-formed, else generated)
 ///   2. routing (404, 405 with Allow, 400 for a malformed path)
 ///   3. the concurrent-request bound (503 with Retry-After beyond Services:MaxConcurrentRequests)
-///   4. the handler, under the per-request deadline (Services:ServiceTimeoutSeconds, then 504)
+///   4. the handler, under the per-request deadline (Services:ServiceTimeoutSeconds, then 504;
+///      the server cancels the handler's pending operation when the deadline passes)
 ///   5. errors → application/problem+json (unexpected exceptions are logged and become a bare 500)
 ///   6. security headers (guide §7.2.1; HSTS only over HTTPS or a trusted X-Forwarded-Proto)
 ///   7. metrics (http_requests_total, http_request_duration_seconds) and one JSON access-log line
@@ -44,6 +45,9 @@ class Pipeline {
 
   /// Requests currently inside handle().
   int in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+  /// How long a handler may run (Services:ServiceTimeoutSeconds). The server enforces it by
+  /// cancelling the handler's pending operation; the pipeline then answers 504.
+  std::chrono::milliseconds service_timeout() const noexcept { return settings_.service_timeout; }
 
  private:
   asio::awaitable<Response> dispatch(Context& ctx);

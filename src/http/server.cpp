@@ -1,5 +1,7 @@
 #include "nsl/http/server.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -13,6 +15,9 @@
 #include <boost/beast/http/write.hpp>
 
 #include "nsl/core/errors.hpp"
+
+#include <algorithm>
+#include <limits>
 
 namespace nsl::http {
 namespace {
@@ -42,20 +47,50 @@ std::optional<RequestError> classify_read_error(const beast::error_code& ec) {
 
 }  // namespace
 
+// One connection's state, shared between its coroutine (on the connection's strand) and the
+// server's sweeper. The sweeper reads `phase` and `deadline` from any thread and acts on the
+// strand, so a request costs a few atomic stores rather than a timer per read.
 struct Server::Session {
-  explicit Session(asio::any_io_executor ex) : executor(ex), read_timer(ex) {}
+  enum Phase : int { idle, reading, handling, writing };
+  explicit Session(asio::any_io_executor ex) : executor(std::move(ex)) {}
+
+  void set(Phase p, std::chrono::steady_clock::time_point until) {
+    phase.store(p, std::memory_order_relaxed);
+    deadline.store(until.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  // Whether a request has begun to arrive (only on the strand).
+  bool request_started() const { return buffer && (buffer->size() > 0 || (parser && parser->got_some())); }
+
   asio::any_io_executor executor;  // the connection's strand
-  beast::tcp_stream* stream = nullptr;  // touched only on the strand
-  bool idle = true;                      // waiting for the first byte of a request
-  // Bounds reading one request. Unlike the stream's own expiry it cancels the read instead of
-  // closing the socket, so that a 408 can still be sent.
-  asio::steady_timer read_timer;
+  asio::cancellation_signal cancel;  // bound to the session coroutine; emitted on the strand
+  // Touched only on the strand; null once the connection is finished.
+  beast::tcp_stream* stream = nullptr;
+  beast::flat_buffer* buffer = nullptr;
+  beast_http::request_parser<beast_http::string_body>* parser = nullptr;
   bool read_timed_out = false;
+
+  std::atomic<int> phase{idle};
+  std::atomic<std::chrono::steady_clock::rep> deadline{std::numeric_limits<std::chrono::steady_clock::rep>::max()};
 };
+
+namespace {
+
+void close_stream(beast::tcp_stream& stream) {
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.socket().cancel(ignored);
+}
+
+}  // namespace
 
 Server::Server(asio::io_context& ioc, ServerOptions options, Pipeline& pipeline, metrics::Registry& registry,
                log::Sink& logs)
     : ioc_(ioc), options_(std::move(options)), pipeline_(pipeline), log_(logs.get("http.server")) {
+  // The sweeper's resolution: a quarter of the shortest timeout, between 10 ms and 1 s.
+  const auto shortest = std::min({options_.request_headers_timeout, options_.keep_alive_timeout, options_.write_timeout,
+                                  pipeline_.service_timeout()});
+  sweep_interval_ = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(shortest / 4),
+                               std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
   registry.add_collector([this](std::vector<metrics::Registry::Sample>& out) {
     out.push_back({"api_active_connections", "Open client connections.", metrics::Type::gauge,
                    {{"service", options_.name}}, static_cast<double>(active_connections())});
@@ -94,6 +129,46 @@ void Server::start() {
   for (auto& a : acceptors_) {
     asio::co_spawn(a->get_executor(), accept_loop(*a), asio::detached);
   }
+  asio::co_spawn(asio::make_strand(ioc_), sweep(), asio::detached);
+}
+
+// Enforces every connection's deadline: idle and write timeouts close the connection; a request
+// read that takes too long is cancelled so that the session answers 408. An idle connection on
+// which bytes have arrived becomes a request being read, under the (shorter) headers timeout.
+asio::awaitable<void> Server::sweep() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping()) {
+    timer.expires_after(sweep_interval_);
+    co_await timer.async_wait(kAsTuple);
+    const auto now = std::chrono::steady_clock::now();
+    const auto now_rep = now.time_since_epoch().count();
+    std::lock_guard lock(sessions_mutex_);
+    for (const auto& s : sessions_) {
+      const int phase = s->phase.load(std::memory_order_relaxed);
+      const bool expired = s->deadline.load(std::memory_order_relaxed) <= now_rep;
+      if (!expired && phase != Session::idle) continue;
+      asio::post(s->executor, [s, now, headers_timeout = options_.request_headers_timeout] {
+        if (!s->stream) return;
+        const int p = s->phase.load(std::memory_order_relaxed);
+        if (p == Session::idle && s->request_started()) {
+          s->set(Session::reading, now + headers_timeout);
+          return;
+        }
+        if (s->deadline.load(std::memory_order_relaxed) > now.time_since_epoch().count()) return;
+        if (p == Session::handling) {
+          // The handler's deadline: cancel what it awaits; the pipeline answers 504.
+          s->deadline.store(std::numeric_limits<std::chrono::steady_clock::rep>::max(), std::memory_order_relaxed);
+          s->cancel.emit(asio::cancellation_type::terminal);
+        } else if (p == Session::reading) {
+          s->read_timed_out = true;
+          beast::error_code ignored;
+          s->stream->socket().cancel(ignored);
+        } else if (p == Session::idle || p == Session::writing) {
+          close_stream(*s->stream);
+        }
+      });
+    }
+  }
 }
 
 asio::awaitable<void> Server::accept_loop(Acceptor& acceptor) {
@@ -108,11 +183,15 @@ asio::awaitable<void> Server::accept_loop(Acceptor& acceptor) {
       co_await pause.async_wait(kAsTuple);
       continue;
     }
-    asio::co_spawn(strand, session(std::move(socket)), asio::detached);
+    auto state = std::make_shared<Session>(strand);
+    auto slot = state->cancel.slot();
+    asio::co_spawn(strand, session(std::move(socket), std::move(state)),
+                   asio::bind_cancellation_slot(slot, asio::detached));
   }
 }
 
-asio::awaitable<void> Server::session(tcp::socket socket) {
+asio::awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<Session> state) {
+  using Clock = std::chrono::steady_clock;
   active_.fetch_add(1, std::memory_order_relaxed);
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
@@ -122,8 +201,11 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
     info.remote_port = remote.port();
   }
   beast::tcp_stream stream(std::move(socket));
-  auto state = std::make_shared<Session>(stream.get_executor());
+  beast::flat_buffer buffer;
   state->stream = &stream;
+  state->buffer = &buffer;
+  // A new connection must start its request within the headers timeout.
+  state->set(Session::idle, Clock::now() + options_.request_headers_timeout);
   std::list<std::shared_ptr<Session>>::iterator self;
   {
     std::lock_guard lock(sessions_mutex_);
@@ -131,64 +213,48 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
     self = sessions_.begin();
   }
 
-  beast::flat_buffer buffer;
-  bool first = true;
   bool linger = false;
-  while (true) {
-    // Wait for the first byte of the next request as an idle connection, which a shutdown may
-    // close; from then on the request is in progress and will be answered.
-    if (buffer.size() == 0) {
-      if (stopping()) break;
-      state->idle = true;
-      stream.expires_after(first ? options_.request_headers_timeout : options_.keep_alive_timeout);
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kAsTuple);
-      state->idle = false;
-      if (ec) break;
-      buffer.commit(n);
-    }
-    first = false;
+  while (!stopping() || buffer.size() > 0) {
     beast_http::request_parser<beast_http::string_body> parser;
     parser.header_limit(options_.max_request_headers_bytes);
     parser.body_limit(options_.max_request_body_bytes);
-    stream.expires_never();
+    state->parser = &parser;
     state->read_timed_out = false;
-    state->read_timer.expires_after(options_.request_headers_timeout);
-    state->read_timer.async_wait([state](const beast::error_code& ec) {
-      if (ec || !state->stream) return;
-      state->read_timed_out = true;
-      beast::error_code ignored_ec;
-      state->stream->socket().cancel(ignored_ec);
-    });
+    if (buffer.size() > 0) state->set(Session::reading, Clock::now() + options_.request_headers_timeout);
     auto [read_ec, read_n] = co_await beast_http::async_read(stream, buffer, parser, kAsTuple);
     (void)read_n;
-    state->read_timer.cancel();
+    state->parser = nullptr;
     if (read_ec) {
       auto error = classify_read_error(state->read_timed_out ? beast::error::timeout : read_ec);
       if (!error) break;
       const Request* partial = parser.is_header_done() ? &parser.get() : nullptr;
       auto res = pipeline_.reject(*error, info, partial);
       res.keep_alive(false);
-      stream.expires_after(options_.write_timeout);
+      state->set(Session::writing, Clock::now() + options_.write_timeout);
       co_await beast_http::async_write(stream, res, kAsTuple);
       linger = true;
       break;
     }
+    state->set(Session::handling, Clock::now() + pipeline_.service_timeout());
     auto& request = parser.get();
     auto res = co_await pipeline_.handle(request, info);
+    // A deadline cancellation ends with the handler; the connection goes on.
+    co_await asio::this_coro::reset_cancellation_state();
     res.version(request.version());
     const bool keep_alive = request.keep_alive() && !stopping();
     res.keep_alive(keep_alive);
-    stream.expires_after(options_.write_timeout);
+    state->set(Session::writing, Clock::now() + options_.write_timeout);
     auto [write_ec, written] = co_await beast_http::async_write(stream, res, kAsTuple);
     (void)written;
     if (write_ec || !keep_alive) break;
+    state->set(Session::idle, Clock::now() + options_.keep_alive_timeout);
   }
 
   if (linger) {
     // After an error response the client may still be sending: read and discard for a moment
     // so it sees the response instead of a connection reset.
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream.expires_after(std::chrono::seconds(2));
+    state->set(Session::writing, Clock::now() + std::chrono::seconds(2));
     std::size_t drained = 0;
     while (drained < (16u << 20)) {
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(65536), kAsTuple);
@@ -200,7 +266,7 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
   state->stream = nullptr;
-  state->read_timer.cancel();
+  state->buffer = nullptr;
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_.erase(self);
@@ -213,11 +279,10 @@ void Server::close_sessions(bool idle_only) {
   std::lock_guard lock(sessions_mutex_);
   for (const auto& s : sessions_) {
     asio::post(s->executor, [s, idle_only] {
-      if (s->stream && (!idle_only || s->idle)) {
-        beast::error_code ignored;
-        s->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-        s->stream->socket().cancel(ignored);
-      }
+      if (!s->stream) return;
+      // Idle means waiting for a request of which not one byte has arrived.
+      const bool idle = s->phase.load(std::memory_order_relaxed) == Session::idle && !s->request_started();
+      if (!idle_only || idle) close_stream(*s->stream);
     });
   }
 }

@@ -62,7 +62,8 @@ class Server {
   using Acceptor = asio::ip::tcp::acceptor;
 
   asio::awaitable<void> accept_loop(Acceptor& acceptor);
-  asio::awaitable<void> session(asio::ip::tcp::socket socket);
+  asio::awaitable<void> session(asio::ip::tcp::socket socket, std::shared_ptr<Session> state);
+  asio::awaitable<void> sweep();
   void close_sessions(bool idle_only);
 
   asio::io_context& ioc_;
@@ -74,6 +75,7 @@ class Server {
   std::atomic<std::size_t> active_{0};
   std::mutex sessions_mutex_;
   std::list<std::shared_ptr<Session>> sessions_;
+  std::chrono::milliseconds sweep_interval_;
 };
 
 }  // namespace nsl::http
