@@ -94,16 +94,22 @@ void append_timestamp(std::string& out) {
   using namespace std::chrono;
   const auto now = system_clock::now();
   const auto secs = time_point_cast<seconds>(now);
-  const auto ms = duration_cast<milliseconds>(now - secs).count();
-  const std::time_t t = system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  out.append(buf, n);
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms));
-  out += frac;
+  const auto ms = static_cast<int>(duration_cast<milliseconds>(now - secs).count());
+  // Formatting the date costs more than the rest of a log line; do it once per second per thread.
+  thread_local std::int64_t cached_second = -1;
+  thread_local char cached[32];
+  thread_local std::size_t cached_len = 0;
+  if (secs.time_since_epoch().count() != cached_second) {
+    const std::time_t t = system_clock::to_time_t(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    cached_len = std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_second = secs.time_since_epoch().count();
+  }
+  out.append(cached, cached_len);
+  const char frac[5] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                        static_cast<char>('0' + ms % 10), 'Z'};
+  out.append(frac, 5);
 }
 
 Sink::Sink(Options options) : options_(options), writer_([this] { run(); }) {}

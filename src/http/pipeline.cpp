@@ -28,14 +28,15 @@ std::string_view method_label(const Request& req) {
   }
 }
 
+// Handlers never set these, so they are appended without a lookup (set() would search first).
 void add_security_headers(Response& res, bool https) {
-  res.set("X-Content-Type-Options", "nosniff");
-  res.set("X-Frame-Options", "DENY");
-  res.set("X-XSS-Protection", "1; mode=block");
-  res.set("Referrer-Policy", "strict-origin-when-cross-origin");
-  res.set("Content-Security-Policy", kContentSecurityPolicy);
-  if (res.find(Field::cache_control) == res.end()) res.set(Field::cache_control, "no-store");
-  if (https) res.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains; preload");
+  res.insert("X-Content-Type-Options", "nosniff");
+  res.insert(Field::x_frame_options, "DENY");
+  res.insert("X-XSS-Protection", "1; mode=block");
+  res.insert("Referrer-Policy", "strict-origin-when-cross-origin");
+  res.insert("Content-Security-Policy", kContentSecurityPolicy);
+  if (res.find(Field::cache_control) == res.end()) res.insert(Field::cache_control, "no-store");
+  if (https) res.insert(Field::strict_transport_security, "max-age=31536000; includeSubDomains; preload");
 }
 
 bool is_trusted(const std::vector<asio::ip::address>& proxies, const asio::ip::address& a) {
@@ -211,8 +212,8 @@ void Pipeline::finish(Context& ctx, Response& res, Clock::time_point started, st
                       std::string_view method) {
   // 6. headers
   add_security_headers(res, ctx.https);
-  res.set("X-Request-Id", ctx.request_id);
-  res.set("X-Correlation-Id", ctx.correlation_id);
+  res.insert("X-Request-Id", ctx.request_id);
+  res.insert("X-Correlation-Id", ctx.correlation_id);
   // 7. metrics and access log
   const auto status = res.result_int();
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
