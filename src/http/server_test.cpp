@@ -81,6 +81,12 @@ class TestServer {
 
   std::uint16_t port() const { return port_; }
   Server& server() { return *server_; }
+  // Waits (bounded) until `n` requests are inside the pipeline, instead of sleeping and hoping.
+  void wait_in_flight(int n) {
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (pipeline_->in_flight() < n && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
+    ASSERT_GE(pipeline_->in_flight(), n);
+  }
   metrics::Registry& registry() { return registry_; }
 
  private:
@@ -159,10 +165,10 @@ TEST(Server, RequestsBeyondTheConcurrencyBoundGet503) {
   PipelineSettings p;
   p.max_concurrent_requests = 2;
   TestServer s(p);
-  auto slow = [&] { return Client(s.port()).get("/slow?ms=800").result_int(); };
+  auto slow = [&] { return Client(s.port()).get("/slow?ms=1500").result_int(); };
   auto a = std::async(std::launch::async, slow);
   auto b = std::async(std::launch::async, slow);
-  std::this_thread::sleep_for(200ms);
+  s.wait_in_flight(2);
   Client c(s.port());
   const auto res = c.get("/ok");
   EXPECT_EQ(res.result_int(), 503u);
@@ -190,7 +196,7 @@ TEST(Server, ShutdownLetsTheRequestInFlightFinishAndClosesIdleConnections) {
   Client idle(s.port());
   EXPECT_EQ(idle.get("/ok").result_int(), 200u);  // now an idle keep-alive connection
   auto slow = std::async(std::launch::async, [&] { return Client(s.port()).get("/slow?ms=600"); });
-  std::this_thread::sleep_for(150ms);
+  s.wait_in_flight(1);
   const auto started = std::chrono::steady_clock::now();
   const auto forced = s.shutdown(5s);
   const auto res = slow.get();
@@ -219,7 +225,7 @@ TEST(Server, ShutdownGraceLimitsHowLongASlowRequestIsAwaited) {
       return 0u;  // the connection was closed under it
     }
   });
-  std::this_thread::sleep_for(150ms);
+  s.wait_in_flight(1);
   const auto started = std::chrono::steady_clock::now();
   EXPECT_EQ(s.shutdown(300ms), 1u);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
