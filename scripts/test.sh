@@ -10,5 +10,11 @@ BUILD_DIR="${NSL_BUILD_DIR:-$ROOT/build}"
 echo "== unit tests (ctest)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
 
+echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+ASAN_DIR="${NSL_ASAN_BUILD_DIR:-$ROOT/build-asan}"
+NSL_BUILD_DIR="$ASAN_DIR" NSL_BUILD_TYPE=Debug "$ROOT/scripts/build.sh" -DNSL_SANITIZE=ON -DNSL_BUILD_BENCH=OFF
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$ASAN_DIR" --output-on-failure -j2
+
 echo "== integration tests (pytest, real nsl binary over real HTTP)"
 NSL_BINARY="$BUILD_DIR/src/app/nsl" python3 -m pytest -q -p no:cacheprovider "$ROOT/tests/integration"

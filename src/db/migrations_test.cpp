@@ -143,13 +143,20 @@ TEST_F(MigrationsTest, ProcessesMigratingAtOnceApplyEachVersionOnce) {
   const auto path = (dir_ / "race.db").string();
   std::vector<std::thread> threads;
   std::atomic<int> total{0};
+  std::atomic<int> failures{0};
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
-      auto c = SqliteDatabase::open({path, 1, 20000});
-      total += static_cast<int>(migrate(*c).size());
+      try {
+        auto c = SqliteDatabase::open({path, 1, 20000});
+        total += static_cast<int>(migrate(*c).size());
+      } catch (const std::exception& e) {
+        ++failures;
+        ADD_FAILURE() << e.what();
+      }
     });
   }
   for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(total.load(), static_cast<int>(migrations().size()));
   auto c = open("race.db");
   EXPECT_EQ(c->query("SELECT count(*) FROM schema_migrations").get<std::int64_t>(0, 0),

@@ -2,7 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <string>
 #include <unordered_map>
 
@@ -184,8 +187,20 @@ std::unique_ptr<Connection> SqliteDatabase::open(const SqliteOptions& options) {
   sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
   auto conn = std::make_unique<SqliteConnection>(std::move(db));
   // WAL lets readers run beside the writer; FULL syncs the WAL on every commit, so an
-  // acknowledged write survives a power cut.
-  conn->exec_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  // acknowledged write survives a power cut. Switching a new file to WAL needs an exclusive
+  // lock, and SQLite answers BUSY at once (without its busy handler) when several processes
+  // open the same new database together, so that step is retried up to the busy timeout.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+  for (auto pause = std::chrono::milliseconds(2);; pause = std::min(pause * 2, std::chrono::milliseconds(100))) {
+    try {
+      conn->exec_script("PRAGMA journal_mode=WAL;");
+      break;
+    } catch (const DatabaseError& e) {
+      if (e.kind() != DatabaseError::Kind::busy || std::chrono::steady_clock::now() >= give_up) throw;
+      std::this_thread::sleep_for(pause);
+    }
+  }
+  conn->exec_script("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   return conn;
 }
 

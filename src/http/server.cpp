@@ -226,8 +226,11 @@ asio::awaitable<void> Server::accept_loop(Acceptor& acceptor) {
     }
     auto state = std::make_shared<Session>(strand);
     auto slot = state->cancel.slot();
-    asio::co_spawn(strand, session(std::move(socket), std::move(state)),
-                   asio::bind_cancellation_slot(slot, asio::detached));
+    // The completion handler keeps the session (and so the cancellation signal its slot refers
+    // to) alive until co_spawn has finished with the slot, which is after the coroutine's frame
+    // is gone.
+    asio::co_spawn(strand, session(std::move(socket), state),
+                   asio::bind_cancellation_slot(slot, [keep = state](const std::exception_ptr&) {}));
   }
 }
 

@@ -30,7 +30,7 @@ namespace beast = boost::beast;
 class TestServer {
  public:
   explicit TestServer(PipelineSettings settings, ServerOptions options = {}, bool failing_check = false)
-      : devnull_(std::fopen("/dev/null", "w")), sink_(log::Sink::Options{devnull_, 1u << 20}),
+      : devnull_(std::fopen("/dev/null", "w"), &std::fclose), sink_(log::Sink::Options{devnull_.get(), 1u << 20}),
         health_({200ms, "test", "Test"}) {
     router_.add({Verb::get, "/ok", "test", "", [](Context&) -> asio::awaitable<Response> {
                    co_return json_response(200, R"({"ok":true})");
@@ -66,7 +66,6 @@ class TestServer {
   ~TestServer() {
     if (!stopped_) (void)shutdown(1s);
     for (auto& t : threads_) t.join();
-    std::fclose(devnull_);
   }
 
   std::size_t shutdown(std::chrono::milliseconds grace) {
@@ -90,7 +89,8 @@ class TestServer {
   metrics::Registry& registry() { return registry_; }
 
  private:
-  std::FILE* devnull_;
+  // Declared before the sink so that it is closed only after the sink's writer thread has ended.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull_;
   log::Sink sink_;
   metrics::Registry registry_;
   Router router_;
