@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nsl/core/testing/temp_dir.hpp"
+
 namespace nsl::config {
 namespace {
 
@@ -24,21 +26,7 @@ std::string errors_of(const std::function<void()>& fn) {
   return "";
 }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = std::filesystem::temp_directory_path() / ("nsl-config-test-" + std::to_string(::getpid()) + "-" +
-                                                      std::to_string(counter_++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  void write(const std::string& name, const std::string& content) { std::ofstream(path_ / name) << content; }
-  std::string str() const { return path_.string(); }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 TEST(Config, DefaultsWithoutAnyFile) {
   TempDir dir;

@@ -202,26 +202,21 @@ std::string Registry::render() const {
   out.reserve(8192);
   std::vector<Sample> samples;
   std::lock_guard lock(mutex_);
-  for (const auto& f : counters_) {
-    append_header(out, f->name(), f->help(), "counter");
-    f->for_each([&](const std::vector<std::string>& values, const Counter& c) {
-      out += f->name();
-      append_labels(out, f->label_names(), values);
-      out.push_back(' ');
-      append_value(out, static_cast<double>(c.value()));
-      out.push_back('\n');
-    });
-  }
-  for (const auto& f : gauges_) {
-    append_header(out, f->name(), f->help(), "gauge");
-    f->for_each([&](const std::vector<std::string>& values, const Gauge& g) {
-      out += f->name();
-      append_labels(out, f->label_names(), values);
-      out.push_back(' ');
-      append_value(out, g.value());
-      out.push_back('\n');
-    });
-  }
+  // Counters and gauges: one sample line per series.
+  auto render_simple = [&out](const auto& families, const char* type) {
+    for (const auto& f : families) {
+      append_header(out, f->name(), f->help(), type);
+      f->for_each([&](const std::vector<std::string>& values, const auto& series) {
+        out += f->name();
+        append_labels(out, f->label_names(), values);
+        out.push_back(' ');
+        append_value(out, static_cast<double>(series.value()));
+        out.push_back('\n');
+      });
+    }
+  };
+  render_simple(counters_, "counter");
+  render_simple(gauges_, "gauge");
   for (const auto& f : histograms_) {
     append_header(out, f->name(), f->help(), "histogram");
     f->for_each([&](const std::vector<std::string>& values, const Histogram& h) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "nsl/core/testing/temp_dir.hpp"
 #include "nsl/db/sqlite_database.hpp"
 
 namespace nsl::db {
@@ -13,13 +14,6 @@ namespace {
 
 class MigrationsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("nsl-migr-" + std::to_string(::getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::unique_ptr<Connection> open(const std::string& name) {
     return SqliteDatabase::open({(dir_ / name).string(), 1, 10000});
   }
@@ -29,7 +23,7 @@ class MigrationsTest : public ::testing::Test {
                    "WHERE name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY type, name")
         .rows;
   }
-  std::filesystem::path dir_;
+  nsl::testing::TempDir dir_{"migrations"};
 };
 
 TEST_F(MigrationsTest, VersionsAreContiguousAndHaveSqliteSql) {

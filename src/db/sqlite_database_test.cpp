@@ -8,19 +8,17 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "nsl/core/testing/temp_dir.hpp"
+
 namespace nsl::db {
 namespace {
 
 class SqliteTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("nsl-sqlite-" + std::to_string(::getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    options_.path = (dir_ / "sub" / "nsl.db").string();  // the directory is created on open
+    options_.path = (dir_.path() / "sub" / "nsl.db").string();  // the directory is created on open
     options_.pool_size = 3;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   template <class T>
   T run_sync(Database& db, asio::awaitable<T> aw) {
@@ -37,7 +35,7 @@ class SqliteTest : public ::testing::Test {
     return std::move(*out);
   }
 
-  std::filesystem::path dir_;
+  nsl::testing::TempDir dir_{"sqlite"};
   SqliteOptions options_;
   metrics::Registry registry_;
 };
