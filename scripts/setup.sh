@@ -31,3 +31,18 @@ if ! python3 -c "import pytest, prometheus_client, requests" 2>/dev/null; then
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
          -r "$(dirname "$0")/../tests/requirements.txt"
 fi
+
+# Independent implementations the tests check our encodings against (ethers for Neo X), pinned
+# by tests/js/package-lock.json. Node.js comes from Debian when the machine has none.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup: installing Node.js" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+fi
+JS_DIR="$(cd "$(dirname "$0")/../tests/js" && pwd)"
+if [ ! -f "$JS_DIR/node_modules/ethers/package.json" ]; then
+  echo "setup: installing test packages from npm (tests/js)" >&2
+  (cd "$JS_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -17,4 +17,4 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   ctest --test-dir "$ASAN_DIR" --output-on-failure -j2
 
 echo "== integration tests (pytest, real nsl binary over real HTTP)"
-NSL_BINARY="$BUILD_DIR/src/app/nsl" python3 -m pytest -q -p no:cacheprovider "$ROOT/tests/integration"
+NSL_BUILD_DIR="$BUILD_DIR" NSL_BINARY="$BUILD_DIR/src/app/nsl" python3 -m pytest -q -p no:cacheprovider "$ROOT/tests/integration"
