@@ -27,6 +27,23 @@ std::uint32_t Uint256::div_small(std::uint32_t div) {
   return static_cast<std::uint32_t>(rem);
 }
 
+Uint256 Uint256::operator~() const {
+  Uint256 r;
+  for (std::size_t i = 0; i < 4; ++i) r.limbs_[i] = ~limbs_[i];
+  return r;
+}
+
+Uint256 operator+(const Uint256& a, const Uint256& b) {
+  Uint256 r;
+  u128 carry = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const u128 v = static_cast<u128>(a.limbs_[i]) + b.limbs_[i] + carry;
+    r.limbs_[i] = static_cast<std::uint64_t>(v);
+    carry = v >> 64;
+  }
+  return r;
+}
+
 std::optional<Uint256> Uint256::parse(std::string_view text) {
   Uint256 v;
   if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {

@@ -31,6 +31,14 @@ class Uint256 {
   bool fits_u64() const { return (limbs_[1] | limbs_[2] | limbs_[3]) == 0; }
   std::uint64_t low_u64() const { return limbs_[0]; }
 
+  /// Bit i (0 = least significant).
+  bool bit(unsigned i) const { return i < 256 && ((limbs_[i / 64] >> (i % 64)) & 1u) != 0; }
+  /// Wrapping arithmetic modulo 2^256, for two's-complement signed values.
+  Uint256 operator~() const;
+  friend Uint256 operator+(const Uint256& a, const Uint256& b);
+  /// Two's-complement negation (0 - x mod 2^256).
+  Uint256 negated() const { return ~*this + Uint256(1); }
+
   friend bool operator==(const Uint256&, const Uint256&) = default;
   friend std::strong_ordering operator<=>(const Uint256& a, const Uint256& b) {
     for (int i = 3; i >= 0; --i) {

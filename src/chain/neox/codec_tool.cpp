@@ -5,11 +5,15 @@
 //    "accessList":[{"address":"0x..","storageKeys":["0x.."]}], "key":"0x.."}
 //      → {"unsigned":"0x..","sighash":"0x..","signed":"0x..","hash":"0x..","from":"0x.."}
 //   {"op":"decode", "raw":"0x.."} → {"from":"0x..","nonce":n,"value":"dec","chainId":n} or {"error":"..."}
+//   {"op":"abi", "types":["uint8","(bytes,int16)[]",...], "values":[...], "encoded":"0x.."}
+//      → {"encoded":"0x.." (ours), "roundtrip":"0x.." (decode the given bytes, encode again)}
+//      Integers are decimal strings (negative for int<M>), bytes are hex, addresses 0x-hex.
 #include <iostream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "nsl/chain/neox/abi.hpp"
 #include "nsl/chain/neox/transaction.hpp"
 #include "nsl/crypto/secp256k1.hpp"
 
@@ -68,6 +72,55 @@ json decode_one(const json& in) {
           {"chainId", d->tx.chain_id}};
 }
 
+abi::Value to_value(const abi::Type& t, const json& j) {
+  using K = abi::Type::Kind;
+  switch (t.kind) {
+    case K::uint:
+    case K::int_: {
+      auto s = j.get<std::string>();
+      const bool negative = !s.empty() && s[0] == '-';
+      auto v = Uint256::parse(negative ? s.substr(1) : s).value();
+      return {negative ? v.negated() : v};
+    }
+    case K::address: return {parse_address(j.get<std::string>()).value()};
+    case K::boolean: return {j.get<bool>()};
+    case K::fixed_bytes:
+    case K::bytes: return {crypto::from_hex(j.get<std::string>()).value()};
+    case K::string: return {j.get<std::string>()};
+    case K::fixed_array:
+    case K::array: {
+      std::vector<abi::Value> items;
+      for (const auto& e : j) items.push_back(to_value(t.components[0], e));
+      return {std::move(items)};
+    }
+    case K::tuple: {
+      std::vector<abi::Value> items;
+      for (std::size_t i = 0; i < t.components.size(); ++i) items.push_back(to_value(t.components[i], j.at(i)));
+      return {std::move(items)};
+    }
+  }
+  throw std::invalid_argument("unknown type");
+}
+
+json abi_one(const json& in) {
+  std::vector<abi::Type> types;
+  std::vector<abi::Value> values;
+  for (std::size_t i = 0; i < in.at("types").size(); ++i) {
+    std::string why;
+    auto t = abi::parse_type(in["types"][i].get<std::string>(), &why);
+    if (!t) return {{"error", why}};
+    values.push_back(to_value(*t, in.at("values").at(i)));
+    types.push_back(std::move(*t));
+  }
+  json out{{"encoded", hex0x(abi::encode(types, values))}};
+  std::string why;
+  const auto given = crypto::from_hex(in.at("encoded").get<std::string>()).value();
+  const auto decoded = abi::decode(types, given, &why);
+  if (!decoded) out["roundtrip_error"] = why;
+  else out["roundtrip"] = hex0x(abi::encode(types, *decoded));
+  return out;
+}
+
 }  // namespace
 
 int main() {
@@ -77,7 +130,8 @@ int main() {
     try {
       const auto in = json::parse(line);
       const auto op = in.at("op").get<std::string>();
-      std::cout << (op == "sign" ? sign_one(in) : decode_one(in)).dump() << "\n";
+      const json out = op == "sign" ? sign_one(in) : op == "abi" ? abi_one(in) : decode_one(in);
+      std::cout << out.dump() << "\n";
     } catch (const std::exception& e) {
       std::cout << json{{"error", e.what()}}.dump() << "\n";
     }
