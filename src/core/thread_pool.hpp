@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -26,18 +27,22 @@ class ThreadPool {
   asio::awaitable<std::invoke_result_t<F&>> run(F f) {
     using R = std::invoke_result_t<F&>;
     queued_.fetch_add(1, std::memory_order_relaxed);
-    co_return co_await asio::co_spawn(
+    // Only void crosses co_spawn; a result travels through a named optional in this frame,
+    // which outlives the awaited task (GCC 12 mishandles class-type results of co_spawn).
+    std::conditional_t<std::is_void_v<R>, bool, std::optional<R>> result{};
+    co_await asio::co_spawn(
         pool_.get_executor(),
-        [this, fn = std::move(f)]() mutable -> asio::awaitable<R> {
+        [this, &f, &result]() -> asio::awaitable<void> {
           Busy busy(*this);
           if constexpr (std::is_void_v<R>) {
-            fn();
-            co_return;
+            f();
           } else {
-            co_return fn();
+            result.emplace(f());
           }
+          co_return;
         },
         asio::use_awaitable);
+    if constexpr (!std::is_void_v<R>) co_return std::move(*result);
   }
 
   const std::string& name() const noexcept { return name_; }

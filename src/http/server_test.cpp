@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nsl/http/health.hpp"
+#include "nsl/http/testing/local_server.hpp"
 
 namespace nsl::http {
 namespace {
@@ -27,80 +28,39 @@ using namespace std::chrono_literals;
 using tcp = asio::ip::tcp;
 namespace beast = boost::beast;
 
-class TestServer {
+// The routes only a test has: a slow handler and one that fails with a secret in its message.
+void test_routes(Router& router, Health& health, bool failing_check) {
+  router.add({Verb::get, "/ok", "test", "", [](Context&) -> asio::awaitable<Response> {
+                co_return json_response(200, R"({"ok":true})");
+              }});
+  router.add({Verb::get, "/slow", "test", "", [](Context& ctx) -> asio::awaitable<Response> {
+                const int ms = std::stoi(ctx.query_param("ms").value_or("100"));
+                asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
+                co_await t.async_wait(asio::use_awaitable);
+                co_return json_response(200, R"({"slept":true})");
+              }});
+  router.add({Verb::get, "/boom", "test", "", [](Context&) -> asio::awaitable<Response> {
+                throw std::runtime_error("SELECT * FROM secrets WHERE password='hunter2'");
+                co_return json_response(200, "{}");
+              }});
+  if (failing_check) {
+    health.add_check({"database", []() -> asio::awaitable<CheckResult> {
+                        co_return CheckResult{HealthStatus::unhealthy, "the database does not answer"};
+                      }});
+    health.add_check({"hangs", []() -> asio::awaitable<CheckResult> {
+                        asio::steady_timer t(co_await asio::this_coro::executor, 10s);
+                        co_await t.async_wait(asio::use_awaitable);
+                        co_return CheckResult{};
+                      }});
+  }
+}
+
+class TestServer : public testing::LocalServer {
  public:
   explicit TestServer(PipelineSettings settings, ServerOptions options = {}, bool failing_check = false)
-      : devnull_(std::fopen("/dev/null", "w"), &std::fclose), sink_(log::Sink::Options{devnull_.get(), 1u << 20}),
-        health_({200ms, "test", "Test"}) {
-    router_.add({Verb::get, "/ok", "test", "", [](Context&) -> asio::awaitable<Response> {
-                   co_return json_response(200, R"({"ok":true})");
-                 }});
-    router_.add({Verb::get, "/slow", "test", "", [](Context& ctx) -> asio::awaitable<Response> {
-                   const int ms = std::stoi(ctx.query_param("ms").value_or("100"));
-                   asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
-                   co_await t.async_wait(asio::use_awaitable);
-                   co_return json_response(200, R"({"slept":true})");
-                 }});
-    router_.add({Verb::get, "/boom", "test", "", [](Context&) -> asio::awaitable<Response> {
-                   throw std::runtime_error("SELECT * FROM secrets WHERE password='hunter2'");
-                   co_return json_response(200, "{}");
-                 }});
-    if (failing_check) {
-      health_.add_check({"database", []() -> asio::awaitable<CheckResult> {
-                           co_return CheckResult{HealthStatus::unhealthy, "the database does not answer"};
-                         }});
-      health_.add_check({"hangs", []() -> asio::awaitable<CheckResult> {
-                           asio::steady_timer t(co_await asio::this_coro::executor, 10s);
-                           co_await t.async_wait(asio::use_awaitable);
-                           co_return CheckResult{};
-                         }});
-    }
-    health_.register_routes(router_);
-    pipeline_ = std::make_unique<Pipeline>(router_, std::move(settings), registry_, sink_);
-    server_ = std::make_unique<Server>(ioc_, options, *pipeline_, registry_, sink_);
-    server_->listen({{"127.0.0.1", 0, "test"}});
-    port_ = server_->local_endpoints().at(0).port();
-    server_->start();
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
-  }
-  ~TestServer() {
-    if (!stopped_) (void)shutdown(1s);
-    for (auto& t : threads_) t.join();
-  }
-
-  std::size_t shutdown(std::chrono::milliseconds grace) {
-    std::promise<std::size_t> done;
-    asio::co_spawn(ioc_, server_->shutdown(grace), [&](std::exception_ptr, std::size_t forced) {
-      done.set_value(forced);
-      ioc_.stop();
-    });
-    stopped_ = true;
-    return done.get_future().get();
-  }
-
-  std::uint16_t port() const { return port_; }
-  Server& server() { return *server_; }
-  // Waits (bounded) until `n` requests are inside the pipeline, instead of sleeping and hoping.
-  void wait_in_flight(int n) {
-    const auto until = std::chrono::steady_clock::now() + 10s;
-    while (pipeline_->in_flight() < n && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
-    ASSERT_GE(pipeline_->in_flight(), n);
-  }
-  metrics::Registry& registry() { return registry_; }
-
- private:
-  // Declared before the sink so that it is closed only after the sink's writer thread has ended.
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull_;
-  log::Sink sink_;
-  metrics::Registry registry_;
-  Router router_;
-  Health health_;
-  asio::io_context ioc_;
-  std::unique_ptr<Pipeline> pipeline_;
-  std::unique_ptr<Server> server_;
-  std::vector<std::thread> threads_;
-  std::uint16_t port_ = 0;
-  bool stopped_ = false;
+      : LocalServer([failing_check](Router& r, Health& h) { test_routes(r, h, failing_check); }, std::move(settings),
+                    options) {}
+  void wait_in_flight(int n) { ASSERT_TRUE(LocalServer::wait_in_flight(n)); }
 };
 
 // A plain blocking HTTP/1.1 client over its own connection.
