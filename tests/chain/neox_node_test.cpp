@@ -1,0 +1,233 @@
+// The Neo X chain layer against a real local EVM node (anvil, chain id 47763), started by
+// scripts/neox-devnet.sh: value transfers read back, a solc-compiled contract deployed, called
+// and its events decoded, reverts surfacing their reasons, and endpoint failover.
+//   NSL_NEOX_RPC_URL       the node's URL
+//   NSL_NEOX_COUNTER_JSON  tests/contracts/Counter.sol compiled ({"abi", "bytecode"})
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/this_coro.hpp>
+#include <nlohmann/json.hpp>
+
+#include "nsl/chain/neox/abi.hpp"
+#include "nsl/chain/neox/rpc.hpp"
+#include "nsl/chain/neox/transaction.hpp"
+#include "nsl/crypto/hash.hpp"
+#include "nsl/crypto/secp256k1.hpp"
+
+namespace nsl::chain::neox {
+namespace {
+
+using namespace std::chrono_literals;
+
+// anvil's account 0 (docs/neo-protocol.md §6), funded with 10000 native tokens.
+const Bytes kFunded = crypto::from_hex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").value();
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+class NeoXNode : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = env("NSL_NEOX_RPC_URL");
+    ASSERT_FALSE(url_.empty()) << "NSL_NEOX_RPC_URL is not set: start the node with scripts/neox-devnet.sh";
+  }
+
+  template <class T>
+  T run(asio::awaitable<T> aw) {
+    asio::io_context ioc;
+    std::optional<T> out;
+    std::exception_ptr error;
+    asio::co_spawn(ioc, std::move(aw), [&](std::exception_ptr e, T v) {
+      error = e;
+      if (!e) out.emplace(std::move(v));
+    });
+    ioc.run();
+    if (error) std::rethrow_exception(error);
+    return std::move(*out);
+  }
+
+  RpcClient rpc(std::vector<std::string> endpoints = {}, int rounds = 3) {
+    if (endpoints.empty()) endpoints = {url_};
+    return RpcClient({std::move(endpoints), 5s, rounds, 20ms}, http_);
+  }
+
+  static Address address_of_key(const Bytes& key) { return address_of(crypto::secp256k1::public_key(key)); }
+
+  // Signs with `key`, sends, and waits for the receipt (the node mines at once).
+  Receipt send(RpcClient& client, Transaction tx, const Bytes& key) {
+    const auto raw = encode_signed(tx, sign(tx, key));
+    const auto hash = run(client.send_raw_transaction(raw));
+    EXPECT_EQ(hash, transaction_hash(raw));
+    for (int i = 0; i < 100; ++i) {
+      if (auto r = run(client.transaction_receipt(hash))) return *r;
+      std::this_thread::sleep_for(50ms);
+    }
+    throw std::runtime_error("no receipt");
+  }
+
+  Transaction next_tx(RpcClient& client, const Bytes& key, Transaction::Type type) {
+    Transaction tx;
+    tx.type = type;
+    tx.chain_id = run(client.chain_id());
+    tx.nonce = run(client.transaction_count(address_of_key(key)));
+    const auto price = run(client.gas_price());
+    tx.gas_price = price + price;
+    tx.max_priority_fee_per_gas = run(client.max_priority_fee_per_gas());
+    tx.max_fee_per_gas = price + price + tx.max_priority_fee_per_gas;
+    return tx;
+  }
+
+  std::string url_;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull_{std::fopen("/dev/null", "w"), &std::fclose};
+  log::Sink sink_{log::Sink::Options{devnull_.get(), 1u << 20}};
+  metrics::Registry registry_;
+  http::HttpClient http_{{"neox-rpc", 2, "nsl-test"}, registry_, sink_};
+};
+
+TEST_F(NeoXNode, ChainIdIsNeoXMainNet) {
+  auto client = rpc();
+  EXPECT_EQ(run(client.chain_id()), kMainNetChainId);
+  EXPECT_GE(run(client.block_number()), 0u);
+}
+
+TEST_F(NeoXNode, SendsValueWithBothTransactionTypesAndReadsItBack) {
+  auto client = rpc();
+  for (auto type : {Transaction::Type::legacy, Transaction::Type::eip1559}) {
+    // A fresh account nobody has used.
+    Bytes key(32);
+    do {
+      for (auto& b : key) b = static_cast<std::uint8_t>(std::rand());
+    } while (!crypto::secp256k1::is_valid_private_key(key));
+    const auto to = address_of_key(key);
+    EXPECT_EQ(run(client.balance(to)), Uint256(0));
+    auto tx = next_tx(client, kFunded, type);
+    tx.to = to;
+    tx.value = Uint256::parse("1234500000000000000").value();
+    tx.gas_limit = 21000;
+    const auto receipt = send(client, tx, kFunded);
+    EXPECT_TRUE(receipt.success);
+    EXPECT_EQ(receipt.gas_used, Uint256(21000));
+    EXPECT_EQ(run(client.balance(to)), tx.value);
+    // And the fresh account can spend it: its signature, its nonce 0.
+    auto back = next_tx(client, key, type);
+    EXPECT_EQ(back.nonce, 0u);
+    back.to = address_of_key(kFunded);
+    back.value = 1000;
+    back.gas_limit = 21000;
+    EXPECT_TRUE(send(client, back, key).success);
+  }
+}
+
+TEST_F(NeoXNode, DeploysAContractCallsItAndDecodesItsEvents) {
+  const auto path = env("NSL_NEOX_COUNTER_JSON");
+  ASSERT_FALSE(path.empty()) << "NSL_NEOX_COUNTER_JSON is not set";
+  const auto artifact = nlohmann::json::parse(std::ifstream(path));
+  auto client = rpc();
+  const auto me = address_of_key(kFunded);
+
+  auto deploy = next_tx(client, kFunded, Transaction::Type::eip1559);
+  deploy.data = parse_data(artifact.at("bytecode"));
+  deploy.gas_limit = run(client.estimate_gas({me, std::nullopt, deploy.data, {}})) * 2;
+  const auto deployed = send(client, deploy, kFunded);
+  ASSERT_TRUE(deployed.success);
+  ASSERT_TRUE(deployed.contract_address);
+  const Address counter = *deployed.contract_address;
+
+  const auto set_types = std::vector<abi::Type>{*abi::parse_type("uint256"), *abi::parse_type("string")};
+  auto call_data = [](std::string_view signature, const Bytes& args) {
+    const auto sel = abi::selector(signature);
+    Bytes data(4 + args.size());
+    std::copy(sel.begin(), sel.end(), data.begin());
+    std::copy(args.begin(), args.end(), data.begin() + 4);
+    return data;
+  };
+  auto set = next_tx(client, kFunded, Transaction::Type::eip1559);
+  set.to = counter;
+  set.data = call_data("set(uint256,string)", abi::encode(set_types, {{Uint256(42)}, {std::string("hello, Neo X")}}));
+  set.gas_limit = run(client.estimate_gas({me, counter, set.data, {}})) + 10000;
+  const auto receipt = send(client, set, kFunded);
+  ASSERT_TRUE(receipt.success);
+
+  // The event: topic 0 is the signature, topic 1 the indexed sender, data the rest.
+  ASSERT_EQ(receipt.logs.size(), 1u);
+  const auto& log = receipt.logs[0];
+  EXPECT_EQ(log.address, counter);
+  ASSERT_EQ(log.topics.size(), 2u);
+  EXPECT_EQ(log.topics[0], abi::event_topic("Set(address,uint256,string)"));
+  EXPECT_EQ(Bytes(log.topics[1].begin() + 12, log.topics[1].end()), Bytes(me.begin(), me.end()));
+  const auto fields = abi::decode(set_types, log.data);
+  ASSERT_TRUE(fields);
+  EXPECT_EQ(std::get<Uint256>((*fields)[0].v), Uint256(42));
+  EXPECT_EQ(std::get<std::string>((*fields)[1].v), "hello, Neo X");
+
+  // State is readable through eth_call.
+  const auto value = run(client.call_contract({std::nullopt, counter, call_data("value()", {}), {}}));
+  EXPECT_EQ(*Uint256::from_be(value), Uint256(42));
+
+  // eth_getLogs finds the same log by address and topic.
+  LogFilter filter;
+  filter.from_block = 0;
+  filter.to_block = run(client.block_number());
+  filter.addresses = {counter};
+  filter.topics = {{abi::event_topic("Set(address,uint256,string)")}};
+  const auto found = run(client.logs(filter));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].transaction_hash, receipt.transaction_hash);
+  EXPECT_EQ(found[0].data, log.data);
+
+  // Reverts surface their reasons, from eth_call and from eth_estimateGas.
+  auto revert_reason = [&](const Bytes& data) -> std::string {
+    try {
+      run(client.call_contract({me, counter, data, {}}));
+    } catch (const RevertError& e) {
+      return e.reason();
+    }
+    return "(no revert)";
+  };
+  EXPECT_EQ(revert_reason(call_data("fail()", {})), "nope");
+  EXPECT_EQ(revert_reason(call_data("failCustom()", {})),
+            "custom error 0x" + crypto::to_hex(abi::selector("NotAllowed(uint256)")));
+  EXPECT_EQ(revert_reason(call_data("increment(uint8)", abi::encode({*abi::parse_type("uint8")}, {{Uint256(255)}}))),
+            "panic 0x11 (arithmetic overflow or underflow)");
+  EXPECT_THROW(run(client.estimate_gas({me, counter, call_data("fail()", {}), {}})), RevertError);
+}
+
+TEST_F(NeoXNode, FailsOverToTheNextEndpoint) {
+  auto client = rpc({"http://127.0.0.1:1", url_});
+  EXPECT_EQ(run(client.chain_id()), kMainNetChainId);
+  EXPECT_EQ(run(client.chain_id()), kMainNetChainId);  // now straight to the one that answered
+  const auto text = registry_.render();
+  EXPECT_NE(text.find(R"(nsl_outbound_requests_total{dependency="neox-rpc",outcome="connect_error"} 1)"),
+            std::string::npos)
+      << text;
+}
+
+TEST_F(NeoXNode, NoAnsweringEndpointIsUnavailable) {
+  auto client = rpc({"http://127.0.0.1:1"}, 2);
+  EXPECT_THROW(run(client.chain_id()), RpcUnavailable);
+}
+
+TEST_F(NeoXNode, NodeErrorsAreTyped) {
+  auto client = rpc();
+  try {
+    run(client.call("eth_noSuchMethod", nlohmann::json::array()));
+    FAIL();
+  } catch (const RpcError& e) {
+    EXPECT_EQ(e.code(), -32601);
+  }
+  // A transaction with a nonce already used is refused by the node with a clear error.
+  auto tx = next_tx(client, kFunded, Transaction::Type::eip1559);
+  tx.nonce = 0;
+  tx.to = address_of_key(kFunded);
+  EXPECT_THROW(run(client.send_raw_transaction(encode_signed(tx, sign(tx, kFunded)))), RpcError);
+}
+
+}  // namespace
+}  // namespace nsl::chain::neox
