@@ -27,6 +27,18 @@ std::uint32_t Uint256::div_small(std::uint32_t div) {
   return static_cast<std::uint32_t>(rem);
 }
 
+std::optional<Uint256> Uint256::checked_mul(std::uint32_t m) const {
+  Uint256 r = *this;
+  if (!r.mul_add(m, 0)) return std::nullopt;
+  return r;
+}
+
+std::pair<Uint256, std::uint32_t> Uint256::divmod(std::uint32_t d) const {
+  Uint256 q = *this;
+  const auto rem = q.div_small(d);
+  return {q, rem};
+}
+
 Uint256 Uint256::operator~() const {
   Uint256 r;
   for (std::size_t i = 0; i < 4; ++i) r.limbs_[i] = ~limbs_[i];

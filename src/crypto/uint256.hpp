@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "nsl/crypto/bytes.hpp"
 
@@ -36,6 +37,10 @@ class Uint256 {
   /// Wrapping arithmetic modulo 2^256, for two's-complement signed values.
   Uint256 operator~() const;
   friend Uint256 operator+(const Uint256& a, const Uint256& b);
+  /// this * m, or std::nullopt on overflow.
+  std::optional<Uint256> checked_mul(std::uint32_t m) const;
+  /// Quotient and remainder of a division by a non-zero small divisor.
+  std::pair<Uint256, std::uint32_t> divmod(std::uint32_t d) const;
   /// Two's-complement negation (0 - x mod 2^256).
   Uint256 negated() const { return ~*this + Uint256(1); }
 

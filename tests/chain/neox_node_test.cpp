@@ -15,6 +15,7 @@
 
 #include "nsl/chain/neox/abi.hpp"
 #include "nsl/chain/neox/rpc.hpp"
+#include "nsl/chain/neox/sender.hpp"
 #include "nsl/chain/neox/transaction.hpp"
 #include "nsl/crypto/hash.hpp"
 #include "nsl/crypto/secp256k1.hpp"
@@ -227,6 +228,156 @@ TEST_F(NeoXNode, NodeErrorsAreTyped) {
   tx.nonce = 0;
   tx.to = address_of_key(kFunded);
   EXPECT_THROW(run(client.send_raw_transaction(encode_signed(tx, sign(tx, kFunded)))), RpcError);
+}
+
+class NeoXSender : public NeoXNode {
+ public:
+  void automine(RpcClient& client, bool on) {
+    nlohmann::json params = nlohmann::json::array({on});
+    run(client.call("evm_setAutomine", std::move(params)));
+  }
+
+ protected:
+  Bytes fresh_funded_key(RpcClient& client) {
+    Bytes key(32);
+    do {
+      for (auto& b : key) b = static_cast<std::uint8_t>(std::rand());
+    } while (!crypto::secp256k1::is_valid_private_key(key));
+    auto tx = next_tx(client, kFunded, Transaction::Type::eip1559);
+    tx.to = address_of_key(key);
+    tx.value = Uint256::parse("10000000000000000000").value();  // 10 tokens
+    tx.gas_limit = 21000;
+    EXPECT_TRUE(send(client, tx, kFunded).success);
+    return key;
+  }
+};
+
+TEST_F(NeoXSender, ManyTransactionsInFlightFromOneAccount) {
+  auto client = rpc();
+  LocalKeySigner signer(fresh_funded_key(client));
+  SenderOptions options;
+  options.poll_interval = 50ms;
+  TransactionSender sender(client, signer, options);
+  asio::io_context ioc;
+  std::vector<Receipt> receipts;
+  std::vector<std::uint64_t> nonces;
+  int failures = 0;
+  for (int i = 0; i < 15; ++i) {
+    asio::co_spawn(ioc, [&, i]() -> asio::awaitable<void> {
+      TxRequest r;
+      r.to = address_of_key(kFunded);
+      r.value = static_cast<std::uint64_t>(1000 + i);
+      auto s = co_await sender.submit(r);
+      nonces.push_back(s.tx.nonce);
+      receipts.push_back(co_await sender.confirm(s));
+    }, [&](std::exception_ptr e) {
+      if (e) ++failures;
+    });
+  }
+  ioc.run();
+  EXPECT_EQ(failures, 0);
+  ASSERT_EQ(receipts.size(), 15u);
+  for (const auto& r : receipts) EXPECT_TRUE(r.success);
+  std::sort(nonces.begin(), nonces.end());
+  for (std::uint64_t i = 0; i < nonces.size(); ++i) EXPECT_EQ(nonces[i], i);  // 0..14, none skipped or reused
+  EXPECT_EQ(run(client.transaction_count(signer.address(), "latest")), 15u);
+}
+
+TEST_F(NeoXSender, RespectsTheMinimumTipAndTheFeeCap) {
+  auto client = rpc();
+  LocalKeySigner signer(fresh_funded_key(client));
+  SenderOptions options;
+  options.poll_interval = 50ms;
+  options.min_priority_fee = Uint256::parse("20000000000").value();  // Neo X MainNet policy: 20 gwei
+  TransactionSender sender(client, signer, options);
+  TxRequest r;
+  r.to = address_of_key(kFunded);
+  r.value = 1;
+  auto s = run(sender.submit(r));
+  EXPECT_GE(s.tx.max_priority_fee_per_gas, options.min_priority_fee);
+  EXPECT_GE(s.tx.max_fee_per_gas, s.tx.max_priority_fee_per_gas);
+  const auto receipt = run(sender.confirm(s));
+  EXPECT_TRUE(receipt.success);
+  EXPECT_GE(receipt.effective_gas_price, options.min_priority_fee);
+
+  SenderOptions capped = options;
+  capped.max_fee_cap = 1;  // below base fee + tip: refused before anything is signed
+  TransactionSender refusing(client, signer, capped);
+  EXPECT_THROW(run(refusing.submit(r)), std::invalid_argument);
+}
+
+TEST_F(NeoXSender, AStuckTransactionIsReplacedWithHigherFees) {
+  auto client = rpc();
+  LocalKeySigner signer(fresh_funded_key(client));
+  SenderOptions options;
+  options.poll_interval = 50ms;
+  options.replace_after = 300ms;
+  TransactionSender sender(client, signer, options);
+  automine(client, false);
+  struct Restore {
+    NeoXSender* t;
+    RpcClient* c;
+    ~Restore() { t->automine(*c, true); }
+  } restore{this, &client};
+  TxRequest r;
+  r.to = address_of_key(kFunded);
+  r.value = 777;
+  r.gas_limit = 21000;
+  asio::io_context ioc;
+  std::optional<Receipt> receipt;
+  Submitted s;
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    s = co_await sender.submit(r);
+    receipt = co_await sender.confirm(s);
+  }, asio::detached);
+  // Nothing is mined until the sender has replaced the transaction at least once.
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    while (s.versions.size() < 2) {
+      asio::steady_timer t(co_await asio::this_coro::executor, 50ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    nlohmann::json none = nlohmann::json::array();
+    co_await client.call("evm_mine", std::move(none));
+  }, asio::detached);
+  ioc.run();
+  ASSERT_TRUE(receipt);
+  EXPECT_TRUE(receipt->success);
+  ASSERT_GE(s.versions.size(), 2u);
+  EXPECT_EQ(receipt->transaction_hash, s.versions.back());           // the replacement was mined
+  EXPECT_FALSE(run(client.transaction_receipt(s.versions.front())));  // the original never was
+  EXPECT_EQ(run(client.transaction_count(signer.address(), "latest")), 1u);
+}
+
+TEST_F(NeoXSender, WaitsForTheConfiguredConfirmations) {
+  auto client = rpc();
+  LocalKeySigner signer(fresh_funded_key(client));
+  SenderOptions options;
+  options.poll_interval = 50ms;
+  options.confirmations = 3;
+  TransactionSender sender(client, signer, options);
+  TxRequest r;
+  r.to = address_of_key(kFunded);
+  r.value = 5;
+  r.gas_limit = 21000;
+  asio::io_context ioc;
+  std::optional<Receipt> receipt;
+  std::uint64_t head_at_return = 0;
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    receipt = co_await sender.send(r);
+    head_at_return = co_await client.block_number();
+  }, asio::detached);
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 2; ++i) {
+      asio::steady_timer t(co_await asio::this_coro::executor, 400ms);
+      co_await t.async_wait(asio::use_awaitable);
+      EXPECT_FALSE(receipt) << "returned before " << options.confirmations << " confirmations";
+      nlohmann::json none = nlohmann::json::array();
+      co_await client.call("evm_mine", std::move(none));
+    }
+  }, asio::detached);
+  ioc.run();
+  ASSERT_TRUE(receipt);
+  EXPECT_GE(head_at_return + 1, receipt->block_number + 3);
 }
 
 }  // namespace
