@@ -90,6 +90,33 @@ ALTER TABLE storage_data ADD COLUMN deleted_at TEXT;
 CREATE INDEX idx_storage_composite ON storage_data(user_address, created_at DESC) WHERE deleted_at IS NULL;
 )sql";
 
+// Chain watchers: a persisted cursor per (chain, watcher), the hashes of recently processed
+// blocks to detect reorganisations, and the logs delivered from them to announce their removal.
+constexpr const char* kV3Sqlite = R"sql(
+CREATE TABLE chain_cursors (
+  chain      TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  next_block INTEGER NOT NULL,
+  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  PRIMARY KEY (chain, name)
+);
+CREATE TABLE chain_seen_blocks (
+  chain  TEXT NOT NULL,
+  name   TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  hash   TEXT NOT NULL,
+  PRIMARY KEY (chain, name, number)
+);
+CREATE TABLE chain_delivered_logs (
+  chain        TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  block_number INTEGER NOT NULL,
+  log_index    INTEGER NOT NULL,
+  log          TEXT NOT NULL CHECK (json_valid(log)),
+  PRIMARY KEY (chain, name, block_number, log_index)
+);
+)sql";
+
 std::string now_text(Connection& c) {
   return c.query("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").get<std::string>(0, 0);
 }
@@ -100,6 +127,7 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> kAll{
       {1, "guide schema: storage_data, oracle_requests, audit_logs", {{Dialect::sqlite, kV1Sqlite}}},
       {2, "storage_data.deleted_at and the composite listing index", {{Dialect::sqlite, kV2Sqlite}}},
+      {3, "chain watcher cursors, seen block hashes and delivered logs", {{Dialect::sqlite, kV3Sqlite}}},
   };
   return kAll;
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include <boost/asio/this_coro.hpp>
@@ -16,6 +17,10 @@
 #include "nsl/chain/neox/abi.hpp"
 #include "nsl/chain/neox/rpc.hpp"
 #include "nsl/chain/neox/sender.hpp"
+#include "nsl/chain/neox/watcher.hpp"
+#include "nsl/core/testing/temp_dir.hpp"
+#include "nsl/db/migrations.hpp"
+#include "nsl/db/sqlite_database.hpp"
 #include "nsl/chain/neox/transaction.hpp"
 #include "nsl/crypto/hash.hpp"
 #include "nsl/crypto/secp256k1.hpp"
@@ -61,6 +66,16 @@ class NeoXNode : public ::testing::Test {
 
   static Address address_of_key(const Bytes& key) { return address_of(crypto::secp256k1::public_key(key)); }
 
+  // A key no earlier run has used, so that tests own their accounts' nonces on any node.
+  static Bytes random_key() {
+    std::random_device rd;
+    Bytes key(32);
+    do {
+      for (auto& b : key) b = static_cast<std::uint8_t>(rd());
+    } while (!crypto::secp256k1::is_valid_private_key(key));
+    return key;
+  }
+
   // Signs with `key`, sends, and waits for the receipt (the node mines at once).
   Receipt send(RpcClient& client, Transaction tx, const Bytes& key) {
     const auto raw = encode_signed(tx, sign(tx, key));
@@ -102,10 +117,7 @@ TEST_F(NeoXNode, SendsValueWithBothTransactionTypesAndReadsItBack) {
   auto client = rpc();
   for (auto type : {Transaction::Type::legacy, Transaction::Type::eip1559}) {
     // A fresh account nobody has used.
-    Bytes key(32);
-    do {
-      for (auto& b : key) b = static_cast<std::uint8_t>(std::rand());
-    } while (!crypto::secp256k1::is_valid_private_key(key));
+    const auto key = random_key();
     const auto to = address_of_key(key);
     EXPECT_EQ(run(client.balance(to)), Uint256(0));
     auto tx = next_tx(client, kFunded, type);
@@ -239,10 +251,7 @@ class NeoXSender : public NeoXNode {
 
  protected:
   Bytes fresh_funded_key(RpcClient& client) {
-    Bytes key(32);
-    do {
-      for (auto& b : key) b = static_cast<std::uint8_t>(std::rand());
-    } while (!crypto::secp256k1::is_valid_private_key(key));
+    const auto key = random_key();
     auto tx = next_tx(client, kFunded, Transaction::Type::eip1559);
     tx.to = address_of_key(key);
     tx.value = Uint256::parse("10000000000000000000").value();  // 10 tokens
@@ -378,6 +387,142 @@ TEST_F(NeoXSender, WaitsForTheConfiguredConfirmations) {
   ioc.run();
   ASSERT_TRUE(receipt);
   EXPECT_GE(head_at_return + 1, receipt->block_number + 3);
+}
+
+class NeoXWatcher : public NeoXNode {
+ protected:
+  void SetUp() override {
+    NeoXNode::SetUp();
+    const auto path = env("NSL_NEOX_COUNTER_JSON");
+    ASSERT_FALSE(path.empty()) << "NSL_NEOX_COUNTER_JSON is not set";
+    artifact_ = nlohmann::json::parse(std::ifstream(path));
+    db_ = std::make_unique<db::SqliteDatabase>(db::SqliteOptions{(dir_ / "nsl.db").string(), 2, 5000}, registry_);
+    db_->with_connection_blocking([](db::Connection& c) {
+      db::migrate(c);
+      c.exec_script("CREATE TABLE seen (n INTEGER PRIMARY KEY AUTOINCREMENT, block INTEGER, idx INTEGER, "
+                    "value INTEGER, removed INTEGER)");
+    });
+  }
+
+  Address deploy(RpcClient& client, std::uint64_t& block) {
+    auto tx = next_tx(client, kFunded, Transaction::Type::eip1559);
+    tx.data = parse_data(artifact_.at("bytecode"));
+    tx.gas_limit = 1'000'000;
+    const auto r = send(client, tx, kFunded);
+    block = r.block_number;
+    return *r.contract_address;
+  }
+
+  void emit(RpcClient& client, const Address& counter, std::uint64_t value) {
+    auto tx = next_tx(client, kFunded, Transaction::Type::eip1559);
+    tx.to = counter;
+    const auto sel = abi::selector("set(uint256,string)");
+    const auto args = abi::encode({*abi::parse_type("uint256"), *abi::parse_type("string")}, {{Uint256(value)}, {std::string("w")}});
+    tx.data.assign(sel.begin(), sel.end());
+    tx.data.insert(tx.data.end(), args.begin(), args.end());
+    tx.gas_limit = 200'000;
+    ASSERT_TRUE(send(client, tx, kFunded).success);
+  }
+
+  LogWatcher watcher(RpcClient& client, const Address& counter, std::uint64_t start, LogWatcher::Handler handler = {}) {
+    WatcherOptions o;
+    o.name = "test-watcher";
+    o.filter.addresses = {counter};
+    o.filter.topics = {{abi::event_topic("Set(address,uint256,string)")}};
+    o.start_block = start;
+    o.batch_blocks = 3;  // several batches even for a handful of blocks
+    if (!handler) {
+      handler = [](const Log& l, db::Connection& c) {
+        const auto fields = abi::decode({*abi::parse_type("uint256"), *abi::parse_type("string")}, l.data);
+        c.query("INSERT INTO seen (block, idx, value, removed) VALUES ($1, $2, $3, $4)",
+                {static_cast<std::int64_t>(l.block_number), static_cast<std::int64_t>(l.log_index),
+                 static_cast<std::int64_t>(std::get<Uint256>((*fields)[0].v).low_u64()), std::int64_t{l.removed}});
+      };
+    }
+    return LogWatcher(client, *db_, o, std::move(handler), sink_.get("watcher"));
+  }
+
+  std::size_t drain(LogWatcher& w) {
+    std::size_t total = 0;
+    for (int i = 0; i < 50; ++i) {
+      const auto n = run(w.poll_once());
+      total += n;
+      if (n == 0 && i > 0) break;
+    }
+    return total;
+  }
+
+  // (value, removed) in the order the handler saw them.
+  std::vector<std::pair<std::int64_t, std::int64_t>> seen() {
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    db_->with_connection_blocking([&](db::Connection& c) {
+      const auto r = c.query("SELECT value, removed FROM seen ORDER BY n");
+      for (std::size_t i = 0; i < r.rows.size(); ++i) out.emplace_back(r.get<std::int64_t>(i, 0), r.get<std::int64_t>(i, 1));
+    });
+    return out;
+  }
+
+  nlohmann::json artifact_;
+  nsl::testing::TempDir dir_{"watcher"};
+  std::unique_ptr<db::SqliteDatabase> db_;
+};
+
+using Seen = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
+TEST_F(NeoXWatcher, DeliversEveryLogOnceInOrderAcrossARestart) {
+  auto client = rpc();
+  std::uint64_t start = 0;
+  const auto counter = deploy(client, start);
+  for (std::uint64_t v = 0; v < 4; ++v) emit(client, counter, v);
+  {
+    auto first = watcher(client, counter, start);
+    EXPECT_EQ(drain(first), 4u);
+  }  // the process "restarts": a new watcher, the same database
+  for (std::uint64_t v = 4; v < 7; ++v) emit(client, counter, v);
+  auto second = watcher(client, counter, start);
+  EXPECT_EQ(drain(second), 3u);
+  EXPECT_EQ(seen(), (Seen{{0, 0}, {1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}, {6, 0}}));
+  EXPECT_EQ(drain(second), 0u);  // nothing new, nothing repeated
+}
+
+TEST_F(NeoXWatcher, AFailingHandlerLeavesTheCursorWhereItWas) {
+  auto client = rpc();
+  std::uint64_t start = 0;
+  const auto counter = deploy(client, start);
+  for (std::uint64_t v = 10; v < 13; ++v) emit(client, counter, v);
+  bool fail = true;
+  auto flaky = watcher(client, counter, start, [&](const Log& l, db::Connection& c) {
+    const auto value = std::get<Uint256>((*abi::decode({*abi::parse_type("uint256"), *abi::parse_type("string")}, l.data))[0].v);
+    c.query("INSERT INTO seen (block, idx, value, removed) VALUES ($1, $2, $3, 0)",
+            {static_cast<std::int64_t>(l.block_number), static_cast<std::int64_t>(l.log_index),
+             static_cast<std::int64_t>(value.low_u64())});
+    if (value == Uint256(11) && fail) throw std::runtime_error("subscriber down");
+  });
+  EXPECT_THROW(drain(flaky), std::runtime_error);
+  fail = false;
+  drain(flaky);
+  // 10 (first batch, committed), then 11 and 12 exactly once despite the failed attempt.
+  EXPECT_EQ(seen(), (Seen{{10, 0}, {11, 0}, {12, 0}}));
+}
+
+TEST_F(NeoXWatcher, AReorganisationHandsOrphanedLogsBackAsRemoved) {
+  auto client = rpc();
+  std::uint64_t start = 0;
+  const auto counter = deploy(client, start);
+  nlohmann::json none = nlohmann::json::array();
+  const auto snapshot = run(client.call("evm_snapshot", none));
+  emit(client, counter, 100);
+  emit(client, counter, 101);
+  auto w = watcher(client, counter, start);
+  EXPECT_EQ(drain(w), 2u);
+  // The chain loses those two blocks and grows another way, past the old head.
+  nlohmann::json revert = nlohmann::json::array({snapshot});
+  ASSERT_TRUE(run(client.call("evm_revert", revert)).get<bool>());
+  emit(client, counter, 200);
+  run(client.call("evm_mine", none));
+  run(client.call("evm_mine", none));
+  drain(w);
+  EXPECT_EQ(seen(), (Seen{{100, 0}, {101, 0}, {101, 1}, {100, 1}, {200, 0}}));
 }
 
 }  // namespace

@@ -107,7 +107,7 @@ def test_migrate_command_step_by_step(nsl_factory):
     code, out, _ = p.run_to_end()
     assert code == 0
     assert "schema version: 0" in out
-    assert re_count(out, "pending") == 2
+    assert re_count(out, "pending") == 3
 
     p.args = ["migrate", "--to", "1"]
     code, out, _ = p.run_to_end()
@@ -117,7 +117,7 @@ def test_migrate_command_step_by_step(nsl_factory):
     p.args = ["migrate"]
     code, out, _ = p.run_to_end()
     assert code == 0
-    assert "applying 2:" in out and "schema is at version 2" in out
+    assert "applying 2:" in out and "applying 3:" in out and "schema is at version 3" in out
 
     p.args = ["migrate"]
     code, out, _ = p.run_to_end()
@@ -162,7 +162,7 @@ def test_sqlite_path_is_configurable_and_startup_migrates(nsl_factory, tmp_path)
     nsl = nsl_factory(env={"Database__SqlitePath": str(db_path)}).start()
     assert nsl.get("/health").json()["checks"]["database"]["description"] == f"sqlite:{db_path}"
     with sqlite3.connect(db_path) as db:
-        assert db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 2
+        assert db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 3
 
 
 def test_two_servers_started_at_once_on_one_database_both_come_up(nsl_factory, tmp_path):
@@ -173,4 +173,4 @@ def test_two_servers_started_at_once_on_one_database_both_come_up(nsl_factory, t
         p.wait_for(lambda l: l.get("message", "").startswith("Now listening on: "), timeout=20)
         assert p.get("/health/ready").status_code == 200
     applied = [l for p in (a, b) for l in p.logs() if l.get("message") == "applying migration"]
-    assert sorted(l["version"] for l in applied) == [1, 2]  # each version applied exactly once
+    assert sorted(l["version"] for l in applied) == [1, 2, 3]  # each version applied exactly once
