@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "nsl/core/testing/run_sync.hpp"
 #include "nsl/core/testing/temp_dir.hpp"
 
 namespace nsl::db {
@@ -18,21 +19,6 @@ class SqliteTest : public ::testing::Test {
   void SetUp() override {
     options_.path = (dir_.path() / "sub" / "nsl.db").string();  // the directory is created on open
     options_.pool_size = 3;
-  }
-
-  template <class T>
-  T run_sync(Database& db, asio::awaitable<T> aw) {
-    asio::io_context ioc;
-    std::optional<T> out;
-    std::exception_ptr error;
-    asio::co_spawn(ioc, std::move(aw), [&](std::exception_ptr e, T v) {
-      error = e;
-      if (!e) out.emplace(std::move(v));
-    });
-    ioc.run();
-    (void)db;
-    if (error) std::rethrow_exception(error);
-    return std::move(*out);
   }
 
   nsl::testing::TempDir dir_{"sqlite"};
@@ -94,7 +80,7 @@ TEST_F(SqliteTest, ConstraintViolationsAreTyped) {
 TEST_F(SqliteTest, TransactionsCommitOrRollBack) {
   SqliteDatabase db(options_, registry_);
   db.with_connection_blocking([](Connection& c) { c.exec_script("CREATE TABLE t (v INTEGER)"); });
-  run_sync(db, [&]() -> asio::awaitable<int> {
+  nsl::testing::run_sync([&]() -> asio::awaitable<int> {
     co_await db.transaction([](Connection& c) { c.query("INSERT INTO t VALUES (1)"); });
     try {
       co_await db.transaction([](Connection& c) {
@@ -105,14 +91,14 @@ TEST_F(SqliteTest, TransactionsCommitOrRollBack) {
     }
     co_return 0;
   }());
-  const auto n = run_sync(db, db.run([](Connection& c) { return c.query("SELECT group_concat(v) FROM t").get<std::string>(0, 0); }));
+  const auto n = nsl::testing::run_sync(db.run([](Connection& c) { return c.query("SELECT group_concat(v) FROM t").get<std::string>(0, 0); }));
   EXPECT_EQ(n, "1");
 }
 
 TEST_F(SqliteTest, WorkRunsOnTheDbPoolNotTheCaller) {
   SqliteDatabase db(options_, registry_);
   const auto caller = std::this_thread::get_id();
-  const auto worker = run_sync(db, db.run([](Connection&) { return std::this_thread::get_id(); }));
+  const auto worker = nsl::testing::run_sync(db.run([](Connection&) { return std::this_thread::get_id(); }));
   EXPECT_NE(worker, caller);
   const auto text = registry_.render();
   EXPECT_NE(text.find("nsl_threadpool_tasks_total{pool=\"db\"} 1"), std::string::npos) << text;

@@ -4,17 +4,6 @@
 #include "nsl/http/router.hpp"
 
 namespace nsl::http {
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 std::string_view Context::param(std::string_view name) const {
   for (const auto& [k, v] : params) {
     if (k == name) return v;
@@ -52,8 +41,8 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_is_spac
     char c = in[i];
     if (c == '%') {
       if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
+      const int hi = hex_digit_value(in[i + 1]);
+      const int lo = hex_digit_value(in[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       c = static_cast<char>(hi * 16 + lo);
       if (c == '\0') return std::nullopt;

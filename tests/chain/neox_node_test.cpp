@@ -18,6 +18,7 @@
 #include "nsl/chain/neox/rpc.hpp"
 #include "nsl/chain/neox/sender.hpp"
 #include "nsl/chain/neox/watcher.hpp"
+#include "nsl/core/testing/run_sync.hpp"
 #include "nsl/core/testing/temp_dir.hpp"
 #include "nsl/db/migrations.hpp"
 #include "nsl/db/sqlite_database.hpp"
@@ -46,17 +47,8 @@ class NeoXNode : public ::testing::Test {
   }
 
   template <class T>
-  T run(asio::awaitable<T> aw) {
-    asio::io_context ioc;
-    std::optional<T> out;
-    std::exception_ptr error;
-    asio::co_spawn(ioc, std::move(aw), [&](std::exception_ptr e, T v) {
-      error = e;
-      if (!e) out.emplace(std::move(v));
-    });
-    ioc.run();
-    if (error) std::rethrow_exception(error);
-    return std::move(*out);
+  static T run(asio::awaitable<T> aw) {
+    return nsl::testing::run_sync(std::move(aw));
   }
 
   RpcClient rpc(std::vector<std::string> endpoints = {}, int rounds = 3) {

@@ -23,10 +23,15 @@ def run_codec(requests):
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
-def ethers_transactions(count, seed):
-    out = subprocess.run(["node", str(JS / "neox_random_txs.js"), str(count), str(seed)], capture_output=True,
-                         text=True, timeout=300, check=True).stdout
+def node_cases(script, count, seed):
+    """Runs one of the ethers generator scripts in tests/js and returns its JSON lines."""
+    out = subprocess.run(["node", str(JS / script), str(count), str(seed)], capture_output=True, text=True,
+                         timeout=300, check=True).stdout
     return [json.loads(line) for line in out.splitlines()]
+
+
+def ethers_transactions(count, seed):
+    return node_cases("neox_random_txs.js", count, seed)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -68,9 +73,7 @@ def test_decoder_rejects_tampered_and_truncated_bytes():
 
 
 def ethers_abi_cases(count, seed):
-    out = subprocess.run(["node", str(JS / "abi_random_values.js"), str(count), str(seed)], capture_output=True,
-                         text=True, timeout=300, check=True).stdout
-    return [json.loads(line) for line in out.splitlines()]
+    return node_cases("abi_random_values.js", count, seed)
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])

@@ -3,16 +3,8 @@
 const { ethers } = require("ethers");
 
 const n = Number(process.argv[2] || 100);
-let seed = BigInt(process.argv[3] || 1);
-function next() {
-  seed ^= seed << 13n; seed &= (1n << 64n) - 1n;
-  seed ^= seed >> 7n;
-  seed ^= seed << 17n; seed &= (1n << 64n) - 1n;
-  return seed;
-}
-const below = (k) => Number(next() % BigInt(k));
-const bytes = (len) => { const b = new Uint8Array(len); for (let i = 0; i < len; i++) b[i] = Number(next() & 0xffn); return b; };
-const bits = (k) => { let v = 0n; for (let i = 0; i < 4; i++) v = (v << 64n) | next(); return v & ((1n << BigInt(k)) - 1n); };
+const { next, bytes, below, upTo } = require("./prng").makeRandom(process.argv[3]);
+const bits = upTo;
 
 function randomType(depth) {
   const leaf = ["uint", "int", "address", "bool", "bytesN", "bytes", "string"];

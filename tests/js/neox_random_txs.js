@@ -4,17 +4,7 @@
 const { ethers } = require("ethers");
 
 const n = Number(process.argv[2] || 100);
-let seed = BigInt(process.argv[3] || 1);
-// A deterministic generator (xorshift64*), so that a failure can be replayed from its seed.
-function next() {
-  seed ^= seed << 13n; seed &= (1n << 64n) - 1n;
-  seed ^= seed >> 7n;
-  seed ^= seed << 17n; seed &= (1n << 64n) - 1n;
-  return seed;
-}
-const bytes = (len) => { const b = new Uint8Array(len); for (let i = 0; i < len; i++) b[i] = Number(next() & 0xffn); return b; };
-const upTo = (bits) => { let v = 0n; for (let i = 0; i < Math.ceil(bits / 64); i++) v = (v << 64n) | next(); return v & ((1n << BigInt(bits)) - 1n); };
-const pick = (xs) => xs[Number(next() % BigInt(xs.length))];
+const { next, bytes, upTo, pick } = require("./prng").makeRandom(process.argv[3]);
 
 for (let i = 0; i < n; i++) {
   let key;
