@@ -204,6 +204,28 @@ TEST_F(NeoXNode, DeploysAContractCallsItAndDecodesItsEvents) {
   EXPECT_THROW(run(client.estimate_gas({me, counter, call_data("fail()", {}), {}})), RevertError);
 }
 
+TEST_F(NeoXNode, BlocksAndFeeHistory) {
+  auto client = rpc();
+  auto tx = next_tx(client, kFunded, Transaction::Type::eip1559);
+  tx.to = address_of_key(kFunded);
+  tx.gas_limit = 21000;
+  const auto receipt = send(client, tx, kFunded);
+  const auto block = run(client.block_by_number(receipt.block_number));
+  ASSERT_TRUE(block);
+  EXPECT_EQ(block->number, receipt.block_number);
+  EXPECT_NE(std::find(block->transactions.begin(), block->transactions.end(), receipt.transaction_hash),
+            block->transactions.end());
+  const auto parent = run(client.block_by_number(receipt.block_number - 1));
+  ASSERT_TRUE(parent);
+  EXPECT_EQ(block->parent_hash, parent->hash);
+  EXPECT_TRUE(block->base_fee_per_gas);  // London rules, as on Neo X
+  EXPECT_FALSE(run(client.block_by_number(run(client.block_number()) + 1000)));
+  const auto history = run(client.fee_history(4, {10.0, 50.0}));
+  EXPECT_EQ(history.base_fee_per_gas.size(), 5u);  // four blocks and the next one
+  EXPECT_EQ(history.reward.size(), 4u);
+  EXPECT_EQ(history.reward.at(0).size(), 2u);
+}
+
 TEST_F(NeoXNode, FailsOverToTheNextEndpoint) {
   auto client = rpc({"http://127.0.0.1:1", url_});
   EXPECT_EQ(run(client.chain_id()), kMainNetChainId);

@@ -215,6 +215,38 @@ asio::awaitable<std::uint64_t> RpcClient::transaction_count(Address account, std
   co_return parse_u64(r);
 }
 
+asio::awaitable<std::optional<BlockHeader>> RpcClient::block_by_number(std::uint64_t number) {
+  json params = json::array({quantity(number), false});
+  auto r = co_await call("eth_getBlockByNumber", std::move(params));
+  std::optional<BlockHeader> out;
+  if (r.is_null()) co_return out;
+  BlockHeader b;
+  b.number = parse_u64(r.at("number"));
+  b.hash = parse_hash(r.at("hash"));
+  b.parent_hash = parse_hash(r.at("parentHash"));
+  b.timestamp = parse_u64(r.at("timestamp"));
+  if (r.contains("baseFeePerGas") && !r["baseFeePerGas"].is_null()) b.base_fee_per_gas = parse_quantity(r["baseFeePerGas"]);
+  for (const auto& t : r.value("transactions", json::array())) {
+    if (t.is_string()) b.transactions.push_back(parse_hash(t));
+  }
+  out = std::move(b);
+  co_return out;
+}
+
+asio::awaitable<FeeHistory> RpcClient::fee_history(std::uint64_t block_count, std::vector<double> reward_percentiles) {
+  json params = json::array({quantity(block_count), "latest", reward_percentiles});
+  auto r = co_await call("eth_feeHistory", std::move(params));
+  FeeHistory h;
+  h.oldest_block = parse_u64(r.at("oldestBlock"));
+  for (const auto& v : r.at("baseFeePerGas")) h.base_fee_per_gas.push_back(parse_quantity(v));
+  for (const auto& v : r.value("gasUsedRatio", json::array())) h.gas_used_ratio.push_back(v.get<double>());
+  for (const auto& block : r.value("reward", json::array())) {
+    auto& row = h.reward.emplace_back();
+    for (const auto& v : block) row.push_back(parse_quantity(v));
+  }
+  co_return h;
+}
+
 asio::awaitable<Uint256> RpcClient::gas_price() {
   auto r = co_await call("eth_gasPrice", json::array());
   co_return parse_quantity(r);

@@ -80,6 +80,24 @@ struct Receipt {
   std::vector<Log> logs;
 };
 
+/// A block header as the watcher and the sender need it.
+struct BlockHeader {
+  std::uint64_t number = 0;
+  Hash256 hash{};
+  Hash256 parent_hash{};
+  std::uint64_t timestamp = 0;
+  std::optional<Uint256> base_fee_per_gas;  // absent before London
+  std::vector<Hash256> transactions;
+};
+
+/// eth_feeHistory: base fees of the blocks (plus the next one) and the requested reward percentiles.
+struct FeeHistory {
+  std::uint64_t oldest_block = 0;
+  std::vector<Uint256> base_fee_per_gas;
+  std::vector<double> gas_used_ratio;
+  std::vector<std::vector<Uint256>> reward;
+};
+
 /// eth_call / eth_estimateGas arguments.
 struct CallRequest {
   std::optional<Address> from;
@@ -120,6 +138,9 @@ class RpcClient {
   asio::awaitable<Uint256> balance(const Address& account) { return balance(account, "latest"); }
   asio::awaitable<std::uint64_t> transaction_count(Address account, std::string block);
   asio::awaitable<std::uint64_t> transaction_count(const Address& account) { return transaction_count(account, "pending"); }
+  /// The block at a height, or std::nullopt when the node has none there.
+  asio::awaitable<std::optional<BlockHeader>> block_by_number(std::uint64_t number);
+  asio::awaitable<FeeHistory> fee_history(std::uint64_t block_count, std::vector<double> reward_percentiles);
   asio::awaitable<Uint256> gas_price();
   asio::awaitable<Uint256> max_priority_fee_per_gas();
   asio::awaitable<Hash256> send_raw_transaction(crypto::ByteView raw);

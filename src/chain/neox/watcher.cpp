@@ -18,12 +18,11 @@ std::string hex_u64(std::uint64_t v) {
   return buf;
 }
 
-// The node's hash of block `number`, or nullopt when it has no such block.
+// The node's hash of block `number` as stored ("0x..."), or nullopt when it has no such block.
 asio::awaitable<std::optional<std::string>> block_hash(RpcClient& rpc, std::uint64_t number) {
-  json params = json::array({hex_u64(number), false});
-  const auto block = co_await rpc.call("eth_getBlockByNumber", std::move(params));
+  const auto header = co_await rpc.block_by_number(number);
   std::optional<std::string> out;
-  if (block.is_object() && block.contains("hash") && block["hash"].is_string()) out = block["hash"].get<std::string>();
+  if (header) out = hex0x(header->hash);
   co_return out;
 }
 
