@@ -7,6 +7,7 @@
 #include "nsl/chain/neo/script.hpp"
 #include "nsl/chain/neo/transaction.hpp"
 #include "nsl/crypto/base58.hpp"
+#include "nsl/crypto/p256.hpp"
 
 namespace nsl::chain::neo {
 namespace {
@@ -155,6 +156,28 @@ TEST(NeoTransaction, GasTransferVector) {
   ASSERT_TRUE(back) << why;
   EXPECT_EQ(serialize(*back), signed_bytes);
   EXPECT_EQ(back->signers[0].account, tx.signers[0].account);
+}
+
+TEST(NeoTransaction, SignsExactlyAsNeonCore) {
+  // The WIF's key signs the §1.7 transaction; RFC 6979 + low-S reproduce neon-core's bytes.
+  const auto key = decode_wif("KxyjQ8eUa4FHt3Gvioyt1Wz29cTUrE4eTqX3yFSk1YFCsPL8uNsY").value();
+  EXPECT_EQ(crypto::p256::public_key(key), kValidatorKey);
+  const auto tx = gas_transfer();
+  const auto data = sign_data(tx, 56753);
+  const auto sig = crypto::p256::sign(key, data);
+  EXPECT_EQ(to_hex(sig),
+            "cdeb6580d283e7367c128fb03bd665a8de086f90a857e10f4e75cab23f82fecc393e6e8cea570ffd3d02c62b381d5465abfb1831ec613b1c"
+            "f160a1647ee63927");
+  EXPECT_TRUE(crypto::p256::verify(kValidatorKey, data, sig));
+  auto other = data;
+  other[4] ^= 1;
+  EXPECT_FALSE(crypto::p256::verify(kValidatorKey, other, sig));
+  auto flipped = sig;
+  flipped[63] ^= 1;
+  EXPECT_FALSE(crypto::p256::verify(kValidatorKey, data, flipped));
+  EXPECT_FALSE(crypto::p256::is_valid_private_key(Bytes(32, 0)));
+  EXPECT_FALSE(crypto::p256::is_valid_private_key(
+      hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")));  // the group order
 }
 
 TEST(NeoTransaction, AttributesRoundTrip) {

@@ -1,0 +1,180 @@
+#include "nsl/crypto/p256.hpp"
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/obj_mac.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "nsl/crypto/hash.hpp"
+
+namespace nsl::crypto::p256 {
+namespace {
+
+struct BnFree { void operator()(BIGNUM* b) const noexcept { BN_clear_free(b); } };
+struct CtxFree { void operator()(BN_CTX* c) const noexcept { BN_CTX_free(c); } };
+struct PointFree { void operator()(EC_POINT* p) const noexcept { EC_POINT_clear_free(p); } };
+using Bn = std::unique_ptr<BIGNUM, BnFree>;
+using Ctx = std::unique_ptr<BN_CTX, CtxFree>;
+using Point = std::unique_ptr<EC_POINT, PointFree>;
+
+const EC_GROUP* group() {
+  static EC_GROUP* g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+  return g;
+}
+
+Bn bn() { return Bn(BN_new()); }
+Bn bn_from(ByteView be) { return Bn(BN_bin2bn(be.data(), static_cast<int>(be.size()), nullptr)); }
+
+void check(int ok) {
+  if (ok != 1) throw std::runtime_error("P-256 arithmetic failed");
+}
+
+std::array<std::uint8_t, 32> to32(const BIGNUM* v) {
+  std::array<std::uint8_t, 32> out{};
+  check(BN_bn2binpad(v, out.data(), 32) == 32 ? 1 : 0);
+  return out;
+}
+
+Hash256 hmac(ByteView key, ByteView data) {
+  Hash256 out{};
+  unsigned int len = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(), &len) ||
+      len != 32) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
+  return out;
+}
+
+// RFC 6979 §3.2 with HMAC-SHA256; qlen = hlen = 256 bits. `accept` says whether a candidate k
+// gives a usable signature; otherwise the generator continues (step h.3).
+template <class Accept>
+void rfc6979(ByteView x32, ByteView h1_reduced32, Accept&& accept) {
+  Bytes v(32, 0x01);
+  Bytes k(32, 0x00);
+  auto concat = [&](std::uint8_t sep, bool with_seed) {
+    Bytes m(v.begin(), v.end());
+    m.push_back(sep);
+    if (with_seed) {
+      m.insert(m.end(), x32.begin(), x32.end());
+      m.insert(m.end(), h1_reduced32.begin(), h1_reduced32.end());
+    }
+    return m;
+  };
+  auto assign = [](Bytes& dst, const Hash256& h) { dst.assign(h.begin(), h.end()); };
+  auto seed = concat(0x00, true);
+  assign(k, hmac(k, seed));
+  wipe(seed.data(), seed.size());
+  assign(v, hmac(k, v));
+  seed = concat(0x01, true);
+  assign(k, hmac(k, seed));
+  wipe(seed.data(), seed.size());
+  assign(v, hmac(k, v));
+  while (true) {
+    assign(v, hmac(k, v));
+    if (accept(ByteView(v))) break;
+    const auto retry = concat(0x00, false);
+    assign(k, hmac(k, retry));
+    assign(v, hmac(k, v));
+  }
+  wipe(v.data(), v.size());
+  wipe(k.data(), k.size());
+}
+
+}  // namespace
+
+bool is_valid_private_key(ByteView key) {
+  if (key.size() != 32) return false;
+  const auto d = bn_from(key);
+  return !BN_is_zero(d.get()) && BN_cmp(d.get(), EC_GROUP_get0_order(group())) < 0;
+}
+
+std::array<std::uint8_t, 33> public_key(ByteView private_key) {
+  if (!is_valid_private_key(private_key)) throw std::invalid_argument("not a valid secp256r1 private key");
+  Ctx ctx(BN_CTX_new());
+  const auto d = bn_from(private_key);
+  Point q(EC_POINT_new(group()));
+  check(EC_POINT_mul(group(), q.get(), d.get(), nullptr, nullptr, ctx.get()));
+  std::array<std::uint8_t, 33> out{};
+  check(EC_POINT_point2oct(group(), q.get(), POINT_CONVERSION_COMPRESSED, out.data(), out.size(), ctx.get()) == 33
+            ? 1 : 0);
+  return out;
+}
+
+std::array<std::uint8_t, 64> sign(ByteView private_key, ByteView message) {
+  if (!is_valid_private_key(private_key)) throw std::invalid_argument("not a valid secp256r1 private key");
+  const BIGNUM* n = EC_GROUP_get0_order(group());
+  Ctx ctx(BN_CTX_new());
+  const auto d = bn_from(private_key);
+  const auto h1 = sha256(message);
+  // bits2octets: the hash reduced modulo n (qlen == hlen, so bits2int is the plain integer).
+  auto z = bn_from(h1);
+  if (BN_cmp(z.get(), n) >= 0) check(BN_sub(z.get(), z.get(), n));
+  const auto z32 = to32(z.get());
+  std::array<std::uint8_t, 64> out{};
+  rfc6979(private_key, z32, [&](ByteView candidate) {
+    const auto k = bn_from(candidate);
+    if (BN_is_zero(k.get()) || BN_cmp(k.get(), n) >= 0) return false;
+    // r = (k·G).x mod n
+    Point kg(EC_POINT_new(group()));
+    check(EC_POINT_mul(group(), kg.get(), k.get(), nullptr, nullptr, ctx.get()));
+    auto x = bn();
+    check(EC_POINT_get_affine_coordinates(group(), kg.get(), x.get(), nullptr, ctx.get()));
+    auto r = bn();
+    check(BN_nnmod(r.get(), x.get(), n, ctx.get()));
+    if (BN_is_zero(r.get())) return false;
+    // s = k⁻¹ (z + r·d) mod n
+    auto rd = bn();
+    check(BN_mod_mul(rd.get(), r.get(), d.get(), n, ctx.get()));
+    auto sum = bn();
+    check(BN_mod_add(sum.get(), z.get(), rd.get(), n, ctx.get()));
+    Bn kinv(BN_mod_inverse(nullptr, k.get(), n, ctx.get()));
+    if (!kinv) return false;
+    auto s = bn();
+    check(BN_mod_mul(s.get(), kinv.get(), sum.get(), n, ctx.get()));
+    if (BN_is_zero(s.get())) return false;
+    // Low-S: neon-js (noble-curves, lowS) and the C# node's preference.
+    auto half = bn();
+    check(BN_rshift1(half.get(), n));
+    if (BN_cmp(s.get(), half.get()) > 0) check(BN_sub(s.get(), n, s.get()));
+    const auto r32 = to32(r.get());
+    const auto s32 = to32(s.get());
+    std::copy(r32.begin(), r32.end(), out.begin());
+    std::copy(s32.begin(), s32.end(), out.begin() + 32);
+    return true;
+  });
+  return out;
+}
+
+bool verify(ByteView public_key, ByteView message, ByteView signature) {
+  if (signature.size() != 64) return false;
+  const BIGNUM* n = EC_GROUP_get0_order(group());
+  Ctx ctx(BN_CTX_new());
+  Point q(EC_POINT_new(group()));
+  if (EC_POINT_oct2point(group(), q.get(), public_key.data(), public_key.size(), ctx.get()) != 1) return false;
+  const auto r = bn_from(signature.subspan(0, 32));
+  const auto s = bn_from(signature.subspan(32, 32));
+  if (BN_is_zero(r.get()) || BN_is_zero(s.get()) || BN_cmp(r.get(), n) >= 0 || BN_cmp(s.get(), n) >= 0) return false;
+  const auto h = sha256(message);
+  auto z = bn_from(h);
+  if (BN_cmp(z.get(), n) >= 0) check(BN_sub(z.get(), z.get(), n));
+  Bn w(BN_mod_inverse(nullptr, s.get(), n, ctx.get()));
+  if (!w) return false;
+  auto u1 = bn();
+  auto u2 = bn();
+  check(BN_mod_mul(u1.get(), z.get(), w.get(), n, ctx.get()));
+  check(BN_mod_mul(u2.get(), r.get(), w.get(), n, ctx.get()));
+  Point rp(EC_POINT_new(group()));
+  check(EC_POINT_mul(group(), rp.get(), u1.get(), q.get(), u2.get(), ctx.get()));
+  if (EC_POINT_is_at_infinity(group(), rp.get())) return false;
+  auto x = bn();
+  check(EC_POINT_get_affine_coordinates(group(), rp.get(), x.get(), nullptr, ctx.get()));
+  auto v = bn();
+  check(BN_nnmod(v.get(), x.get(), n, ctx.get()));
+  return BN_cmp(v.get(), r.get()) == 0;
+}
+
+}  // namespace nsl::crypto::p256

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <array>
+#include <optional>
+
+#include "nsl/crypto/bytes.hpp"
+
+namespace nsl::crypto::p256 {
+
+/// Whether 32 bytes are a valid secp256r1 private key (1 <= d < n).
+bool is_valid_private_key(ByteView key);
+/// The 33-byte compressed public key. Throws std::invalid_argument for an invalid key.
+std::array<std::uint8_t, 33> public_key(ByteView private_key);
+/// ECDSA over SHA-256(message): nonce from RFC 6979 (HMAC-SHA256), low-S, 64 bytes r||s, as
+/// Neo N3 CheckSig verifies and as neon-js produces byte for byte.
+std::array<std::uint8_t, 64> sign(ByteView private_key, ByteView message);
+/// Verifies a 64-byte r||s signature over SHA-256(message) with a compressed or uncompressed key.
+bool verify(ByteView public_key, ByteView message, ByteView signature);
+
+}  // namespace nsl::crypto::p256
