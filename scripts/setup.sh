@@ -42,7 +42,9 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
 fi
 JS_DIR="$(cd "$(dirname "$0")/../tests/js" && pwd)"
-if [ ! -f "$JS_DIR/node_modules/ethers/package.json" ]; then
-  echo "setup: installing test packages from npm (tests/js)" >&2
+LOCK_SUM="$(sha256sum "$JS_DIR/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$JS_DIR/node_modules/.nsl-lock-sha256" 2>/dev/null)" != "$LOCK_SUM" ]; then
+  echo "setup: installing test packages from npm (tests/js: ethers, neon-core, solc, anvil)" >&2
   (cd "$JS_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$LOCK_SUM" > "$JS_DIR/node_modules/.nsl-lock-sha256"
 fi

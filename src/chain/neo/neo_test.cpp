@@ -109,10 +109,11 @@ TEST(NeoScript, ContractCallsAsNeon) {
             "19f3cfa4d241627d5b52");
   EXPECT_EQ(to_hex(oracle_finish_script()),
             "c21f0c0666696e6973680c14588717117e0aa81072afab71d2dd89fe7c4b92fe41627d5b52");
-  // Maps: pairs in reverse, value before key; empty collections have their own opcodes.
+  // Maps: pairs in reverse, value before key. Empty nested collections are PUSH0 PACK(MAP), as
+  // neon-js and the C# node emit them; only an empty argument list is NEWARRAY0.
   Arg::Map map{{Arg{std::string("a")}, Arg::integer(1)}};
   EXPECT_EQ(to_hex(ScriptBuilder().push_arg(Arg{map}).script()), "110c016111be");
-  EXPECT_EQ(to_hex(ScriptBuilder().push_arg(Arg{Arg::Map{}}).push_arg(Arg{std::vector<Arg>{}}).script()), "c8c2");
+  EXPECT_EQ(to_hex(ScriptBuilder().push_arg(Arg{Arg::Map{}}).push_arg(Arg{std::vector<Arg>{}}).script()), "10be10c0");
   EXPECT_EQ(to_hex(ScriptBuilder().push_arg(Arg{Bytes(300, 0xab)}).script()).substr(0, 6), "0d2c01");
 }
 

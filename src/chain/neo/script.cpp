@@ -82,19 +82,13 @@ ScriptBuilder& ScriptBuilder::push_arg(const Arg& a) {
         else if constexpr (std::is_same_v<T, UInt160> || std::is_same_v<T, UInt256>) push_bytes(x);
         else if constexpr (std::is_same_v<T, Arg::PublicKey>) push_bytes(x.bytes);
         else if constexpr (std::is_same_v<T, std::vector<Arg>>) {
-          if (x.empty()) {
-            op(OpCode::NEWARRAY0);
-          } else {
-            for (auto it = x.rbegin(); it != x.rend(); ++it) push_arg(*it);
-            push(static_cast<std::int64_t>(x.size())).op(OpCode::PACK);
-          }
+          // As the C# node's EmitPush(ContractParameter) and neon-js: even an empty array is
+          // PUSH0 PACK (only a call's own argument list uses NEWARRAY0, see contract_call).
+          for (auto it = x.rbegin(); it != x.rend(); ++it) push_arg(*it);
+          push(static_cast<std::int64_t>(x.size())).op(OpCode::PACK);
         } else {  // Map: each pair in reverse, value then key, then count and PACKMAP
-          if (x.empty()) {
-            op(OpCode::NEWMAP);
-          } else {
-            for (auto it = x.rbegin(); it != x.rend(); ++it) push_arg(it->second).push_arg(it->first);
-            push(static_cast<std::int64_t>(x.size())).op(OpCode::PACKMAP);
-          }
+          for (auto it = x.rbegin(); it != x.rend(); ++it) push_arg(it->second).push_arg(it->first);
+          push(static_cast<std::int64_t>(x.size())).op(OpCode::PACKMAP);
         }
       },
       a.v);
@@ -110,7 +104,9 @@ ScriptBuilder& ScriptBuilder::syscall(std::string_view name) {
 
 ScriptBuilder& ScriptBuilder::contract_call(const UInt160& contract, std::string_view method,
                                             const std::vector<Arg>& args, CallFlags flags) {
-  push_arg(Arg{args});
+  // The argument list: NEWARRAY0 when empty (C# CreateArray), else the elements packed.
+  if (args.empty()) op(OpCode::NEWARRAY0);
+  else push_arg(Arg{args});
   push(static_cast<std::int64_t>(flags));
   push_string(method);
   push_bytes(contract);
