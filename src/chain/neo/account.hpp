@@ -33,4 +33,11 @@ std::optional<UInt160> parse_address(std::string_view address);
 std::optional<Bytes> decode_wif(std::string_view wif);
 std::string encode_wif(ByteView private_key);
 
+/// NEP-2: the private key encrypted under a passphrase (scrypt N=16384, r=8, p=8; AES-256),
+/// bound to the key's address by a 4-byte hash. `scrypt_n` may be lowered only for tests.
+std::string nep2_encrypt(ByteView private_key, std::string_view passphrase, std::uint64_t scrypt_n = 16384);
+/// The private key, or std::nullopt for a malformed string or a wrong passphrase (the address
+/// hash does not match).
+std::optional<Bytes> nep2_decrypt(std::string_view nep2, std::string_view passphrase, std::uint64_t scrypt_n = 16384);
+
 }  // namespace nsl::chain::neo

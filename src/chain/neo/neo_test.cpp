@@ -79,6 +79,16 @@ TEST(NeoAccount, Wif) {
   EXPECT_FALSE(decode_wif("KxyjQ8eUa4FHt3Gvioyt1Wz29cTUrE4eTqX3yFSk1YFCsPL8uNsZ"));
 }
 
+TEST(NeoAccount, Nep2AsNeonCore) {
+  // Vectors made with neon-core 5.10.1 wallet.encrypt (scrypt 16384/8/8) for the privnet key.
+  const auto key = decode_wif("KxyjQ8eUa4FHt3Gvioyt1Wz29cTUrE4eTqX3yFSk1YFCsPL8uNsY").value();
+  EXPECT_EQ(nep2_encrypt(key, "one"), "6PYM8VdX2BSm7BSXKzV4Fz6S3R9cDLLWNrD9nMjxW352jEv3fsC8N3wNLY");
+  EXPECT_EQ(nep2_decrypt("6PYM8VdX3CPB6az7Hk5UqzgoWqkM2uvNiMktq3hTqqXP2fXm9mJm22s7SZ", "TestingOneTwoThree"), key);
+  EXPECT_FALSE(nep2_decrypt("6PYM8VdX2BSm7BSXKzV4Fz6S3R9cDLLWNrD9nMjxW352jEv3fsC8N3wNLY", "two"));  // wrong passphrase
+  EXPECT_FALSE(nep2_decrypt("6PYM8VdX2BSm7BSXKzV4Fz6S3R9cDLLWNrD9nMjxW352jEv3fsC8N3wNLZ", "one"));  // checksum
+  EXPECT_FALSE(nep2_decrypt("KxyjQ8eUa4FHt3Gvioyt1Wz29cTUrE4eTqX3yFSk1YFCsPL8uNsY", "one"));          // not NEP-2
+}
+
 TEST(NeoScript, SyscallIds) {
   EXPECT_EQ(syscall_id("System.Contract.Call"), 0x525b7d62u);
   EXPECT_EQ(syscall_id("System.Crypto.CheckSig"), 0x27b3e756u);
