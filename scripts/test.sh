@@ -16,13 +16,24 @@ NSL_BUILD_DIR="$ASAN_DIR" NSL_BUILD_TYPE=Debug "$ROOT/scripts/build.sh" -DNSL_SA
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$ASAN_DIR" --output-on-failure -j2
 
+# Chain nodes for the chain-layer tests, stopped however this script ends.
+DEVNETS="$(mktemp -d)"
+cleanup() {
+  "$ROOT/scripts/neox-devnet.sh" stop "$DEVNETS/neox" || true
+  "$ROOT/scripts/neo-devnet.sh" stop "$DEVNETS/neo" || true
+  rm -rf "$DEVNETS"
+}
+trap cleanup EXIT
+
 echo "== Neo X chain layer against a local EVM node (anvil, chain id 47763)"
-DEVNET="$(mktemp -d)"
-trap '"$ROOT/scripts/neox-devnet.sh" stop "$DEVNET"; rm -rf "$DEVNET"' EXIT
-NEOX_URL="$("$ROOT/scripts/neox-devnet.sh" start "$DEVNET")"
-node "$ROOT/tests/js/compile_sol.js" "$ROOT/tests/contracts/Counter.sol" Counter > "$DEVNET/counter.json"
-NSL_NEOX_RPC_URL="$NEOX_URL" NSL_NEOX_COUNTER_JSON="$DEVNET/counter.json" \
+NEOX_URL="$("$ROOT/scripts/neox-devnet.sh" start "$DEVNETS/neox")"
+node "$ROOT/tests/js/compile_sol.js" "$ROOT/tests/contracts/Counter.sol" Counter > "$DEVNETS/counter.json"
+NSL_NEOX_RPC_URL="$NEOX_URL" NSL_NEOX_COUNTER_JSON="$DEVNETS/counter.json" \
   "$BUILD_DIR/tests/chain/nsl_neox_node_test" --gtest_brief=1
+
+echo "== Neo N3 chain layer against a single-node neo-go network"
+NEO_URL="$("$ROOT/scripts/neo-devnet.sh" start "$DEVNETS/neo")"
+NSL_NEO_RPC_URL="$NEO_URL" "$BUILD_DIR/tests/chain/nsl_neo_node_test" --gtest_brief=1
 
 echo "== integration tests (pytest, real nsl binary over real HTTP)"
 NSL_BUILD_DIR="$BUILD_DIR" NSL_BINARY="$BUILD_DIR/src/app/nsl" python3 -m pytest -q -p no:cacheprovider "$ROOT/tests/integration"

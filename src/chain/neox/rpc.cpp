@@ -65,25 +65,21 @@ bool is_range_refusal(const RpcError& e) {
          m.find("limit") != std::string::npos || m.find("too large") != std::string::npos;
 }
 
-[[noreturn]] void throw_rpc_error(const json& err) {
-  const long code = err.value("code", 0L);
-  const std::string message = err.value("message", std::string("unknown error"));
-  std::string data;
-  if (err.contains("data")) data = err["data"].is_string() ? err["data"].get<std::string>() : err["data"].dump();
-  const bool reverted = code == 3 || to_lower(message).find("revert") != std::string::npos;
-  if (reverted) {
-    std::string reason;
-    auto bytes = crypto::from_hex(data);
-    if (bytes && !bytes->empty()) {
-      reason = decode_revert_reason(*bytes);
-    } else {
-      // No data: some nodes put the reason in the message only ("execution reverted: nope").
-      const auto colon = message.find(": ");
-      reason = colon == std::string::npos ? std::string() : message.substr(colon + 2);
-    }
-    throw RevertError(code, message, data, reason);
+// A node's error, typed: an execution that reverted becomes a RevertError with its reason.
+[[noreturn]] void rethrow_typed(const RpcError& e) {
+  const std::string message = e.what();
+  const bool reverted = e.code() == 3 || to_lower(message).find("revert") != std::string::npos;
+  if (!reverted) throw e;
+  std::string reason;
+  auto bytes = crypto::from_hex(e.data());
+  if (bytes && !bytes->empty()) {
+    reason = decode_revert_reason(*bytes);
+  } else {
+    // No data: some nodes put the reason in the message only ("execution reverted: nope").
+    const auto colon = message.find(": ");
+    reason = colon == std::string::npos ? std::string() : message.substr(colon + 2);
   }
-  throw RpcError(code, message, data);
+  throw RevertError(e.code(), message, e.data(), reason);
 }
 
 }  // namespace
@@ -143,54 +139,17 @@ Log parse_log(const json& v) {
   return l;
 }
 
-RpcClient::RpcClient(RpcOptions options, http::HttpClient& http) : options_(std::move(options)), http_(http) {
-  if (options_.endpoints.empty()) throw std::invalid_argument("no Neo X RPC endpoint configured");
-}
+RpcClient::RpcClient(RpcOptions options, http::HttpClient& http) : rpc_(std::move(options), http) {}
 
 asio::awaitable<json> RpcClient::call(const std::string& method, json params) {
-  const json request{{"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", std::move(params)}};
-  const std::string body = request.dump();
-  auto backoff = options_.backoff;
-  std::string last_problem = "no attempt made";
-  const std::size_t n = options_.endpoints.size();
-  for (int round = 0; round < options_.rounds; ++round) {
-    const std::size_t first = preferred_.load();
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t index = (first + k) % n;
-      http::OutboundRequest req;
-      req.method = "POST";
-      req.url = options_.endpoints[index];
-      req.headers = {{"Content-Type", "application/json"}};
-      req.body = body;
-      req.timeout = options_.timeout;
-      json reply;
-      try {
-        const auto res = co_await http_.send(std::move(req));
-        if (res.status != 200) {
-          last_problem = "endpoint " + std::to_string(index) + " answered HTTP " + std::to_string(res.status);
-          continue;
-        }
-        reply = json::parse(res.body, nullptr, false);
-        if (reply.is_discarded() || !reply.is_object() || (!reply.contains("result") && !reply.contains("error"))) {
-          last_problem = "endpoint " + std::to_string(index) + " answered something that is not JSON-RPC";
-          continue;
-        }
-      } catch (const http::OutboundError& e) {
-        last_problem = "endpoint " + std::to_string(index) + ": " + e.what();
-        if (!e.transient()) break;
-        continue;
-      }
-      preferred_.store(index);
-      if (reply.contains("error") && !reply["error"].is_null()) throw_rpc_error(reply["error"]);
-      co_return reply["result"];
-    }
-    if (round + 1 < options_.rounds) {
-      asio::steady_timer pause(co_await asio::this_coro::executor, backoff);
-      co_await pause.async_wait(asio::use_awaitable);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-    }
+  std::optional<RpcError> error;
+  try {
+    auto result = co_await rpc_.call(method, std::move(params));
+    co_return result;
+  } catch (const RpcError& e) {
+    error = e;
   }
-  throw RpcUnavailable("no Neo X RPC endpoint answered " + method + " (" + last_problem + ")");
+  rethrow_typed(*error);
 }
 
 asio::awaitable<std::uint64_t> RpcClient::chain_id() {

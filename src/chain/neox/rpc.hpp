@@ -14,6 +14,7 @@
 #include "nsl/crypto/bytes.hpp"
 #include "nsl/crypto/uint256.hpp"
 #include "nsl/http/client.hpp"
+#include "nsl/http/jsonrpc.hpp"
 
 namespace nsl::chain::neox {
 
@@ -21,19 +22,9 @@ using crypto::Bytes;
 using crypto::Hash256;
 using crypto::Uint256;
 
-/// A JSON-RPC error object answered by a node: a definitive answer, not retried elsewhere.
-class RpcError : public std::runtime_error {
- public:
-  RpcError(long code, const std::string& message, std::string data)
-      : std::runtime_error(message), code_(code), data_(std::move(data)) {}
-  long code() const noexcept { return code_; }
-  /// The error's `data` member as the node sent it (often hex revert data), or empty.
-  const std::string& data() const noexcept { return data_; }
-
- private:
-  long code_;
-  std::string data_;
-};
+/// A node's JSON-RPC error object, and no endpoint answering (shared with Neo N3, src/http/jsonrpc.hpp).
+using RpcError = http::JsonRpcError;
+using RpcUnavailable = http::JsonRpcUnavailable;
 
 /// An execution that reverted, with the reason decoded from the revert data: the string of
 /// `Error(string)`, "panic 0x11 (arithmetic overflow or underflow)" for `Panic(uint256)`, or
@@ -46,12 +37,6 @@ class RevertError : public RpcError {
 
  private:
   std::string reason_;
-};
-
-/// Every endpoint failed to answer (network errors, timeouts, 5xx, garbage) on every attempt.
-class RpcUnavailable : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 /// Decodes revert data into a readable reason (see RevertError).
@@ -114,12 +99,7 @@ struct LogFilter {
   std::vector<std::vector<Hash256>> topics;
 };
 
-struct RpcOptions {
-  std::vector<std::string> endpoints;          // tried in order, starting from the last that answered
-  std::chrono::milliseconds timeout{10'000};   // per request
-  int rounds = 3;                              // passes over every endpoint before giving up
-  std::chrono::milliseconds backoff{250};      // doubled after each round, at most 5 s
-};
+using RpcOptions = http::JsonRpcOptions;
 
 /// JSON-RPC client for Neo X (any EVM node) over several endpoints with failover.
 class RpcClient {
@@ -154,10 +134,7 @@ class RpcClient {
   asio::awaitable<std::vector<Log>> logs(const LogFilter& filter);
 
  private:
-  RpcOptions options_;
-  http::HttpClient& http_;
-  std::atomic<std::size_t> preferred_{0};
-  std::atomic<std::uint64_t> next_id_{1};
+  http::JsonRpcClient rpc_;
 };
 
 /// Parses a JSON-RPC quantity ("0x1a") or data ("0x...") value; throw std::invalid_argument.

@@ -1,0 +1,128 @@
+#include "nsl/chain/neo/rpc.hpp"
+
+#include <openssl/evp.h>
+
+namespace nsl::chain::neo {
+namespace {
+
+using nlohmann::json;
+
+std::int64_t to_i64(const json& v) {
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_string()) return std::stoll(v.get<std::string>());
+  throw std::invalid_argument("expected an integer");
+}
+
+Execution parse_execution(const json& j) {
+  Execution e;
+  e.state = j.contains("state") ? j.value("state", "") : j.value("vmstate", "");
+  e.gas_consumed = to_i64(j.value("gasconsumed", json("0")));
+  if (j.contains("exception") && j["exception"].is_string()) e.exception = j["exception"].get<std::string>();
+  e.stack = j.value("stack", json::array());
+  e.notifications = j.value("notifications", json::array());
+  return e;
+}
+
+}  // namespace
+
+std::string base64(ByteView data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+json signer_json(const Signer& s) {
+  std::string scopes;
+  auto add = [&](const char* name) { scopes += (scopes.empty() ? "" : ", ") + std::string(name); };
+  if (s.scopes == kScopeNone) add("None");
+  if (s.scopes & kCalledByEntry) add("CalledByEntry");
+  if (s.scopes & kCustomContracts) add("CustomContracts");
+  if (s.scopes & kCustomGroups) add("CustomGroups");
+  if (s.scopes & kGlobal) add("Global");
+  json j{{"account", to_display(s.account)}, {"scopes", scopes}};
+  if (!s.allowed_contracts.empty()) {
+    json c = json::array();
+    for (const auto& h : s.allowed_contracts) c.push_back(to_display(h));
+    j["allowedcontracts"] = c;
+  }
+  if (!s.allowed_groups.empty()) {
+    json g = json::array();
+    for (const auto& k : s.allowed_groups) g.push_back(crypto::to_hex(k));
+    j["allowedgroups"] = g;
+  }
+  return j;
+}
+
+asio::awaitable<json> RpcClient::call(const std::string& method, json params) {
+  auto r = co_await rpc_.call(method, std::move(params));
+  co_return r;
+}
+
+asio::awaitable<Version> RpcClient::version() {
+  auto r = co_await call("getversion", json::array());
+  Version v;
+  const auto& p = r.at("protocol");
+  v.network = p.at("network").get<std::uint32_t>();
+  v.ms_per_block = p.value("msperblock", 0u);
+  v.max_valid_until_block_increment = p.value("maxvaliduntilblockincrement", 0u);
+  v.user_agent = r.value("useragent", "");
+  co_return v;
+}
+
+asio::awaitable<std::uint32_t> RpcClient::block_count() {
+  auto r = co_await call("getblockcount", json::array());
+  co_return r.get<std::uint32_t>();
+}
+
+asio::awaitable<Execution> RpcClient::invoke_script(Bytes script, std::vector<Signer> signers) {
+  json s = json::array();
+  for (const auto& signer : signers) s.push_back(signer_json(signer));
+  json params = json::array({base64(script), s});
+  auto r = co_await call("invokescript", std::move(params));
+  co_return parse_execution(r);
+}
+
+asio::awaitable<std::int64_t> RpcClient::calculate_network_fee(Bytes transaction) {
+  json params = json::array({base64(transaction)});
+  auto r = co_await call("calculatenetworkfee", std::move(params));
+  co_return to_i64(r.at("networkfee"));
+}
+
+asio::awaitable<UInt256> RpcClient::send_raw_transaction(Bytes transaction) {
+  json params = json::array({base64(transaction)});
+  auto r = co_await call("sendrawtransaction", std::move(params));
+  auto hash = parse_uint256(r.at("hash").get<std::string>());
+  if (!hash) throw std::invalid_argument("node answered a malformed transaction hash");
+  co_return *hash;
+}
+
+asio::awaitable<std::optional<Execution>> RpcClient::application_log(UInt256 hash) {
+  std::optional<Execution> out;
+  json log;
+  bool unknown = false;
+  try {
+    json params = json::array({to_display(hash)});
+    log = co_await call("getapplicationlog", std::move(params));
+  } catch (const RpcError& e) {
+    // Not included yet: -105 "unknown script container" (neo-go), -103 "unknown transaction",
+    // -100 (older C# nodes).
+    if (e.code() != -105 && e.code() != -103 && e.code() != -100) throw;
+    unknown = true;
+  }
+  if (unknown || !log.contains("executions") || log["executions"].empty()) co_return out;
+  out = parse_execution(log["executions"][0]);
+  co_return out;
+}
+
+asio::awaitable<std::map<std::string, std::string>> RpcClient::nep17_balances(std::string address) {
+  json params = json::array({address});
+  auto r = co_await call("getnep17balances", std::move(params));
+  std::map<std::string, std::string> out;
+  for (const auto& b : r.value("balance", json::array())) {
+    out[b.at("assethash").get<std::string>()] = b.at("amount").get<std::string>();
+  }
+  co_return out;
+}
+
+}  // namespace nsl::chain::neo
