@@ -13,14 +13,14 @@
 # The binary is cached in ~/.cache/nsl/neo-go-v0.122.0.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=lib/devnet.sh
+. "$ROOT/scripts/lib/devnet.sh"
 CMD="${1:-}"
 DIR="${2:-}"
 [ -n "$CMD" ] && [ -n "$DIR" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
 VERSION=v0.122.0
 CACHE="${NSL_CACHE_DIR:-$HOME/.cache/nsl}/neo-go-$VERSION"
 NEOGO="$CACHE/neo-go"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 build_neogo() {
   [ -x "$NEOGO" ] && return
@@ -85,28 +85,17 @@ ApplicationConfiguration:
 YML
     "$NEOGO" node --config-file "$DIR/protocol.yml" > "$DIR/neo-go.log" 2>&1 &
     echo $! > "$DIR/pid"
-    URL="http://127.0.0.1:$RPC_PORT"
-    for _ in $(seq 1 300); do
-      COUNT=$(curl -sf -X POST -H 'Content-Type: application/json' \
-        --data '{"jsonrpc":"2.0","id":1,"method":"getblockcount","params":[]}' "$URL" 2>/dev/null |
+    has_blocks() {
+      local count
+      count=$(curl -sf -X POST -H 'Content-Type: application/json' \
+        --data '{"jsonrpc":"2.0","id":1,"method":"getblockcount","params":[]}' "$1" 2>/dev/null |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["result"])' 2>/dev/null || echo 0)
-      if [ "$COUNT" -ge 3 ]; then
-        echo "$URL" > "$DIR/url"
-        echo "$URL"
-        exit 0
-      fi
-      kill -0 "$(cat "$DIR/pid")" 2>/dev/null || { echo "neo-go exited:" >&2; tail -20 "$DIR/neo-go.log" >&2; exit 1; }
-      sleep 0.2
-    done
-    echo "neo-go produced no blocks within 60 s; log:" >&2
-    tail -20 "$DIR/neo-go.log" >&2
-    exit 1
+      [ "$count" -ge 3 ]
+    }
+    devnet_wait "$DIR" "http://127.0.0.1:$RPC_PORT" neo-go has_blocks
     ;;
   stop)
-    if [ -f "$DIR/pid" ]; then
-      kill "$(cat "$DIR/pid")" 2>/dev/null || true
-      rm -f "$DIR/pid" "$DIR/url"
-    fi
+    devnet_stop "$DIR"
     ;;
   *)
     echo "usage: $0 start|stop DIR" >&2

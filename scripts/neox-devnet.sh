@@ -8,6 +8,8 @@
 #   scripts/neox-devnet.sh stop DIR    stop it
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=lib/devnet.sh
+. "$ROOT/scripts/lib/devnet.sh"
 CMD="${1:-}"
 DIR="${2:-}"
 [ -n "$CMD" ] && [ -n "$DIR" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
@@ -17,28 +19,17 @@ case "$CMD" in
     mkdir -p "$DIR"
     ANVIL="$ROOT/tests/js/node_modules/.bin/anvil"
     [ -x "$ANVIL" ] || { echo "anvil is not installed: run scripts/setup.sh" >&2; exit 1; }
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    PORT=$(free_port)
     "$ANVIL" --host 127.0.0.1 --port "$PORT" --chain-id 47763 > "$DIR/anvil.log" 2>&1 &
     echo $! > "$DIR/pid"
-    URL="http://127.0.0.1:$PORT"
-    for _ in $(seq 1 150); do
-      if curl -sf -X POST -H 'Content-Type: application/json' \
-           --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$URL" | grep -q '"0xba93"'; then
-        echo "$URL" > "$DIR/url"
-        echo "$URL"
-        exit 0
-      fi
-      kill -0 "$(cat "$DIR/pid")" 2>/dev/null || { echo "anvil exited:" >&2; cat "$DIR/anvil.log" >&2; exit 1; }
-      sleep 0.2
-    done
-    echo "anvil did not answer within 30 s" >&2
-    exit 1
+    answers_chain_id() {
+      curl -sf -X POST -H 'Content-Type: application/json' \
+        --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$1" | grep -q '"0xba93"'
+    }
+    devnet_wait "$DIR" "http://127.0.0.1:$PORT" anvil answers_chain_id
     ;;
   stop)
-    if [ -f "$DIR/pid" ]; then
-      kill "$(cat "$DIR/pid")" 2>/dev/null || true
-      rm -f "$DIR/pid" "$DIR/url"
-    fi
+    devnet_stop "$DIR"
     ;;
   *)
     echo "usage: $0 start|stop DIR" >&2

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nsl/core/testing/json_lines_tool.hpp"
+
 #include "nsl/chain/neo/account.hpp"
 #include "nsl/chain/neo/script.hpp"
 #include "nsl/chain/neo/transaction.hpp"
@@ -79,14 +81,7 @@ json decode_one(const json& in) {
 }  // namespace
 
 int main() {
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    if (line.empty()) continue;
-    try {
-      const auto in = json::parse(line);
-      std::cout << (in.at("op") == "sign" ? sign_one(in) : decode_one(in)).dump() << "\n";
-    } catch (const std::exception& e) {
-      std::cout << json{{"error", e.what()}}.dump() << "\n";
-    }
-  }
+  return nsl::testing::run_json_lines([](const json& in) -> json {
+    return in.at("op") == "sign" ? sign_one(in) : decode_one(in);
+  });
 }

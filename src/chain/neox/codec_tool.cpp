@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nsl/core/testing/json_lines_tool.hpp"
+
 #include "nsl/chain/neox/abi.hpp"
 #include "nsl/chain/neox/transaction.hpp"
 #include "nsl/crypto/secp256k1.hpp"
@@ -124,17 +126,8 @@ json abi_one(const json& in) {
 }  // namespace
 
 int main() {
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    if (line.empty()) continue;
-    try {
-      const auto in = json::parse(line);
-      const auto op = in.at("op").get<std::string>();
-      const json out = op == "sign" ? sign_one(in) : op == "abi" ? abi_one(in) : decode_one(in);
-      std::cout << out.dump() << "\n";
-    } catch (const std::exception& e) {
-      std::cout << json{{"error", e.what()}}.dump() << "\n";
-    }
-  }
-  return 0;
+  return nsl::testing::run_json_lines([](const json& in) -> json {
+    const auto op = in.at("op").get<std::string>();
+    return op == "sign" ? sign_one(in) : op == "abi" ? abi_one(in) : decode_one(in);
+  });
 }
