@@ -13,6 +13,7 @@
 #include "nsl/chain/neo/account.hpp"
 #include "nsl/chain/neo/rpc.hpp"
 #include "nsl/chain/neo/script.hpp"
+#include "nsl/chain/neo/stack_item.hpp"
 #include "nsl/chain/neo/transaction.hpp"
 #include "nsl/core/testing/run_sync.hpp"
 #include "nsl/crypto/p256.hpp"
@@ -96,6 +97,30 @@ TEST_F(NeoNode, NetworkFactsComeFromTheNode) {
   EXPECT_GE(run_sync(client_->block_count()), 3u);
 }
 
+TEST_F(NeoNode, InvokesFunctionsAndReadsBlocks) {
+  const auto symbol = run_sync(client_->invoke_function(gas_token_hash(), "symbol", {}, {}));
+  ASSERT_EQ(symbol.state, "HALT");
+  EXPECT_EQ(parse_stack_item(symbol.stack.at(0))->as_string(), "GAS");
+  const auto decimals = run_sync(client_->invoke_function(gas_token_hash(), "decimals", {}, {}));
+  EXPECT_EQ(parse_stack_item(decimals.stack.at(0))->as_int64(), 8);
+  const auto genesis = script_hash(multisig_script(1, {crypto::p256::public_key(kValidatorKey)}));
+  const auto balance = run_sync(client_->invoke_function(gas_token_hash(), "balanceOf", {Arg{genesis}}, {}));
+  EXPECT_GT(parse_stack_item(balance.stack.at(0))->as_int64().value_or(0), 0);
+  const auto bad = run_sync(client_->invoke_function(gas_token_hash(), "transfer", {Arg::integer(1)}, {}));
+  EXPECT_EQ(bad.state, "FAULT");  // wrong arguments: the VM faults, with the reason
+  EXPECT_FALSE(bad.exception.empty());
+
+  const auto height = run_sync(client_->block_count()) - 1;
+  const auto tip = run_sync(client_->block(height));
+  ASSERT_TRUE(tip);
+  EXPECT_EQ(tip->index, height);
+  const auto parent = run_sync(client_->block(height - 1));
+  ASSERT_TRUE(parent);
+  EXPECT_EQ(tip->previous_hash, parent->hash);
+  EXPECT_GE(tip->time_ms, parent->time_ms);
+  EXPECT_FALSE(run_sync(client_->block(height + 100000)));
+}
+
 TEST_F(NeoNode, MovesGasOutOfTheGenesisMultisigAndBack) {
   const PublicKey validator = crypto::p256::public_key(kValidatorKey);
   const auto genesis = multisig_script(1, {validator});
@@ -114,7 +139,18 @@ TEST_F(NeoNode, MovesGasOutOfTheGenesisMultisigAndBack) {
   EXPECT_EQ(out_run.state, "HALT") << out_run.exception;
   ASSERT_EQ(out_run.notifications.size(), 1u);
   EXPECT_EQ(out_run.notifications[0]["eventname"], "Transfer");
+  // The notification's state decodes to (from, to, amount).
+  const auto state = parse_stack_item(out_run.notifications[0]["state"]);
+  ASSERT_TRUE(state);
+  ASSERT_EQ(state->items.size(), 3u);
+  EXPECT_EQ(state->items[0].as_hash160(), script_hash(genesis));
+  EXPECT_EQ(state->items[1].as_hash160(), me);
+  EXPECT_EQ(state->items[2].as_int64(), 10'0000'0000);
   EXPECT_EQ(gas_of(me), 10'0000'0000);
+  // The node returns the very bytes we sent.
+  const auto stored = run_sync(client_->raw_transaction(out_hash));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(serialize(*stored), serialize(out));
 
   // 1 GAS back from the fresh single-signature account, which pays the fees.
   auto back = transfer(mine, script_hash(genesis), 1'0000'0000);

@@ -3,8 +3,11 @@
 // contract-call scripts (§2.1) and integer pushes (§2.2).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "nsl/chain/neo/account.hpp"
 #include "nsl/chain/neo/script.hpp"
+#include "nsl/chain/neo/stack_item.hpp"
 #include "nsl/chain/neo/transaction.hpp"
 #include "nsl/crypto/base58.hpp"
 #include "nsl/crypto/p256.hpp"
@@ -230,6 +233,51 @@ TEST(NeoTransaction, DecoderEnforcesTheNodesRules) {
   bad_oracle.attributes = {OracleResponse{1, 0x14, hex("00")}};
   EXPECT_FALSE(deserialize(serialize(bad_oracle), &why));
   EXPECT_FALSE(deserialize(Bytes(bytes.begin(), bytes.begin() + 20), &why));
+}
+
+TEST(NeoStackItem, ParsesWhatRpcReturns) {
+  // A Transfer notification's state, as neo-go sends it (base64 ByteStrings, decimal Integers).
+  const auto j = nlohmann::json::parse(R"({"type":"Array","value":[
+      {"type":"ByteString","value":"7p6iLCfjS9AUj8QQjgj3To9QSLI="},
+      {"type":"Any"},
+      {"type":"Integer","value":"-100000000000000000000"},
+      {"type":"Map","value":[{"key":{"type":"ByteString","value":"R0FT"},"value":{"type":"Boolean","value":true}}]},
+      {"type":"InteropInterface","interface":"IIterator","id":"6e0cbd3d"}]})");
+  std::string why;
+  const auto item = parse_stack_item(j, &why);
+  ASSERT_TRUE(item) << why;
+  ASSERT_EQ(item->items.size(), 5u);
+  EXPECT_EQ(to_address(item->items[0].as_hash160().value()), "Nhfg3TbpwogLvDGVvAvqyThbsHgoSUKwtn");
+  EXPECT_EQ(item->items[1].type, StackItem::Type::Any);
+  EXPECT_FALSE(item->items[2].as_int64());  // beyond int64, but kept whole:
+  EXPECT_EQ(item->items[2].integer.negated().to_decimal(), "100000000000000000000");
+  EXPECT_EQ(item->items[3].map.at(0).first.as_string(), "GAS");
+  EXPECT_TRUE(item->items[3].map.at(0).second.boolean);
+  EXPECT_EQ(item->items[4].iterator_id, "6e0cbd3d");
+  // A numeric ByteString (a storage value) is little-endian two's complement.
+  const auto stored = parse_stack_item(nlohmann::json::parse(R"({"type":"ByteString","value":"/w=="})"));
+  EXPECT_EQ(stored->as_int64(), -1);
+  EXPECT_EQ(parse_stack_item(nlohmann::json::parse(R"({"type":"Integer","value":"8"})"))->as_int64(), 8);
+  for (const char* bad : {R"({"type":"Integer","value":8})", R"({"type":"ByteString","value":"@@@"})",
+                          R"({"type":"Float","value":"1"})", R"({"value":"1"})", R"({"type":"Array","value":{}})"}) {
+    EXPECT_FALSE(parse_stack_item(nlohmann::json::parse(bad), &why)) << bad;
+  }
+  nlohmann::json deep = {{"type", "Any"}};
+  for (int i = 0; i < 100; ++i) deep = {{"type", "Array"}, {"value", nlohmann::json::array({deep})}};
+  EXPECT_FALSE(parse_stack_item(deep, &why));
+  EXPECT_EQ(why, "stack item nested too deeply");
+}
+
+TEST(NeoStackItem, ContractParametersAndBase64) {
+  const auto me = *parse_address("Nhfg3TbpwogLvDGVvAvqyThbsHgoSUKwtn");
+  const auto j = contract_param_json(Arg{std::vector<Arg>{Arg{me}, Arg::integer(-5), Arg{Bytes{0xde, 0xad}}, Arg{Arg::Null{}}}});
+  EXPECT_EQ(j.dump(), R"({"type":"Array","value":[{"type":"Hash160","value":"0xb248508f4ef7088e10c48f14d04be3272ca29eee"},)"
+                      R"({"type":"Integer","value":"-5"},{"type":"ByteArray","value":"3q0="},{"type":"Any"}]})");
+  EXPECT_EQ(base64_decode(""), Bytes{});
+  EXPECT_EQ(base64_decode("Zg=="), Bytes({'f'}));
+  EXPECT_EQ(base64_decode("Zm8="), Bytes({'f', 'o'}));
+  EXPECT_EQ(base64_decode("Zm9v"), Bytes({'f', 'o', 'o'}));
+  EXPECT_FALSE(base64_decode("Zm9"));
 }
 
 TEST(Base58, KnownValuesAndLeadingZeros) {

@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include "nsl/chain/neo/stack_item.hpp"
+
 namespace nsl::chain::neo {
 namespace {
 
@@ -81,6 +83,66 @@ asio::awaitable<Execution> RpcClient::invoke_script(Bytes script, std::vector<Si
   json params = json::array({base64(script), s});
   auto r = co_await call("invokescript", std::move(params));
   co_return parse_execution(r);
+}
+
+asio::awaitable<Execution> RpcClient::invoke_function(UInt160 contract, std::string method, std::vector<Arg> args,
+                                                      std::vector<Signer> signers) {
+  json a = json::array();
+  for (const auto& arg : args) a.push_back(contract_param_json(arg));
+  json s = json::array();
+  for (const auto& signer : signers) s.push_back(signer_json(signer));
+  json params = json::array({to_display(contract), method, a, s});
+  auto r = co_await call("invokefunction", std::move(params));
+  co_return parse_execution(r);
+}
+
+namespace {
+// Nodes answer an unknown hash or height with one of these codes.
+bool is_unknown(const RpcError& e) {
+  return e.code() == -100 || e.code() == -101 || e.code() == -103 || e.code() == -105 || e.code() == -109;
+}
+}  // namespace
+
+asio::awaitable<std::optional<Transaction>> RpcClient::raw_transaction(UInt256 hash) {
+  std::optional<Transaction> out;
+  json r;
+  bool unknown = false;
+  try {
+    json params = json::array({to_display(hash), false});
+    r = co_await call("getrawtransaction", std::move(params));
+  } catch (const RpcError& e) {
+    if (!is_unknown(e)) throw;
+    unknown = true;
+  }
+  if (unknown) co_return out;
+  const auto raw = base64_decode(r.get<std::string>());
+  if (!raw) throw std::invalid_argument("node answered malformed base64");
+  std::string why;
+  out = deserialize(*raw, &why);
+  if (!out) throw std::invalid_argument("node answered a transaction that does not decode: " + why);
+  co_return out;
+}
+
+asio::awaitable<std::optional<BlockInfo>> RpcClient::block(std::uint32_t index) {
+  std::optional<BlockInfo> out;
+  json r;
+  bool unknown = false;
+  try {
+    json params = json::array({index, true});
+    r = co_await call("getblock", std::move(params));
+  } catch (const RpcError& e) {
+    if (!is_unknown(e) && e.code() != -32602) throw;
+    unknown = true;
+  }
+  if (unknown) co_return out;
+  BlockInfo b;
+  b.hash = parse_uint256(r.at("hash").get<std::string>()).value();
+  b.previous_hash = parse_uint256(r.at("previousblockhash").get<std::string>()).value();
+  b.index = r.at("index").get<std::uint32_t>();
+  b.time_ms = r.at("time").get<std::uint64_t>();
+  for (const auto& t : r.value("tx", json::array())) b.transactions.push_back(parse_uint256(t.at("hash").get<std::string>()).value());
+  out = std::move(b);
+  co_return out;
 }
 
 asio::awaitable<std::int64_t> RpcClient::calculate_network_fee(Bytes transaction) {

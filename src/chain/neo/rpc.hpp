@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nsl/chain/neo/script.hpp"
 #include "nsl/chain/neo/transaction.hpp"
 #include "nsl/core/asio.hpp"
 #include "nsl/http/jsonrpc.hpp"
@@ -33,6 +34,15 @@ struct Execution {
   nlohmann::json notifications = nlohmann::json::array();
 };
 
+/// A block's header facts and its transactions' hashes (getblock, verbose).
+struct BlockInfo {
+  UInt256 hash{};
+  UInt256 previous_hash{};
+  std::uint32_t index = 0;
+  std::uint64_t time_ms = 0;
+  std::vector<UInt256> transactions;
+};
+
 /// JSON-RPC client for Neo N3 nodes (C# and neo-go) over several endpoints with failover.
 class RpcClient {
  public:
@@ -42,6 +52,13 @@ class RpcClient {
   asio::awaitable<Version> version();
   /// getblockcount: the height plus one.
   asio::awaitable<std::uint32_t> block_count();
+  /// invokefunction: a test call of one contract method with typed arguments.
+  asio::awaitable<Execution> invoke_function(UInt160 contract, std::string method, std::vector<Arg> args,
+                                             std::vector<Signer> signers);
+  /// getrawtransaction, decoded with the strict decoder; std::nullopt while unknown.
+  asio::awaitable<std::optional<Transaction>> raw_transaction(UInt256 hash);
+  /// getblock by height; std::nullopt beyond the chain's height.
+  asio::awaitable<std::optional<BlockInfo>> block(std::uint32_t index);
   /// invokescript with signers: the system fee a transaction will need is `gas_consumed`.
   asio::awaitable<Execution> invoke_script(Bytes script, std::vector<Signer> signers);
   /// calculatenetworkfee for a transaction whose witnesses carry empty invocation scripts.
