@@ -110,6 +110,20 @@ TEST_F(NeoNode, InvokesFunctionsAndReadsBlocks) {
   EXPECT_EQ(bad.state, "FAULT");  // wrong arguments: the VM faults, with the reason
   EXPECT_FALSE(bad.exception.empty());
 
+  // An iterator: kept in a session, paged with traverseiterator, released with terminatesession.
+  const auto candidates = run_sync(client_->invoke_function(neo_token_hash(), "getAllCandidates", {}, {}));
+  ASSERT_EQ(candidates.state, "HALT") << candidates.exception;
+  ASSERT_FALSE(candidates.session.empty());
+  const auto iterator = parse_stack_item(candidates.stack.at(0));
+  ASSERT_TRUE(iterator);
+  EXPECT_EQ(iterator->type, StackItem::Type::InteropInterface);
+  ASSERT_FALSE(iterator->iterator_id.empty());
+  const auto page = run_sync(client_->traverse_iterator(candidates.session, iterator->iterator_id, 10));
+  EXPECT_TRUE(page.is_array());  // no candidates registered on this network: an empty page
+  EXPECT_TRUE(run_sync(client_->terminate_session(candidates.session)));
+  EXPECT_FALSE(run_sync(client_->terminate_session(candidates.session)));  // gone already
+  EXPECT_THROW(run_sync(client_->traverse_iterator(candidates.session, iterator->iterator_id, 10)), RpcError);
+
   const auto height = run_sync(client_->block_count()) - 1;
   const auto tip = run_sync(client_->block(height));
   ASSERT_TRUE(tip);

@@ -22,6 +22,7 @@ Execution parse_execution(const json& j) {
   if (j.contains("exception") && j["exception"].is_string()) e.exception = j["exception"].get<std::string>();
   e.stack = j.value("stack", json::array());
   e.notifications = j.value("notifications", json::array());
+  e.session = j.value("session", "");
   return e;
 }
 
@@ -94,6 +95,24 @@ asio::awaitable<Execution> RpcClient::invoke_function(UInt160 contract, std::str
   json params = json::array({to_display(contract), method, a, s});
   auto r = co_await call("invokefunction", std::move(params));
   co_return parse_execution(r);
+}
+
+asio::awaitable<json> RpcClient::traverse_iterator(std::string session, std::string iterator_id, std::uint32_t count) {
+  json params = json::array({session, iterator_id, count});
+  auto r = co_await call("traverseiterator", std::move(params));
+  co_return r;
+}
+
+asio::awaitable<bool> RpcClient::terminate_session(std::string session) {
+  json params = json::array({session});
+  bool ended = false;
+  try {
+    auto r = co_await call("terminatesession", std::move(params));
+    ended = r.is_boolean() && r.get<bool>();
+  } catch (const RpcError& e) {
+    if (e.code() != -107) throw;  // unknown session: already gone
+  }
+  co_return ended;
 }
 
 namespace {

@@ -32,6 +32,7 @@ struct Execution {
   std::string exception;
   nlohmann::json stack = nlohmann::json::array();
   nlohmann::json notifications = nlohmann::json::array();
+  std::string session;  // set when the node keeps iterators for traverseiterator
 };
 
 /// A block's header facts and its transactions' hashes (getblock, verbose).
@@ -55,6 +56,10 @@ class RpcClient {
   /// invokefunction: a test call of one contract method with typed arguments.
   asio::awaitable<Execution> invoke_function(UInt160 contract, std::string method, std::vector<Arg> args,
                                              std::vector<Signer> signers);
+  /// Up to `count` items of an iterator a test call returned (sessions on the node).
+  asio::awaitable<nlohmann::json> traverse_iterator(std::string session, std::string iterator_id, std::uint32_t count);
+  /// Ends a session and frees its iterators; false if the node no longer had it.
+  asio::awaitable<bool> terminate_session(std::string session);
   /// getrawtransaction, decoded with the strict decoder; std::nullopt while unknown.
   asio::awaitable<std::optional<Transaction>> raw_transaction(UInt256 hash);
   /// getblock by height; std::nullopt beyond the chain's height.
