@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "nsl/chain/neo/account.hpp"
 #include "nsl/chain/neo/rpc.hpp"
 #include "nsl/chain/neo/script.hpp"
+#include "nsl/chain/neo/sender.hpp"
 #include "nsl/chain/neo/stack_item.hpp"
 #include "nsl/chain/neo/transaction.hpp"
 #include "nsl/core/testing/run_sync.hpp"
@@ -198,6 +200,84 @@ TEST_F(NeoNode, TooLowAFeeOrAnExpiredTransactionIsRefusedClearly) {
   } catch (const RpcError& e) {
     EXPECT_EQ(e.code(), -510) << e.what();  // expired
   }
+}
+
+class NeoSender : public NeoNode {
+ protected:
+  // A fresh single-signature account with `amount` GAS from the genesis multisig.
+  Bytes funded_key(std::int64_t amount) {
+    const auto key = random_key();
+    const auto genesis = multisig_script(1, {crypto::p256::public_key(kValidatorKey)});
+    auto fund = transfer(genesis, script_hash(single_sig_script(crypto::p256::public_key(key))), amount);
+    sign(fund, kValidatorKey);
+    EXPECT_EQ(included(run_sync(client_->send_raw_transaction(serialize(fund)))).state, "HALT");
+    return key;
+  }
+  static Bytes pay_back(const Bytes& key, std::int64_t amount) {
+    const auto from = script_hash(single_sig_script(crypto::p256::public_key(key)));
+    const auto to = script_hash(multisig_script(1, {crypto::p256::public_key(kValidatorKey)}));
+    return ScriptBuilder()
+        .contract_call(gas_token_hash(), "transfer", {Arg{from}, Arg{to}, Arg::integer(amount), Arg{Arg::Null{}}})
+        .take();
+  }
+};
+
+TEST_F(NeoSender, FollowsATransactionToItsExecution) {
+  const auto key = funded_key(5'0000'0000);
+  LocalKeySigner signer(key);
+  TransactionSender sender(*client_, signer, {100, 0, 200ms, 3});
+  auto pending = run_sync(sender.submit(pay_back(key, 1'0000'0000)));
+  EXPECT_TRUE(pending.sent);
+  const auto execution = run_sync(sender.confirm(pending));
+  EXPECT_EQ(execution.state, "HALT") << execution.exception;
+  ASSERT_EQ(execution.notifications.size(), 1u);
+  EXPECT_EQ(execution.notifications[0]["eventname"], "Transfer");
+  EXPECT_EQ(gas_of(script_hash(signer.verification_script())),
+            5'0000'0000 - 1'0000'0000 - pending.tx.system_fee - pending.tx.network_fee);
+}
+
+TEST_F(NeoSender, ManyTransactionsInFlightFromOneAccount) {
+  const auto key = funded_key(20'0000'0000);
+  LocalKeySigner signer(key);
+  TransactionSender sender(*client_, signer, {100, 0, 200ms, 3});
+  asio::io_context ioc;
+  std::vector<std::string> states;
+  std::set<UInt256> hashes;
+  for (int i = 0; i < 8; ++i) {
+    asio::co_spawn(ioc, [&, i]() -> asio::awaitable<void> {
+      auto p = co_await sender.submit(pay_back(key, 1000 + i));
+      hashes.insert(p.hash);
+      const auto e = co_await sender.confirm(p);
+      states.push_back(e.state);
+    }, asio::detached);
+  }
+  ioc.run();
+  EXPECT_EQ(hashes.size(), 8u);
+  EXPECT_EQ(states, std::vector<std::string>(8, "HALT"));
+}
+
+TEST_F(NeoSender, AScriptThatFaultsInItsTestRunIsNotSent) {
+  LocalKeySigner signer(funded_key(1'0000'0000));
+  TransactionSender sender(*client_, signer);
+  try {
+    run_sync(sender.submit(Bytes{0x38}));  // ABORT
+    FAIL() << "a faulting script was sent";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("faults in a test run"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(NeoSender, AVersionThatExpiredUnincludedIsBuiltAgainAndSent) {
+  const auto key = funded_key(5'0000'0000);
+  LocalKeySigner signer(key);
+  TransactionSender sender(*client_, signer, {2, 0, 200ms, 3});
+  auto pending = run_sync(sender.prepare(pay_back(key, 12345)));  // signed, never sent: it expires
+  const auto first = pending.hash;
+  const auto execution = run_sync(sender.confirm(pending));
+  EXPECT_EQ(execution.state, "HALT");
+  EXPECT_EQ(pending.resends, 1);
+  EXPECT_NE(pending.hash, first);
+  EXPECT_FALSE(run_sync(client_->application_log(first)));  // the first version never made it
 }
 
 }  // namespace
