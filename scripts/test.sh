@@ -33,7 +33,8 @@ NSL_NEOX_RPC_URL="$NEOX_URL" NSL_NEOX_COUNTER_JSON="$DEVNETS/counter.json" \
 
 echo "== Neo N3 chain layer against a single-node neo-go network"
 NEO_URL="$("$ROOT/scripts/neo-devnet.sh" start "$DEVNETS/neo")"
-NSL_NEO_RPC_URL="$NEO_URL" "$BUILD_DIR/tests/chain/nsl_neo_node_test" --gtest_brief=1
+NSL_NEO_RPC_URL="$NEO_URL" NSL_NEO_DEVNET_DIR="$DEVNETS/neo" NSL_NEO_DEVNET_SCRIPT="$ROOT/scripts/neo-devnet.sh" \
+  "$BUILD_DIR/tests/chain/nsl_neo_node_test" --gtest_brief=1
 
 echo "== integration tests (pytest, real nsl binary over real HTTP)"
 NSL_BUILD_DIR="$BUILD_DIR" NSL_BINARY="$BUILD_DIR/src/app/nsl" python3 -m pytest -q -p no:cacheprovider "$ROOT/tests/integration"

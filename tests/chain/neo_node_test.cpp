@@ -1,15 +1,27 @@
 // The Neo N3 chain layer against a real single-node neo-go network (scripts/neo-devnet.sh):
 // GAS moved out of the genesis 1-of-1 multi-signature account with our transactions, scripts
 // and P-256 signatures, read back with getnep17balances, sent back from a single-signature
-// account, and the node's refusals of a too-low fee and an expired transaction.
-//   NSL_NEO_RPC_URL  the node's RPC URL
+// account, and the node's refusals of a too-low fee and an expired transaction; the test
+// contract deployed and invoked; the notification watcher across restarts of a watching
+// process (killed with SIGKILL) and of the node.
+//   NSL_NEO_RPC_URL     the node's RPC URL
+//   NSL_NEO_DEVNET_DIR     the harness's directory (the compiled contract is there)
+//   NSL_NEO_DEVNET_SCRIPT  scripts/neo-devnet.sh, to restart the node
 #include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "nsl/chain/neo/account.hpp"
 #include "nsl/chain/neo/rpc.hpp"
@@ -17,8 +29,12 @@
 #include "nsl/chain/neo/sender.hpp"
 #include "nsl/chain/neo/stack_item.hpp"
 #include "nsl/chain/neo/transaction.hpp"
+#include "nsl/chain/neo/watcher.hpp"
 #include "nsl/core/testing/run_sync.hpp"
+#include "nsl/core/testing/temp_dir.hpp"
 #include "nsl/crypto/p256.hpp"
+#include "nsl/db/migrations.hpp"
+#include "nsl/db/sqlite_database.hpp"
 
 namespace nsl::chain::neo {
 namespace {
@@ -278,6 +294,373 @@ TEST_F(NeoSender, AVersionThatExpiredUnincludedIsBuiltAgainAndSent) {
   EXPECT_EQ(pending.resends, 1);
   EXPECT_NE(pending.hash, first);
   EXPECT_FALSE(run_sync(client_->application_log(first)));  // the first version never made it
+}
+
+std::string env_text(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+Bytes read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The test contract (tests/contracts/neo/notifier), compiled by the harness with
+// `neo-go contract compile` and deployed once per run by a fresh account.
+class NeoContract : public NeoSender {
+ protected:
+  void SetUp() override {
+    NeoSender::SetUp();
+    if (const auto child = env_text("NSL_WATCH_CHILD_CONTRACT"); !child.empty()) {
+      notifier_ = parse_uint160(child);  // a watching process: the parent deployed it
+      return;
+    }
+    devnet_ = env_text("NSL_NEO_DEVNET_DIR");
+    ASSERT_FALSE(devnet_.empty()) << "NSL_NEO_DEVNET_DIR is not set: start the node with scripts/neo-devnet.sh";
+    if (!key_) key_ = funded_key(200'0000'0000);
+    signer_ = std::make_unique<LocalKeySigner>(*key_);
+    sender_ = std::make_unique<TransactionSender>(*client_, *signer_, SenderOptions{100, 0, 200ms, 3});
+    if (!notifier_) notifier_ = deploy();
+  }
+
+  UInt160 deploy() {
+    const auto nef = read_bytes(devnet_ / "notifier.nef");
+    const auto manifest = read_bytes(devnet_ / "notifier.manifest.json");
+    const auto script = ScriptBuilder()
+                            .contract_call(contract_management_hash(), "deploy",
+                                           {Arg{nef}, Arg{std::string(manifest.begin(), manifest.end())}})
+                            .take();
+    auto pending = run_sync(sender_->submit(script));
+    const auto e = run_sync(sender_->confirm(pending));
+    EXPECT_EQ(e.state, "HALT") << e.exception;
+    for (const auto& n : e.notifications) {
+      if (n.at("eventname") != "Deploy") continue;
+      const auto hash = parse_stack_item(n.at("state"))->items.at(0).as_hash160();
+      // ContractManagement names it by the deployer, the NEF checksum and the manifest name.
+      EXPECT_EQ(hash, contract_hash(script_hash(signer_->verification_script()), *nef_checksum(nef), "NSL Notifier"));
+      return hash.value();
+    }
+    throw std::runtime_error("no Deploy notification");
+  }
+
+  Bytes call(std::string_view method, std::vector<Arg> args) {
+    return ScriptBuilder().contract_call(*notifier_, method, args).take();
+  }
+
+  // Sends the scripts concurrently and waits for all their executions.
+  std::vector<Execution> send_all(const std::vector<Bytes>& scripts) {
+    asio::io_context ioc;
+    std::vector<Execution> out(scripts.size());
+    for (std::size_t i = 0; i < scripts.size(); ++i) {
+      asio::co_spawn(ioc, [&, i]() -> asio::awaitable<void> {
+        auto p = co_await sender_->submit(scripts[i]);
+        out[i] = co_await sender_->confirm(p);
+      }, asio::detached);
+    }
+    ioc.run();
+    return out;
+  }
+
+  // A transaction sent without a test run, as a careless client would: for one that faults.
+  Execution send_unchecked(const Bytes& script) {
+    Transaction tx;
+    std::random_device rd;
+    tx.nonce = rd();
+    tx.valid_until_block = run_sync(client_->block_count()) + 100;
+    tx.signers.push_back({script_hash(signer_->verification_script()), kCalledByEntry, {}, {}});
+    tx.script = script;
+    tx.system_fee = 1'0000'0000;
+    tx.witnesses.push_back({{}, signer_->verification_script()});
+    tx.network_fee = run_sync(client_->calculate_network_fee(serialize(tx)));
+    sign(tx, *key_);
+    return included(run_sync(client_->send_raw_transaction(serialize(tx))));
+  }
+
+  std::filesystem::path devnet_;
+  std::unique_ptr<LocalKeySigner> signer_;
+  std::unique_ptr<TransactionSender> sender_;
+  static inline std::optional<Bytes> key_;
+  static inline std::optional<UInt160> notifier_;
+};
+
+TEST_F(NeoContract, IsDeployedAndInvoked) {
+  const auto before = parse_stack_item(run_sync(client_->invoke_function(*notifier_, "value", {}, {})).stack.at(0))->as_int64();
+  const auto runs = send_all({call("bump", {Arg::integer(5), Arg{std::string("five")}})});
+  ASSERT_EQ(runs[0].state, "HALT") << runs[0].exception;
+  EXPECT_EQ(parse_stack_item(runs[0].stack.at(0))->as_int64(), before.value_or(0) + 5);
+  ASSERT_EQ(runs[0].notifications.size(), 1u);
+  EXPECT_EQ(runs[0].notifications[0]["eventname"], "Bumped");
+  EXPECT_EQ(parse_uint160(runs[0].notifications[0]["contract"].get<std::string>()), *notifier_);
+  const auto state = parse_stack_item(runs[0].notifications[0]["state"]);
+  EXPECT_EQ(state->items.at(1).as_string(), "five");
+  const auto after = run_sync(client_->invoke_function(*notifier_, "value", {}, {}));
+  EXPECT_EQ(parse_stack_item(after.stack.at(0))->as_int64(), before.value_or(0) + 5);
+  // A faulting method: the sender refuses it after its test run; sent anyway, it FAULTs on chain.
+  EXPECT_THROW(run_sync(sender_->submit(call("fail", {Arg{std::string("x")}}))), std::invalid_argument);
+  const auto failed = send_unchecked(call("fail", {Arg{std::string("x")}}));
+  EXPECT_EQ(failed.state, "FAULT");
+  EXPECT_NE(failed.exception.find("failed on purpose"), std::string::npos) << failed.exception;
+}
+
+class NeoWatcher : public NeoContract {
+ protected:
+  void SetUp() override {
+    NeoContract::SetUp();
+    open_database((dir_.path() / "nsl.db").string());
+    db_->with_connection_blocking([](db::Connection& c) {
+      db::migrate(c);
+      c.exec_script(kDeliveries);
+    });
+  }
+
+  static constexpr const char* kDeliveries =
+      "CREATE TABLE deliveries (n INTEGER PRIMARY KEY AUTOINCREMENT, block INTEGER, execution INTEGER, idx INTEGER, "
+      "trigger TEXT, value INTEGER, note TEXT)";
+
+  void open_database(const std::string& path) {
+    db_ = std::make_unique<db::SqliteDatabase>(db::SqliteOptions{path, 2, 5000}, registry_);
+  }
+
+  // Records a Bumped(value, note) notification in the deliveries table, in the watcher's transaction.
+  static void record(const Notification& n, db::Connection& c) {
+    c.query("INSERT INTO deliveries (block, execution, idx, trigger, value, note) VALUES ($1, $2, $3, $4, $5, $6)",
+            {std::int64_t{n.block_index}, std::int64_t{n.execution}, std::int64_t{n.index}, n.trigger,
+             n.state.items.at(0).as_int64().value(), n.state.items.at(1).as_string().value()});
+  }
+
+  NotificationWatcherOptions options(std::uint32_t start) {
+    NotificationWatcherOptions o;
+    o.name = "test-watcher";
+    o.contracts = {*notifier_};
+    o.events = {"Bumped"};
+    o.start_block = start;
+    o.batch_blocks = 2;  // several batches even for a handful of blocks
+    o.fetch_concurrency = 4;
+    o.poll_interval = 100ms;
+    return o;
+  }
+
+  // Polls until the cursor has passed the node's current height.
+  void drain(NotificationWatcher& w) {
+    const auto target = run_sync(client_->block_count());
+    for (int i = 0; i < 1000; ++i) {
+      run_sync(w.poll_once());
+      if (run_sync(w.next_block()).value_or(0) >= target) return;
+    }
+    FAIL() << "the watcher did not catch up";
+  }
+
+  struct Delivery {
+    std::int64_t block, execution, idx;
+    std::string trigger;
+    std::int64_t value;
+    std::string note;
+  };
+  std::vector<Delivery> deliveries() {
+    std::vector<Delivery> out;
+    db_->with_connection_blocking([&](db::Connection& c) {
+      const auto r = c.query("SELECT block, execution, idx, trigger, value, note FROM deliveries ORDER BY n");
+      for (std::size_t i = 0; i < r.rows.size(); ++i) {
+        out.push_back({r.get<std::int64_t>(i, 0), r.get<std::int64_t>(i, 1), r.get<std::int64_t>(i, 2),
+                       r.get<std::string>(i, 3), r.get<std::int64_t>(i, 4), r.get<std::string>(i, 5)});
+      }
+    });
+    return out;
+  }
+
+  // Every delivery once, in chain order, and exactly the expected (value, note) pairs.
+  void expect_exactly_once_in_order(const std::vector<std::pair<std::int64_t, std::string>>& expected) {
+    const auto got = deliveries();
+    ASSERT_EQ(got.size(), expected.size());
+    for (std::size_t i = 1; i < got.size(); ++i) {
+      const auto a = std::tie(got[i - 1].block, got[i - 1].execution, got[i - 1].idx);
+      const auto b = std::tie(got[i].block, got[i].execution, got[i].idx);
+      EXPECT_LT(a, b) << "delivery " << i << " is out of order or repeated";
+    }
+    std::multiset<std::pair<std::int64_t, std::string>> want(expected.begin(), expected.end());
+    std::multiset<std::pair<std::int64_t, std::string>> have;
+    for (const auto& d : got) have.emplace(d.value, d.note);
+    EXPECT_EQ(have, want);
+  }
+
+  // The (value, note) of every Bumped notification of these executions.
+  static void collect(const std::vector<Execution>& runs, std::vector<std::pair<std::int64_t, std::string>>& out) {
+    for (const auto& e : runs) {
+      EXPECT_EQ(e.state, "HALT") << e.exception;
+      for (const auto& n : e.notifications) {
+        const auto s = parse_stack_item(n.at("state"));
+        out.emplace_back(s->items.at(0).as_int64().value(), s->items.at(1).as_string().value());
+      }
+    }
+  }
+
+  std::int64_t delivered_count() {
+    std::int64_t n = 0;
+    db_->with_connection_blocking([&](db::Connection& c) {
+      n = c.query("SELECT count(*) FROM deliveries").get<std::int64_t>(0, 0);
+    });
+    return n;
+  }
+
+  nsl::testing::TempDir dir_{"neo-watcher"};
+  std::unique_ptr<db::SqliteDatabase> db_;
+};
+
+// The watching process of KeepsDeliveringAcrossKilledWatchingProcesses: this binary again, run
+// with NSL_WATCH_CHILD_* set, watching until it is killed.
+TEST_F(NeoWatcher, ChildProcessWatchesUntilKilled) {
+  const auto db_path = env_text("NSL_WATCH_CHILD_DB");
+  if (db_path.empty()) GTEST_SKIP() << "runs only as the watching process of another test";
+  open_database(db_path);
+  auto o = options(static_cast<std::uint32_t>(std::stoul(env_text("NSL_WATCH_CHILD_START"))));
+  o.batch_blocks = 1;
+  NotificationWatcher w(*client_, *db_, o, [](const Notification& n, db::Connection& c) {
+    record(n, c);
+    std::this_thread::sleep_for(10ms);  // a slow subscriber: kills land inside its transactions too
+  }, sink_.get("watcher"));
+  asio::io_context ioc;
+  asio::co_spawn(ioc, w.run(), asio::detached);
+  ioc.run();
+}
+
+TEST_F(NeoWatcher, DeliversEveryNotificationOnceInOrderAcrossKilledWatchingProcesses) {
+  const auto start = run_sync(client_->block_count());
+  std::vector<std::pair<std::int64_t, std::string>> expected;
+  for (int wave = 0; wave < 8; ++wave) {
+    const auto w = std::to_string(wave);
+    collect(send_all({call("bump", {Arg::integer(1), Arg{"b" + w}}), call("burst", {Arg::integer(4), Arg{"u" + w}}),
+                      call("burst", {Arg::integer(2), Arg{"v" + w}})}),
+            expected);
+  }
+  EXPECT_EQ(send_unchecked(call("fail", {Arg{std::string("never")}})).state, "FAULT");  // never delivered
+  collect(send_all({call("bump", {Arg::integer(1), Arg{std::string("last")}})}), expected);
+  ASSERT_EQ(expected.size(), 8u * 7 + 1);
+
+  const auto self = std::filesystem::read_symlink("/proc/self/exe");
+  const auto db_path = (dir_.path() / "nsl.db").string();
+  auto spawn = [&] {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int devnull = ::open("/dev/null", O_WRONLY);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+      setenv("NSL_WATCH_CHILD_DB", db_path.c_str(), 1);
+      setenv("NSL_WATCH_CHILD_START", std::to_string(start).c_str(), 1);
+      setenv("NSL_WATCH_CHILD_CONTRACT", to_display(*notifier_).c_str(), 1);
+      ::execl(self.c_str(), self.c_str(), "--gtest_filter=NeoWatcher.ChildProcessWatchesUntilKilled", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    return pid;
+  };
+  auto wait_for = [&](std::int64_t at_least) {
+    for (int i = 0; i < 3000 && delivered_count() < at_least; ++i) std::this_thread::sleep_for(10ms);
+  };
+  const auto total = static_cast<std::int64_t>(expected.size());
+  std::vector<std::int64_t> at_kill;
+  for (const auto stop_at : {total / 4, total / 2, (3 * total) / 4}) {
+    const pid_t child = spawn();
+    wait_for(stop_at);
+    ::kill(child, SIGKILL);  // no chance to clean up: mid-transaction, or between two
+    ::waitpid(child, nullptr, 0);
+    at_kill.push_back(delivered_count());
+  }
+  // The kills interrupted the work: the processes did not simply finish before them.
+  EXPECT_LT(at_kill.front(), total) << "the first watching process finished before it was killed";
+  const pid_t last = spawn();
+  wait_for(total);
+  std::this_thread::sleep_for(1500ms);  // time to deliver anything extra, which must not happen
+  ::kill(last, SIGTERM);
+  ::waitpid(last, nullptr, 0);
+  expect_exactly_once_in_order(expected);
+}
+
+TEST_F(NeoWatcher, KeepsDeliveringAcrossARestartOfTheNode) {
+  const auto start = run_sync(client_->block_count());
+  NotificationWatcher w(*client_, *db_, options(start), record, sink_.get("watcher"));
+  asio::io_context ioc;
+  asio::co_spawn(ioc, w.run(), asio::detached);
+  std::thread watching([&] { ioc.run(); });
+
+  std::vector<std::pair<std::int64_t, std::string>> expected;
+  collect(send_all({call("bump", {Arg::integer(1), Arg{std::string("before")}}),
+                    call("burst", {Arg::integer(3), Arg{std::string("before")}})}),
+          expected);
+  const auto script = env_text("NSL_NEO_DEVNET_SCRIPT");
+  ASSERT_FALSE(script.empty()) << "NSL_NEO_DEVNET_SCRIPT is not set (scripts/neo-devnet.sh)";
+  const auto restart = script + " restart " + devnet_.string();
+  ASSERT_EQ(std::system(restart.c_str()), 0) << restart;  // the watcher's polls fail meanwhile
+  collect(send_all({call("bump", {Arg::integer(1), Arg{std::string("after")}}),
+                    call("burst", {Arg::integer(3), Arg{std::string("after")}})}),
+          expected);
+  for (int i = 0; i < 600 && delivered_count() < static_cast<std::int64_t>(expected.size()); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  std::this_thread::sleep_for(500ms);
+  w.stop();
+  watching.join();
+  expect_exactly_once_in_order(expected);
+}
+
+TEST_F(NeoWatcher, FiltersByContractAndEventAndIncludesBlockExecutions) {
+  const auto start = run_sync(client_->block_count());
+  const auto key = funded_key(7'0000'0000);  // a GAS transfer, its fees burnt in OnPersist
+  const auto account = script_hash(single_sig_script(crypto::p256::public_key(key)));
+  send_all({call("bump", {Arg::integer(1), Arg{std::string("filter")}})});
+
+  auto watch = [&](std::string name, std::vector<UInt160> contracts, std::vector<std::string> events) {
+    std::vector<Notification> got;
+    NotificationWatcherOptions o;
+    o.name = std::move(name);
+    o.contracts = std::move(contracts);
+    o.events = std::move(events);
+    o.start_block = start;
+    NotificationWatcher w(*client_, *db_, o, [&](const Notification& n, db::Connection&) { got.push_back(n); },
+                          sink_.get("watcher"));
+    drain(w);
+    return got;
+  };
+  const auto gas = watch("gas", {gas_token_hash()}, {"Transfer"});
+  std::set<std::string> triggers;
+  bool funded = false;
+  for (const auto& n : gas) {
+    EXPECT_EQ(n.contract, gas_token_hash());
+    EXPECT_EQ(n.event_name, "Transfer");
+    triggers.insert(n.trigger);
+    EXPECT_EQ(n.transaction.has_value(), n.trigger == "Application");
+    if (n.trigger == "Application" && n.state.items.at(1).as_hash160() == account) {
+      funded = n.state.items.at(2).as_int64() == 7'0000'0000;
+    }
+  }
+  EXPECT_TRUE(funded);
+  // Fees are burnt when the block is persisted and the validator's reward minted after it.
+  EXPECT_EQ(triggers, (std::set<std::string>{"OnPersist", "Application", "PostPersist"}));
+  for (std::size_t i = 1; i < gas.size(); ++i) {
+    EXPECT_LT(std::tie(gas[i - 1].block_index, gas[i - 1].execution, gas[i - 1].index),
+              std::tie(gas[i].block_index, gas[i].execution, gas[i].index));
+  }
+
+  const auto mine = watch("notifier", {*notifier_}, {});
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].event_name, "Bumped");
+  EXPECT_EQ(to_json(mine[0])["contract"], to_display(*notifier_));
+  EXPECT_EQ(mine[0].state.items.at(1).as_string(), "filter");
+  EXPECT_TRUE(watch("none", {*notifier_}, {"Transfer"}).empty());
+  // Every contract and event: the GAS transfers and the notifier's event, and more.
+  EXPECT_GE(watch("all", {}, {}).size(), gas.size() + 1);
+}
+
+TEST_F(NeoWatcher, RefusesANodeWhoseChainIsNotTheOneItFollowed) {
+  const auto start = run_sync(client_->block_count()) - 1;
+  NotificationWatcher w(*client_, *db_, options(start), record, sink_.get("watcher"));
+  run_sync(w.poll_once());  // creates the cursor, remembering the hash of the block before it
+  db_->with_connection_blocking([](db::Connection& c) {
+    c.query("UPDATE chain_seen_blocks SET hash = $1 WHERE chain = 'neo-n3' AND name = 'test-watcher'",
+            {to_display(UInt256{})});
+  });
+  EXPECT_THROW(run_sync(w.poll_once()), ChainMismatch);
+  EXPECT_EQ(run_sync(w.next_block()), start);  // nothing was handed over, the cursor did not move
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ std::int64_t to_i64(const json& v) {
 
 Execution parse_execution(const json& j) {
   Execution e;
+  e.trigger = j.value("trigger", "");
   e.state = j.contains("state") ? j.value("state", "") : j.value("vmstate", "");
   e.gas_consumed = to_i64(j.value("gasconsumed", json("0")));
   if (j.contains("exception") && j["exception"].is_string()) e.exception = j["exception"].get<std::string>();
@@ -178,8 +179,8 @@ asio::awaitable<UInt256> RpcClient::send_raw_transaction(Bytes transaction) {
   co_return *hash;
 }
 
-asio::awaitable<std::optional<Execution>> RpcClient::application_log(UInt256 hash) {
-  std::optional<Execution> out;
+asio::awaitable<std::optional<std::vector<Execution>>> RpcClient::application_logs(UInt256 hash) {
+  std::optional<std::vector<Execution>> out;
   json log;
   bool unknown = false;
   try {
@@ -191,8 +192,17 @@ asio::awaitable<std::optional<Execution>> RpcClient::application_log(UInt256 has
     if (e.code() != -105 && e.code() != -103 && e.code() != -100) throw;
     unknown = true;
   }
-  if (unknown || !log.contains("executions") || log["executions"].empty()) co_return out;
-  out = parse_execution(log["executions"][0]);
+  if (unknown) co_return out;
+  std::vector<Execution> executions;
+  for (const auto& e : log.value("executions", json::array())) executions.push_back(parse_execution(e));
+  out = std::move(executions);
+  co_return out;
+}
+
+asio::awaitable<std::optional<Execution>> RpcClient::application_log(UInt256 hash) {
+  const auto all = co_await application_logs(hash);
+  std::optional<Execution> out;
+  if (all && !all->empty()) out = all->front();
   co_return out;
 }
 

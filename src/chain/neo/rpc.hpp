@@ -27,7 +27,8 @@ struct Version {
 
 /// A test run (invokescript / invokefunction) or an executed transaction (getapplicationlog).
 struct Execution {
-  std::string state;  // "HALT" or "FAULT"
+  std::string trigger;  // getapplicationlog: "Application", or "OnPersist" / "PostPersist" of a block
+  std::string state;    // "HALT" or "FAULT"
   std::int64_t gas_consumed = 0;
   std::string exception;
   nlohmann::json stack = nlohmann::json::array();
@@ -73,6 +74,9 @@ class RpcClient {
   asio::awaitable<UInt256> send_raw_transaction(Bytes transaction);
   /// The execution of an included transaction, or std::nullopt while the node does not know it.
   asio::awaitable<std::optional<Execution>> application_log(UInt256 hash);
+  /// Every execution of a transaction, or of a block (by its hash: OnPersist then PostPersist);
+  /// std::nullopt while the node does not know it.
+  asio::awaitable<std::optional<std::vector<Execution>>> application_logs(UInt256 hash);
   /// NEP-17 balances of an address: asset hash (display form) → amount in its smallest unit.
   asio::awaitable<std::map<std::string, std::string>> nep17_balances(std::string address);
 

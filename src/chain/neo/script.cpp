@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "nsl/chain/neo/account.hpp"
 #include "nsl/crypto/hash.hpp"
 
 namespace nsl::chain::neo {
@@ -116,6 +117,37 @@ ScriptBuilder& ScriptBuilder::contract_call(const UInt160& contract, std::string
 UInt160 gas_token_hash() { return from_display("0xd2a4cff31913016155e38e474a2c06d08be276cf"); }
 UInt160 neo_token_hash() { return from_display("0xef4073a0f2b305a38ec4050e4d3d28bc40ea63f5"); }
 UInt160 oracle_contract_hash() { return from_display("0xfe924b7cfe89ddd271abaf7210a80a7e11178758"); }
+UInt160 contract_management_hash() { return from_display("0xfffdc93764dbaddd97c48f252a53ea4643faa3fd"); }
+
+bool is_native_contract(const UInt160& hash) {
+  static const std::vector<UInt160> natives = [] {
+    std::vector<UInt160> out;
+    for (const char* h : {"0xfffdc93764dbaddd97c48f252a53ea4643faa3fd", "0xacce6fd80d44e1796aa0c2c625e9e4e0ce39efc0",
+                          "0x726cb6e0cd8628a1350a611384688911ab75f51b", "0xda65b600f7124ce6c79950c1772a36403104f2be",
+                          "0xef4073a0f2b305a38ec4050e4d3d28bc40ea63f5", "0xd2a4cff31913016155e38e474a2c06d08be276cf",
+                          "0xcc5e4edd9f5f8dba8bb65734541df7a1c081c67b", "0x49cf4e5378ffcd4dec034fd98a174c5491e395e2",
+                          "0xfe924b7cfe89ddd271abaf7210a80a7e11178758", "0xc1e14f19c3e60d0b9244d06dd7ba9b113135ec3b",
+                          "0x156326f25b1b5d839a4d326aeaa75383c9563ac1"}) {
+      out.push_back(from_display(h));
+    }
+    return out;
+  }();
+  return std::find(natives.begin(), natives.end(), hash) != natives.end();
+}
+
+UInt160 contract_hash(const UInt160& sender, std::uint32_t nef_checksum, std::string_view name) {
+  const auto script = ScriptBuilder().op(OpCode::ABORT).push_bytes(sender).push(std::int64_t{nef_checksum}).push_string(name).take();
+  return script_hash(script);
+}
+
+std::optional<std::uint32_t> nef_checksum(ByteView nef) {
+  std::optional<std::uint32_t> out;
+  if (nef.size() < 4) return out;
+  const auto* p = nef.data() + nef.size() - 4;
+  out = static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 | static_cast<std::uint32_t>(p[2]) << 16 |
+        static_cast<std::uint32_t>(p[3]) << 24;
+  return out;
+}
 
 Bytes oracle_finish_script() {
   return ScriptBuilder().contract_call(oracle_contract_hash(), "finish", {}, CallFlags::All).take();

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,7 +16,7 @@ namespace nsl::chain::neo {
 /// NeoVM opcodes the builder emits (docs/neo-protocol.md §1.5).
 enum class OpCode : std::uint8_t {
   PUSHINT8 = 0x00, PUSHT = 0x08, PUSHF = 0x09, PUSHNULL = 0x0B, PUSHDATA1 = 0x0C, PUSHDATA2 = 0x0D,
-  PUSHDATA4 = 0x0E, PUSHM1 = 0x0F, PUSH0 = 0x10, RET = 0x40, SYSCALL = 0x41, PACKMAP = 0xBE, PACK = 0xC0,
+  PUSHDATA4 = 0x0E, PUSHM1 = 0x0F, PUSH0 = 0x10, ABORT = 0x38, RET = 0x40, SYSCALL = 0x41, PACKMAP = 0xBE, PACK = 0xC0,
   NEWARRAY0 = 0xC2, NEWMAP = 0xC8,
 };
 
@@ -65,6 +66,15 @@ class ScriptBuilder {
 UInt160 gas_token_hash();
 UInt160 neo_token_hash();
 UInt160 oracle_contract_hash();
+UInt160 contract_management_hash();
+/// One of the native contracts (docs/neo-protocol.md §4): the only ones that run when a block
+/// is persisted (OnPersist / PostPersist).
+bool is_native_contract(const UInt160& hash);
+/// The hash a contract gets when `sender` deploys it: Hash160(ABORT, PUSHDATA sender, PUSH the
+/// NEF checksum, PUSH the manifest name).
+UInt160 contract_hash(const UInt160& sender, std::uint32_t nef_checksum, std::string_view name);
+/// The checksum of a NEF file (its last four bytes, little-endian); std::nullopt if too short.
+std::optional<std::uint32_t> nef_checksum(ByteView nef);
 
 /// The fixed script of an Oracle response transaction: OracleContract.finish().
 Bytes oracle_finish_script();
