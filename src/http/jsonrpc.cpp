@@ -51,7 +51,8 @@ asio::awaitable<json> JsonRpcClient::call(const std::string& method, json params
         if (err.contains("data")) data = err["data"].is_string() ? err["data"].get<std::string>() : err["data"].dump();
         throw JsonRpcError(err.value("code", 0L), err.value("message", std::string("unknown error")), data);
       }
-      co_return reply["result"];
+      json result = std::move(reply["result"]);
+      co_return result;
     }
     if (round + 1 < options_.rounds) {
       asio::steady_timer pause(co_await asio::this_coro::executor, backoff);

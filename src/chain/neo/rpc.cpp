@@ -15,14 +15,15 @@ std::int64_t to_i64(const json& v) {
   throw std::invalid_argument("expected an integer");
 }
 
-Execution parse_execution(const json& j) {
+// Moves the large parts (stack, notifications) out of `j`.
+Execution parse_execution(json& j) {
   Execution e;
   e.trigger = j.value("trigger", "");
   e.state = j.contains("state") ? j.value("state", "") : j.value("vmstate", "");
   e.gas_consumed = to_i64(j.value("gasconsumed", json("0")));
   if (j.contains("exception") && j["exception"].is_string()) e.exception = j["exception"].get<std::string>();
-  e.stack = j.value("stack", json::array());
-  e.notifications = j.value("notifications", json::array());
+  if (auto it = j.find("stack"); it != j.end()) e.stack = std::move(*it);
+  if (auto it = j.find("notifications"); it != j.end()) e.notifications = std::move(*it);
   e.session = j.value("session", "");
   return e;
 }
@@ -194,7 +195,9 @@ asio::awaitable<std::optional<std::vector<Execution>>> RpcClient::application_lo
   }
   if (unknown) co_return out;
   std::vector<Execution> executions;
-  for (const auto& e : log.value("executions", json::array())) executions.push_back(parse_execution(e));
+  if (auto it = log.find("executions"); it != log.end() && it->is_array()) {
+    for (auto& e : *it) executions.push_back(parse_execution(e));
+  }
   out = std::move(executions);
   co_return out;
 }

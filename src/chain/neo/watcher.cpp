@@ -134,14 +134,14 @@ asio::awaitable<std::size_t> NotificationWatcher::poll_once() {
   // Everything in chain order: per block OnPersist, its transactions, PostPersist.
   std::vector<Notification> out;
   std::vector<std::uint32_t> execution_in_block(blocks.size(), 0);
-  auto add = [&](std::size_t b, const Execution& e, const std::optional<UInt256>& tx) {
+  auto add = [&](std::size_t b, Execution& e, const std::optional<UInt256>& tx) {
     const auto position = execution_in_block[b]++;
     if (e.state != "HALT") return;
     std::uint32_t index = 0;
-    for (const auto& j : e.notifications) {
+    for (auto& j : e.notifications) {
       const auto this_index = index++;
       const auto contract = parse_uint160(j.value("contract", ""));
-      const auto event = j.value("eventname", "");
+      auto event = j.value("eventname", "");
       if (!contract) throw std::runtime_error("the node sent a notification with a malformed contract hash");
       if (!matches(*contract, event)) continue;
       Notification n;
@@ -152,8 +152,8 @@ asio::awaitable<std::size_t> NotificationWatcher::poll_once() {
       n.execution = position;
       n.index = this_index;
       n.contract = *contract;
-      n.event_name = event;
-      n.state_json = j.value("state", json());
+      n.event_name = std::move(event);
+      if (auto it = j.find("state"); it != j.end()) n.state_json = std::move(*it);
       std::string why;
       auto state = parse_stack_item(n.state_json, &why);
       if (!state) throw std::runtime_error("the node sent a notification whose state does not decode: " + why);
@@ -163,20 +163,20 @@ asio::awaitable<std::size_t> NotificationWatcher::poll_once() {
   };
   std::size_t ci = 0;
   for (std::size_t b = 0; b < blocks.size(); ++b) {
-    const std::vector<Execution>* block_log = nullptr;
+    std::vector<Execution>* block_log = nullptr;
     if (block_executions_) block_log = &*logs[ci++];
     if (block_log) {
-      for (const auto& e : *block_log) {
+      for (auto& e : *block_log) {
         if (e.trigger == "OnPersist") add(b, e, std::nullopt);
       }
     } else {
       ++execution_in_block[b];  // OnPersist's place
     }
     for (const auto& tx : blocks[b]->transactions) {
-      for (const auto& e : *logs[ci++]) add(b, e, tx);
+      for (auto& e : *logs[ci++]) add(b, e, tx);
     }
     if (block_log) {
-      for (const auto& e : *block_log) {
+      for (auto& e : *block_log) {
         if (e.trigger == "PostPersist") add(b, e, std::nullopt);
       }
     }
