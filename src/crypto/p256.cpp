@@ -1,9 +1,9 @@
 #include "nsl/crypto/p256.hpp"
+#include "nsl/crypto/symmetric.hpp"
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/obj_mac.h>
 
 #include <memory>
@@ -39,15 +39,7 @@ std::array<std::uint8_t, 32> to32(const BIGNUM* v) {
   return out;
 }
 
-Hash256 hmac(ByteView key, ByteView data) {
-  Hash256 out{};
-  unsigned int len = 0;
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(), &len) ||
-      len != 32) {
-    throw std::runtime_error("HMAC-SHA256 failed");
-  }
-  return out;
-}
+Hash256 hmac(ByteView key, ByteView data) { return hmac_sha256(key, data); }
 
 // RFC 6979 §3.2 with HMAC-SHA256; qlen = hlen = 256 bits. `accept` says whether a candidate k
 // gives a usable signature; otherwise the generator continues (step h.3).
@@ -104,12 +96,13 @@ std::array<std::uint8_t, 33> public_key(ByteView private_key) {
   return out;
 }
 
-std::array<std::uint8_t, 64> sign(ByteView private_key, ByteView message) {
+std::array<std::uint8_t, 64> sign(ByteView private_key, ByteView message) { return sign_digest(private_key, sha256(message)); }
+
+std::array<std::uint8_t, 64> sign_digest(ByteView private_key, const Hash256& h1) {
   if (!is_valid_private_key(private_key)) throw std::invalid_argument("not a valid secp256r1 private key");
   const BIGNUM* n = EC_GROUP_get0_order(group());
   Ctx ctx(BN_CTX_new());
   const auto d = bn_from(private_key);
-  const auto h1 = sha256(message);
   // bits2octets: the hash reduced modulo n (qlen == hlen, so bits2int is the plain integer).
   auto z = bn_from(h1);
   if (BN_cmp(z.get(), n) >= 0) check(BN_sub(z.get(), z.get(), n));
@@ -150,6 +143,10 @@ std::array<std::uint8_t, 64> sign(ByteView private_key, ByteView message) {
 }
 
 bool verify(ByteView public_key, ByteView message, ByteView signature) {
+  return verify_digest(public_key, sha256(message), signature);
+}
+
+bool verify_digest(ByteView public_key, const Hash256& h, ByteView signature) {
   if (signature.size() != 64) return false;
   const BIGNUM* n = EC_GROUP_get0_order(group());
   Ctx ctx(BN_CTX_new());
@@ -158,7 +155,6 @@ bool verify(ByteView public_key, ByteView message, ByteView signature) {
   const auto r = bn_from(signature.subspan(0, 32));
   const auto s = bn_from(signature.subspan(32, 32));
   if (BN_is_zero(r.get()) || BN_is_zero(s.get()) || BN_cmp(r.get(), n) >= 0 || BN_cmp(s.get(), n) >= 0) return false;
-  const auto h = sha256(message);
   auto z = bn_from(h);
   if (BN_cmp(z.get(), n) >= 0) check(BN_sub(z.get(), z.get(), n));
   Bn w(BN_mod_inverse(nullptr, s.get(), n, ctx.get()));

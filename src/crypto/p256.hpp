@@ -14,7 +14,10 @@ std::array<std::uint8_t, 33> public_key(ByteView private_key);
 /// ECDSA over SHA-256(message): nonce from RFC 6979 (HMAC-SHA256), low-S, 64 bytes r||s, as
 /// Neo N3 CheckSig verifies and as neon-js produces byte for byte.
 std::array<std::uint8_t, 64> sign(ByteView private_key, ByteView message);
+/// The same over a SHA-256 digest computed elsewhere.
+std::array<std::uint8_t, 64> sign_digest(ByteView private_key, const Hash256& digest);
 /// Verifies a 64-byte r||s signature over SHA-256(message) with a compressed or uncompressed key.
 bool verify(ByteView public_key, ByteView message, ByteView signature);
+bool verify_digest(ByteView public_key, const Hash256& digest, ByteView signature);
 
 }  // namespace nsl::crypto::p256
