@@ -22,7 +22,8 @@ using json = nlohmann::json;
 
 // Top-level keys an environment variable may address. Any other variable is not configuration.
 const char* const kSections[] = {"Logging", "ConnectionStrings", "Jwt",    "RateLimiting", "Services", "Blockchain",
-                                 "Security", "Metrics",          "Server", "Database",     "Urls"};
+                                 "Security", "Metrics",          "Server", "Database",     "Urls",
+                                 "Enclave"};
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
@@ -325,6 +326,24 @@ void read_security(Reader r, SecuritySettings& out) {
   r.finish();
 }
 
+void read_enclave(Reader r, EnclaveSettings& out) {
+  r.boolean("Supervise", out.supervise);
+  r.string("EnclavePath", out.enclave_path);
+  r.string("SocketPath", out.socket_path);
+  r.string("SealingKeyPath", out.sealing_key_path);
+  r.string("TokenPath", out.token_path);
+  r.integer("MaxEnclaveThreads", out.max_enclave_threads, 1, 256);
+  r.integer("RequestTimeoutMs", out.request_timeout_ms, 100, 600'000);
+  if (out.socket_path.empty()) r.errors().add(r.child("SocketPath"), "must not be empty");
+  // sockaddr_un holds 107 characters and a terminator.
+  if (out.socket_path.size() > 107) r.errors().add(r.child("SocketPath"), "must be at most 107 characters (a Unix socket path)");
+  if (out.supervise && out.sealing_key_path.empty()) r.errors().add(r.child("SealingKeyPath"), "must not be empty");
+  if (!out.supervise && out.token_path.empty()) {
+    r.errors().add(r.child("TokenPath"), "must be set when Supervise is false (the enclave runs on its own)");
+  }
+  r.finish();
+}
+
 void read_file(const std::string& path, json& merged, std::map<std::string, std::string>& origins,
                std::vector<std::string>& sources, std::vector<std::string>& errors) {
   std::ifstream in(path, std::ios::binary);
@@ -541,6 +560,7 @@ Settings from_json(const json& doc, const std::map<std::string, std::string>& or
     bc.finish();
   }
   read_security(root.section("Security"), s.security);
+  read_enclave(root.section("Enclave"), s.enclave);
   {
     auto m = root.section("Metrics");
     m.integer("Port", s.metrics.port, 0, 65535);
@@ -635,6 +655,13 @@ json to_masked_json(const Settings& s) {
                    {"RequireHttps", s.security.require_https},
                    {"EnableAuditLogging", s.security.enable_audit_logging},
                    {"AuditRetentionDays", s.security.audit_retention_days}};
+  j["Enclave"] = {{"Supervise", s.enclave.supervise},
+                  {"EnclavePath", s.enclave.enclave_path},
+                  {"SocketPath", s.enclave.socket_path},
+                  {"SealingKeyPath", s.enclave.sealing_key_path},
+                  {"TokenPath", s.enclave.token_path},
+                  {"MaxEnclaveThreads", s.enclave.max_enclave_threads},
+                  {"RequestTimeoutMs", s.enclave.request_timeout_ms}};
   j["Metrics"] = {{"Port", s.metrics.port}};
   return j;
 }
@@ -648,6 +675,7 @@ std::vector<std::string> restart_required_changes(const Settings& running, const
   if (!(running.database == next.database)) changed.emplace_back("Database");
   if (!(running.blockchain == next.blockchain)) changed.emplace_back("Blockchain");
   if (!(running.security == next.security)) changed.emplace_back("Security");
+  if (!(running.enclave == next.enclave)) changed.emplace_back("Enclave");
   if (!(running.metrics == next.metrics)) changed.emplace_back("Metrics");
   return changed;
 }

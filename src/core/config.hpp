@@ -106,6 +106,18 @@ struct SecuritySettings {
   bool operator==(const SecuritySettings&) const = default;
 };
 
+/// `Enclave` (guide §8.4): the `nsl-enclave` process that holds every key and secret.
+struct EnclaveSettings {
+  bool supervise = true;           // nsl serve starts it and restarts it when it dies
+  std::string enclave_path;        // its binary; empty: `nsl-enclave` beside `nsl`
+  std::string socket_path = "data/enclave/enclave.sock";
+  std::string sealing_key_path = "data/enclave/sealing-root";  // the root sealing secret (simulation)
+  std::string token_path;          // an enclave run on its own: the file holding its connection token
+  int max_enclave_threads = 4;
+  int request_timeout_ms = 5000;
+  bool operator==(const EnclaveSettings&) const = default;
+};
+
 /// `Metrics`: the Prometheus endpoint; `port` > 0 adds a listener that serves only metrics.
 struct MetricsSettings {
   int port = 0;
@@ -125,6 +137,7 @@ struct Settings {
   DatabaseSettings database;
   BlockchainSettings blockchain;
   SecuritySettings security;
+  EnclaveSettings enclave;
   MetricsSettings metrics;
 };
 

@@ -1,0 +1,351 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "nsl/core/errors.hpp"
+#include "nsl/core/testing/run_sync.hpp"
+#include "nsl/core/testing/temp_dir.hpp"
+#include "nsl/crypto/hash.hpp"
+#include "nsl/crypto/p256.hpp"
+#include "nsl/crypto/secp256k1.hpp"
+#include "nsl/crypto/symmetric.hpp"
+#include "nsl/enclave/attestation.hpp"
+#include "nsl/enclave/client.hpp"
+#include "nsl/enclave/sealer.hpp"
+#include "nsl/enclave/service.hpp"
+#include "nsl/enclave/socket_server.hpp"
+#include "nsl/enclave/supervisor.hpp"
+
+namespace nsl::enclave {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+using nsl::testing::TempDir;
+
+Bytes text(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+TEST(RootStore, IsCreatedReadableOnlyByItsOwnerAndRefusedOtherwise) {
+  TempDir dir("roots");
+  const auto path = (dir / "sub/root").string();
+  EXPECT_THROW(RootStore::open(path, false), StartupError);  // missing and not to be created
+  const auto created = RootStore::open(path, true);
+  struct stat st{};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const auto again = RootStore::open(path, false);
+  ASSERT_EQ(again.roots().size(), 1u);
+  EXPECT_EQ(again.roots()[0].id, created.roots()[0].id);
+  ::chmod(path.c_str(), 0644);
+  try {
+    RootStore::open(path, false);
+    FAIL() << "a root file others may read was accepted";
+  } catch (const StartupError& e) {
+    EXPECT_NE(std::string(e.what()).find("0644"), std::string::npos) << e.what();
+  }
+  ::chmod(path.c_str(), 0600);
+  std::ofstream(path, std::ios::app) << "garbage\n";
+  EXPECT_THROW(RootStore::open(path, false), StartupError);
+}
+
+TEST(Sealer, OpensOnlyUnchangedBlobsOfTheSameRecordPurposeAndRoot) {
+  TempDir dir("sealer");
+  Sealer sealer(RootStore::open((dir / "root").string(), true));
+  const auto blob = sealer.seal(Purpose::secret, text("tenant-a/db-password"), text("hunter2"));
+  EXPECT_EQ(sealer.open(Purpose::secret, text("tenant-a/db-password"), blob), text("hunter2"));
+  // The clear text is nowhere in the blob.
+  EXPECT_EQ(std::search(blob.begin(), blob.end(), std::begin("hunter2"), std::end("hunter2") - 1), blob.end());
+  auto expect_refused = [&](Purpose p, const Bytes& aad, const Bytes& b) {
+    try {
+      sealer.open(p, aad, b);
+      ADD_FAILURE() << "opened";
+    } catch (const EnclaveError& e) {
+      EXPECT_EQ(e.code(), "unseal_failed");
+    }
+  };
+  for (std::size_t i = 0; i < blob.size(); ++i) {
+    auto tampered = blob;
+    tampered[i] ^= 0x40;
+    expect_refused(Purpose::secret, text("tenant-a/db-password"), tampered);
+  }
+  expect_refused(Purpose::secret, text("tenant-b/db-password"), blob);  // moved to another record
+  expect_refused(Purpose::data_key, text("tenant-a/db-password"), blob);  // another purpose
+  expect_refused(Purpose::secret, text("tenant-a/db-password"), Bytes(blob.begin(), blob.begin() + 20));
+  // Another enclave (another root secret) cannot open it.
+  TempDir other_dir("sealer-other");
+  Sealer other(RootStore::open((other_dir / "root").string(), true));
+  try {
+    other.open(Purpose::secret, text("tenant-a/db-password"), blob);
+    FAIL() << "opened under another root";
+  } catch (const EnclaveError& e) {
+    EXPECT_EQ(e.code(), "unseal_failed");
+    EXPECT_NE(std::string(e.what()).find("root"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Sealer, RotationKeepsOldBlobsOpenAndRewrapsThemUnderTheNewRoot) {
+  TempDir dir("rotate");
+  const auto path = (dir / "root").string();
+  Bytes old_blob;
+  RootId first{};
+  {
+    Sealer sealer(RootStore::open(path, true));
+    first = sealer.current_root();
+    old_blob = sealer.seal(Purpose::key, text("k"), text("private"));
+    const auto second = sealer.rotate();
+    EXPECT_NE(second, first);
+    EXPECT_EQ(sealer.open(Purpose::key, text("k"), old_blob), text("private"));
+    const auto fresh = sealer.rewrap(Purpose::key, text("k"), old_blob);
+    EXPECT_EQ(Sealer::root_of(fresh), second);
+    EXPECT_EQ(sealer.open(Purpose::key, text("k"), fresh), text("private"));
+  }
+  // The rotation is on disk: a restarted enclave has both roots.
+  Sealer restarted(RootStore::open(path, false));
+  EXPECT_NE(restarted.current_root(), first);
+  EXPECT_EQ(restarted.open(Purpose::key, text("k"), old_blob), text("private"));
+}
+
+class Service : public ::testing::Test {
+ protected:
+  TempDir dir_{"service"};
+  Sealer sealer_{RootStore::open((dir_ / "root").string(), true)};
+  EnclaveService service_{sealer_, {"simulation", std::string(64, 'a')}};
+
+  json ok(const json& request) {
+    auto r = service_.handle(request);
+    EXPECT_TRUE(r.value("ok", false)) << request.dump() << " -> " << r.dump();
+    return r;
+  }
+  std::string refused(const json& request) {
+    auto r = service_.handle(request);
+    EXPECT_FALSE(r.value("ok", true)) << request.dump();
+    return r["error"].value("code", "");
+  }
+};
+
+TEST_F(Service, KeysOfEveryKindSignAndVerify) {
+  const auto digest = crypto::sha256(text("message"));
+  const auto digest_hex = crypto::to_hex(digest);
+  // secp256r1 (Neo N3)
+  auto r1 = ok({{"op", "create_key"}, {"kind", "secp256r1"}, {"key_ref", "t1/neo"}});
+  const auto pub_r1 = crypto::from_hex(r1["public_key"].get<std::string>()).value();
+  auto sig = ok({{"op", "sign"}, {"kind", "secp256r1"}, {"key_ref", "t1/neo"}, {"sealed", r1["sealed"]}, {"digest", digest_hex}});
+  EXPECT_TRUE(crypto::p256::verify_digest(pub_r1, digest, crypto::from_hex(sig["signature"].get<std::string>()).value()));
+  // secp256k1 (Neo X): the signature recovers the key.
+  auto k1 = ok({{"op", "create_key"}, {"kind", "secp256k1"}, {"key_ref", "t1/evm"}});
+  auto sk = ok({{"op", "sign"}, {"kind", "secp256k1"}, {"key_ref", "t1/evm"}, {"sealed", k1["sealed"]}, {"digest", digest_hex}});
+  const auto rs = crypto::from_hex(sk["signature"].get<std::string>()).value();
+  crypto::secp256k1::RecoverableSignature rsig;
+  std::copy(rs.begin(), rs.begin() + 32, rsig.r.begin());
+  std::copy(rs.begin() + 32, rs.end(), rsig.s.begin());
+  rsig.recovery_id = sk["recovery_id"].get<int>();
+  const auto recovered = crypto::secp256k1::recover(digest, rsig);
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(crypto::to_hex(*recovered), k1["public_key"]);
+  // Ed25519 signs the message itself.
+  auto ed = ok({{"op", "create_key"}, {"kind", "ed25519"}, {"key_ref", "t1/ed"}});
+  auto se = ok({{"op", "sign"}, {"kind", "ed25519"}, {"key_ref", "t1/ed"}, {"sealed", ed["sealed"]},
+                {"message", crypto::to_hex(text("message"))}});
+  EXPECT_TRUE(crypto::ed25519::verify(crypto::from_hex(ed["public_key"].get<std::string>()).value(), text("message"),
+                                      crypto::from_hex(se["signature"].get<std::string>()).value()));
+  // The public key can be asked for again from the sealed key.
+  EXPECT_EQ(ok({{"op", "public_key"}, {"kind", "secp256r1"}, {"key_ref", "t1/neo"}, {"sealed", r1["sealed"]}})["public_key"],
+            r1["public_key"]);
+  // A sealed key only works under its own name and kind.
+  EXPECT_EQ(refused({{"op", "sign"}, {"kind", "secp256r1"}, {"key_ref", "t2/neo"}, {"sealed", r1["sealed"]}, {"digest", digest_hex}}),
+            "unseal_failed");
+  EXPECT_EQ(refused({{"op", "sign"}, {"kind", "secp256k1"}, {"key_ref", "t1/neo"}, {"sealed", r1["sealed"]}, {"digest", digest_hex}}),
+            "unseal_failed");
+}
+
+TEST_F(Service, ImportedKeysGiveTheirKnownPublicKeys) {
+  // docs/neo-protocol.md: the privnet validator key and its public key.
+  auto r = ok({{"op", "import_key"}, {"kind", "secp256r1"}, {"key_ref", "ops/validator"},
+               {"private_key", "347bc2bd9eb7b9f41b217c3ac8ad4b2d4d2a5e4e5bb1ddb71cf2d9bca56e3436"}});
+  EXPECT_EQ(r["public_key"].get<std::string>().substr(0, 2) == "02" || r["public_key"].get<std::string>().substr(0, 2) == "03", true);
+  EXPECT_EQ(r["public_key"], crypto::to_hex(crypto::p256::public_key(
+                                 crypto::from_hex("347bc2bd9eb7b9f41b217c3ac8ad4b2d4d2a5e4e5bb1ddb71cf2d9bca56e3436").value())));
+  // Hardhat's first account key → its well-known address's public key.
+  auto k = ok({{"op", "import_key"}, {"kind", "secp256k1"}, {"key_ref", "ops/evm"},
+               {"private_key", "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"}});
+  const auto pub = crypto::from_hex(k["public_key"].get<std::string>()).value();
+  const auto h = crypto::keccak256(crypto::ByteView(pub).subspan(1));
+  EXPECT_EQ(crypto::to_hex(crypto::ByteView(h).subspan(12)), "f39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+  EXPECT_EQ(refused({{"op", "import_key"}, {"kind", "secp256r1"}, {"key_ref", "x"}, {"private_key", std::string(64, '0')}}),
+            "invalid_key");
+}
+
+TEST_F(Service, MalformedRequestsAreRefusedNeverFatal) {
+  for (const auto& bad : {json(nullptr), json(5), json::array({1}), json::object(), json{{"op", 7}}, json{{"op", "nope"}},
+                          json{{"op", "sign"}}, json{{"op", "sign"}, {"kind", "rsa"}},
+                          json{{"op", "sign"}, {"kind", "secp256r1"}, {"key_ref", "x"}, {"sealed", "zz"}},
+                          json{{"op", "sign"}, {"kind", "secp256r1"}, {"key_ref", "x"}, {"sealed", "00"}, {"digest", "00"}},
+                          json{{"op", "create_key"}, {"kind", "secp256r1"}, {"key_ref", std::string(300, 'x')}},
+                          json{{"op", "seal"}, {"purpose", "key"}, {"aad", ""}, {"plaintext", "00"}},
+                          json{{"op", "attest"}, {"nonce", "00"}}, json{{"op", "sign_batch"}, {"items", 3}}}) {
+    const auto code = refused(bad);
+    EXPECT_TRUE(code == "bad_request" || code == "unknown_op" || code == "unseal_failed") << bad.dump() << " " << code;
+  }
+  // Random bytes as sealed keys and digests.
+  std::mt19937 rng(7);
+  for (int i = 0; i < 200; ++i) {
+    Bytes junk(rng() % 120);
+    for (auto& b : junk) b = static_cast<std::uint8_t>(rng());
+    refused({{"op", "sign"}, {"kind", "secp256k1"}, {"key_ref", "x"}, {"sealed", crypto::to_hex(junk)}, {"digest", std::string(64, '1')}});
+  }
+}
+
+TEST_F(Service, SecretsAreSealedAndOpenedOnlyForTheirRecord) {
+  auto s = ok({{"op", "seal"}, {"purpose", "secret"}, {"aad", crypto::to_hex(text("t1/api"))}, {"plaintext", crypto::to_hex(text("s3cr3t"))}});
+  EXPECT_EQ(ok({{"op", "open"}, {"purpose", "secret"}, {"aad", crypto::to_hex(text("t1/api"))}, {"sealed", s["sealed"]}})["plaintext"],
+            crypto::to_hex(text("s3cr3t")));
+  EXPECT_EQ(refused({{"op", "open"}, {"purpose", "secret"}, {"aad", crypto::to_hex(text("t2/api"))}, {"sealed", s["sealed"]}}),
+            "unseal_failed");
+  const auto rotated = ok({{"op", "rotate_root"}});
+  const auto rewrapped = ok({{"op", "rewrap"}, {"purpose", "secret"}, {"aad", crypto::to_hex(text("t1/api"))}, {"sealed", s["sealed"]}});
+  EXPECT_EQ(rewrapped["root_id"], rotated["root_id"]);
+}
+
+TEST_F(Service, AttestationReportsVerifyAndSayWhyWhenTheyDoNot) {
+  const std::string nonce(64, 'c');
+  auto r = ok({{"op", "attest"}, {"nonce", nonce}});
+  json doc{{"report", r["report"]}, {"signature", r["signature"]}};
+  EXPECT_EQ(doc["report"]["mode"], "simulation");
+  AttestationExpectations expect;
+  expect.nonce = nonce;
+  expect.measurement = std::string(64, 'a');
+  expect.max_age = 60s;
+  expect.allow_simulation = true;
+  for (const auto& c : verify_attestation(doc, expect)) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+  auto failed = [&](const json& d, const AttestationExpectations& e) {
+    std::set<std::string> out;
+    for (const auto& c : verify_attestation(d, e)) {
+      if (!c.passed) out.insert(c.name);
+    }
+    return out;
+  };
+  auto changed = doc;
+  changed["report"]["measurement"] = std::string(64, 'b');
+  EXPECT_EQ(failed(changed, {}), (std::set<std::string>{"signature", "mode"}));
+  auto other = expect;
+  other.nonce = std::string(64, 'd');
+  other.allow_simulation = false;
+  EXPECT_EQ(failed(doc, other), (std::set<std::string>{"nonce", "mode"}));
+  other = expect;
+  other.now += 1h;
+  EXPECT_EQ(failed(doc, other), (std::set<std::string>{"age"}));
+  EXPECT_EQ(failed(json{{"x", 1}}, {}), (std::set<std::string>{"form"}));
+}
+
+// The socket boundary in this process: the server on a thread, the client beside it.
+class Socket : public ::testing::Test {
+ protected:
+  void start(std::optional<pid_t> peer_pid) {
+    SocketServerOptions o{(dir_ / "e.sock").string(), ::geteuid(), peer_pid, token_, 4};
+    server_ = std::make_unique<SocketServer>(o, service_, sink_.get("enclave"));
+    server_->bind();
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  EnclaveClient client(Bytes token) {
+    return EnclaveClient({(dir_ / "e.sock").string(), std::move(token), 2, 2000ms}, registry_, sink_);
+  }
+
+  TempDir dir_{"socket"};
+  Sealer sealer_{RootStore::open((dir_ / "root").string(), true)};
+  EnclaveService service_{sealer_, {"simulation", std::string(64, 'a')}};
+  Bytes token_ = crypto::random_bytes(32);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull_{std::fopen("/dev/null", "w"), &std::fclose};
+  log::Sink sink_{log::Sink::Options{devnull_.get(), 1u << 16}};
+  metrics::Registry registry_;
+  std::unique_ptr<SocketServer> server_;
+  std::thread thread_;
+};
+
+TEST_F(Socket, TheServerProcessWithTheTokenIsServed) {
+  start(::getpid());
+  auto c = client(token_);
+  const auto key = nsl::testing::run_sync(c.create_key("secp256r1", "t/k"));
+  const auto digest = crypto::sha256(text("x"));
+  const auto sig = nsl::testing::run_sync(c.sign(key, Bytes(digest.begin(), digest.end())));
+  EXPECT_TRUE(crypto::p256::verify_digest(key.public_key, digest, sig.bytes));
+  try {
+    c.call_blocking({{"op", "frobnicate"}});
+    FAIL() << "an unknown operation was accepted";
+  } catch (const EnclaveError& e) {
+    EXPECT_EQ(e.code(), "unknown_op");
+  }
+  EXPECT_NE(registry_.render().find("nsl_enclave_requests_total{op=\"sign\",outcome=\"ok\"} 1"), std::string::npos);
+}
+
+TEST_F(Socket, AWrongTokenOrAnotherProcessIsRefused) {
+  start(::getpid());
+  auto wrong = client(crypto::random_bytes(32));
+  EXPECT_THROW(wrong.call_blocking({{"op", "info"}}), EnclaveUnavailable);
+  TearDown();
+  server_.reset();
+  start(::getpid() + 100000);  // only "another" process may connect: this one is refused
+  auto mine = client(token_);
+  EXPECT_THROW(mine.call_blocking({{"op", "info"}}), EnclaveUnavailable);
+}
+
+std::string enclave_binary() {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "app/nsl-enclave").string();
+}
+
+TEST(Supervisor, RestartsAKilledEnclaveAndEveryKeyStillWorks) {
+  TempDir dir("supervisor");
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull{std::fopen("/dev/null", "w"), &std::fclose};
+  log::Sink sink{log::Sink::Options{devnull.get(), 1u << 16}};
+  metrics::Registry registry;
+  Supervisor supervisor({enclave_binary(), (dir / "e.sock").string(), (dir / "root").string()}, registry,
+                        sink.get("supervisor"));
+  supervisor.start();
+  EnclaveClient client({(dir / "e.sock").string(), supervisor.token(), 2, 2000ms}, registry, sink);
+  const auto key = nsl::testing::run_sync(client.create_key("secp256k1", "t/k"));
+  const auto info = client.call_blocking({{"op", "info"}});
+  const auto first = supervisor.pid();
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  for (int i = 0; i < 500 && (supervisor.pid() == first || registry.render().find("nsl_enclave_up 1") == std::string::npos); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_NE(supervisor.pid(), first);
+  const auto digest = crypto::sha256(text("after the restart"));
+  const auto sig = nsl::testing::run_sync(client.sign(key, Bytes(digest.begin(), digest.end())));
+  EXPECT_EQ(sig.bytes.size(), 64u);
+  EXPECT_EQ(client.call_blocking({{"op", "info"}})["public_keys"], info["public_keys"]);  // the same root
+  EXPECT_NE(registry.render().find("nsl_enclave_restarts_total 1"), std::string::npos);
+  supervisor.stop();
+  EXPECT_THROW(client.call_blocking({{"op", "info"}}), EnclaveUnavailable);
+}
+
+TEST(Supervisor, AnEnclaveThatCannotStartIsAClearStartupError) {
+  TempDir dir("supervisor-bad");
+  std::ofstream(dir / "root") << "nsl-root-v1 00\n";
+  ::chmod((dir / "root").c_str(), 0644);
+  metrics::Registry registry;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull{std::fopen("/dev/null", "w"), &std::fclose};
+  log::Sink sink{log::Sink::Options{devnull.get(), 1u << 16}};
+  Supervisor supervisor({enclave_binary(), (dir / "e.sock").string(), (dir / "root").string()}, registry, sink.get("s"));
+  try {
+    supervisor.start();
+    FAIL() << "started";
+  } catch (const StartupError& e) {
+    EXPECT_NE(std::string(e.what()).find("exited with status 1"), std::string::npos) << e.what();
+  }
+  Supervisor missing({(dir / "no-such-binary").string(), (dir / "e.sock").string(), (dir / "root2").string()}, registry,
+                     sink.get("s"));
+  EXPECT_THROW(missing.start(), StartupError);
+}
+
+}  // namespace
+}  // namespace nsl::enclave

@@ -1,0 +1,285 @@
+#include "nsl/enclave/service.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "nsl/crypto/hash.hpp"
+#include "nsl/crypto/p256.hpp"
+#include "nsl/crypto/secp256k1.hpp"
+#include "nsl/crypto/symmetric.hpp"
+#include "nsl/enclave/attestation.hpp"
+#include "nsl/enclave/protocol.hpp"
+
+namespace nsl::enclave {
+namespace {
+
+using nlohmann::json;
+using crypto::Bytes;
+
+constexpr std::size_t kMaxRef = 256;
+constexpr std::size_t kMaxMessage = 64 * 1024;
+constexpr std::size_t kMaxBatch = 1024;
+constexpr std::size_t kMaxSecret = 256 * 1024;
+
+// A key blob's clear content: kind | flags | 32-byte private key.
+enum class Kind : std::uint8_t { secp256r1 = 1, secp256k1 = 2, ed25519 = 3 };
+constexpr std::uint8_t kExportable = 1;
+
+[[noreturn]] void bad(const std::string& message) { throw EnclaveError("bad_request", message); }
+
+const std::string& string_field(const json& r, const char* name, std::size_t max) {
+  const auto it = r.find(name);
+  if (it == r.end() || !it->is_string()) bad(std::string("\"") + name + "\" must be a string");
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() > max) bad(std::string("\"") + name + "\" is longer than " + std::to_string(max) + " characters");
+  return s;
+}
+
+Bytes hex_field(const json& r, const char* name, std::size_t max_bytes) {
+  const auto& s = string_field(r, name, max_bytes * 2);
+  auto b = crypto::from_hex(s);
+  if (!b) bad(std::string("\"") + name + "\" must be hex");
+  return std::move(*b);
+}
+
+Kind kind_field(const json& r) {
+  const auto& k = string_field(r, "kind", 16);
+  if (k == "secp256r1") return Kind::secp256r1;
+  if (k == "secp256k1") return Kind::secp256k1;
+  if (k == "ed25519") return Kind::ed25519;
+  bad("\"kind\" must be secp256r1, secp256k1 or ed25519");
+}
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::secp256r1: return "secp256r1";
+    case Kind::secp256k1: return "secp256k1";
+    case Kind::ed25519: return "ed25519";
+  }
+  return "";
+}
+
+// The record a key blob is bound to: its kind and the server's reference (tenant, name, version).
+Bytes key_aad(Kind kind, const std::string& ref) {
+  const std::string text = std::string("key:") + kind_name(kind) + ":" + ref;
+  return Bytes(text.begin(), text.end());
+}
+
+bool valid_private(Kind kind, crypto::ByteView key) {
+  switch (kind) {
+    case Kind::secp256r1: return crypto::p256::is_valid_private_key(key);
+    case Kind::secp256k1: return crypto::secp256k1::is_valid_private_key(key);
+    case Kind::ed25519: return key.size() == 32;
+  }
+  return false;
+}
+
+Bytes public_of(Kind kind, crypto::ByteView key) {
+  switch (kind) {
+    case Kind::secp256r1: {
+      const auto p = crypto::p256::public_key(key);
+      return Bytes(p.begin(), p.end());
+    }
+    case Kind::secp256k1: {
+      const auto p = crypto::secp256k1::public_key(key);
+      return Bytes(p.begin(), p.end());
+    }
+    case Kind::ed25519: {
+      const auto p = crypto::ed25519::public_key(key);
+      return Bytes(p.begin(), p.end());
+    }
+  }
+  return {};
+}
+
+// Wipes a clear key blob when it goes out of scope.
+struct Clear {
+  Bytes bytes;
+  ~Clear() { crypto::wipe(bytes.data(), bytes.size()); }
+  crypto::ByteView key() const { return crypto::ByteView(bytes).subspan(2); }
+};
+
+Clear open_key(const Sealer& sealer, Kind kind, const std::string& ref, crypto::ByteView blob) {
+  Clear clear{sealer.open(Purpose::key, key_aad(kind, ref), blob)};
+  if (clear.bytes.size() != 34 || clear.bytes[0] != static_cast<std::uint8_t>(kind)) {
+    throw EnclaveError("invalid_key", "the sealed key is not a " + std::string(kind_name(kind)) + " key");
+  }
+  return clear;
+}
+
+json sealed_key(const Sealer& sealer, Kind kind, const std::string& ref, crypto::ByteView key, bool exportable) {
+  Clear clear{Bytes{static_cast<std::uint8_t>(kind), static_cast<std::uint8_t>(exportable ? kExportable : 0)}};
+  clear.bytes.insert(clear.bytes.end(), key.begin(), key.end());
+  const auto blob = sealer.seal(Purpose::key, key_aad(kind, ref), clear.bytes);
+  return {{"ok", true}, {"sealed", crypto::to_hex(blob)}, {"public_key", crypto::to_hex(public_of(kind, key))},
+          {"root_id", crypto::to_hex(*Sealer::root_of(blob))}};
+}
+
+Purpose data_purpose(const json& r, bool allow_key) {
+  const auto& p = string_field(r, "purpose", 16);
+  if (p == "secret") return Purpose::secret;
+  if (p == "data_key") return Purpose::data_key;
+  if (allow_key && p == "key") return Purpose::key;
+  bad(allow_key ? "\"purpose\" must be key, secret or data_key" : "\"purpose\" must be secret or data_key");
+}
+
+std::string now_iso() {
+  const auto now = std::chrono::system_clock::now();
+  const auto t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+// The attestation key: a P-256 key derived from the newest root, so it is stable across
+// restarts and changes when the root is rotated.
+Bytes attestation_key(const Sealer& sealer) {
+  const auto seed = sealer.derive("attestation");
+  Bytes key(seed->view().begin(), seed->view().end());
+  while (!crypto::p256::is_valid_private_key(key)) {
+    const auto h = crypto::sha256(key);
+    key.assign(h.begin(), h.end());
+  }
+  return key;
+}
+
+}  // namespace
+
+EnclaveService::EnclaveService(Sealer& sealer, Identity identity) : sealer_(sealer), identity_(std::move(identity)) {}
+
+json EnclaveService::handle(const json& request) {
+  try {
+    if (!request.is_object()) bad("a request must be a JSON object");
+    return dispatch(request);
+  } catch (const EnclaveError& e) {
+    return {{"ok", false}, {"error", {{"code", e.code()}, {"message", e.what()}}}};
+  } catch (const std::invalid_argument& e) {
+    return {{"ok", false}, {"error", {{"code", "bad_request"}, {"message", e.what()}}}};
+  } catch (const std::exception& e) {
+    return {{"ok", false}, {"error", {{"code", "internal"}, {"message", e.what()}}}};
+  }
+}
+
+json EnclaveService::sign_one(const json& r) {
+  const auto kind = kind_field(r);
+  const auto& ref = string_field(r, "key_ref", kMaxRef);
+  const auto blob = hex_field(r, "sealed", 1024);
+  const auto clear = open_key(sealer_, kind, ref, blob);
+  switch (kind) {
+    case Kind::secp256r1: {
+      const auto digest = hex_field(r, "digest", 32);
+      if (digest.size() != 32) bad("\"digest\" must be 32 bytes");
+      crypto::Hash256 d{};
+      std::copy(digest.begin(), digest.end(), d.begin());
+      return {{"ok", true}, {"signature", crypto::to_hex(crypto::p256::sign_digest(clear.key(), d))}};
+    }
+    case Kind::secp256k1: {
+      const auto digest = hex_field(r, "digest", 32);
+      if (digest.size() != 32) bad("\"digest\" must be 32 bytes");
+      crypto::Hash256 d{};
+      std::copy(digest.begin(), digest.end(), d.begin());
+      const auto sig = crypto::secp256k1::sign(clear.key(), d);
+      Bytes rs(sig.r.begin(), sig.r.end());
+      rs.insert(rs.end(), sig.s.begin(), sig.s.end());
+      return {{"ok", true}, {"signature", crypto::to_hex(rs)}, {"recovery_id", sig.recovery_id}};
+    }
+    case Kind::ed25519: {
+      const auto message = hex_field(r, "message", kMaxMessage);
+      return {{"ok", true}, {"signature", crypto::to_hex(crypto::ed25519::sign(clear.key(), message))}};
+    }
+  }
+  bad("unknown kind");
+}
+
+json EnclaveService::attest(const json& r) {
+  const auto nonce = hex_field(r, "nonce", 64);
+  if (nonce.size() < 16) bad("\"nonce\" must be 16 to 64 bytes");
+  auto key = attestation_key(sealer_);
+  const auto pub = crypto::p256::public_key(key);
+  json report = {{"version", 1},
+                 {"mode", identity_.mode},
+                 {"measurement", identity_.measurement},
+                 {"nonce", crypto::to_hex(nonce)},
+                 {"time", now_iso()},
+                 {"root_id", crypto::to_hex(sealer_.current_root())},
+                 {"public_keys", {{"attestation", crypto::to_hex(pub)}}}};
+  const auto signature = crypto::p256::sign(key, attestation_signing_bytes(report));
+  crypto::wipe(key.data(), key.size());
+  return {{"ok", true}, {"report", report}, {"signature", crypto::to_hex(signature)}};
+}
+
+json EnclaveService::dispatch(const json& r) {
+  const auto& op = string_field(r, "op", 32);
+  if (op == "info") {
+    auto key = attestation_key(sealer_);
+    const auto pub = crypto::p256::public_key(key);
+    crypto::wipe(key.data(), key.size());
+    return {{"ok", true},
+            {"mode", identity_.mode},
+            {"measurement", identity_.measurement},
+            {"protocol", kProtocolVersion},
+            {"root_id", crypto::to_hex(sealer_.current_root())},
+            {"public_keys", {{"attestation", crypto::to_hex(pub)}}}};
+  }
+  if (op == "create_key") {
+    const auto kind = kind_field(r);
+    const auto& ref = string_field(r, "key_ref", kMaxRef);
+    Clear fresh;
+    do {
+      crypto::wipe(fresh.bytes.data(), fresh.bytes.size());
+      fresh.bytes = crypto::random_bytes(32);
+    } while (!valid_private(kind, fresh.bytes));
+    return sealed_key(sealer_, kind, ref, fresh.bytes, r.value("exportable", false));
+  }
+  if (op == "import_key") {
+    const auto kind = kind_field(r);
+    const auto& ref = string_field(r, "key_ref", kMaxRef);
+    Clear given{hex_field(r, "private_key", 32)};
+    if (!valid_private(kind, given.bytes)) throw EnclaveError("invalid_key", std::string("not a valid ") + kind_name(kind) + " private key");
+    return sealed_key(sealer_, kind, ref, given.bytes, r.value("exportable", false));
+  }
+  if (op == "public_key") {
+    const auto kind = kind_field(r);
+    const auto clear = open_key(sealer_, kind, string_field(r, "key_ref", kMaxRef), hex_field(r, "sealed", 1024));
+    return {{"ok", true}, {"public_key", crypto::to_hex(public_of(kind, clear.key()))},
+            {"exportable", (clear.bytes[1] & kExportable) != 0}};
+  }
+  if (op == "sign") return sign_one(r);
+  if (op == "sign_batch") {
+    const auto it = r.find("items");
+    if (it == r.end() || !it->is_array()) bad("\"items\" must be an array");
+    if (it->size() > kMaxBatch) bad("\"items\" holds more than " + std::to_string(kMaxBatch) + " requests");
+    json results = json::array();
+    for (const auto& item : *it) results.push_back(handle(item.is_object() ? json(item) : json(nullptr)));
+    return {{"ok", true}, {"results", std::move(results)}};
+  }
+  if (op == "seal") {
+    const auto purpose = data_purpose(r, false);
+    const auto aad = hex_field(r, "aad", kMaxRef);
+    Clear plain{hex_field(r, "plaintext", kMaxSecret)};
+    return {{"ok", true}, {"sealed", crypto::to_hex(sealer_.seal(purpose, aad, plain.bytes))}};
+  }
+  if (op == "open") {
+    const auto purpose = data_purpose(r, false);
+    Clear plain{sealer_.open(purpose, hex_field(r, "aad", kMaxRef), hex_field(r, "sealed", kMaxSecret + 64))};
+    return {{"ok", true}, {"plaintext", crypto::to_hex(plain.bytes)}};
+  }
+  if (op == "rewrap") {
+    // Keys are named by kind and reference; other blobs by their associated data.
+    const auto purpose = data_purpose(r, true);
+    const auto aad = purpose == Purpose::key ? key_aad(kind_field(r), string_field(r, "key_ref", kMaxRef))
+                                             : hex_field(r, "aad", kMaxRef);
+    const auto blob = sealer_.rewrap(purpose, aad, hex_field(r, "sealed", kMaxSecret + 64));
+    return {{"ok", true}, {"sealed", crypto::to_hex(blob)}, {"root_id", crypto::to_hex(*Sealer::root_of(blob))}};
+  }
+  if (op == "rotate_root") return {{"ok", true}, {"root_id", crypto::to_hex(sealer_.rotate())}};
+  if (op == "attest") return attest(r);
+  throw EnclaveError("unknown_op", "unknown operation \"" + op + "\"");
+}
+
+}  // namespace nsl::enclave
