@@ -1,5 +1,7 @@
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -8,6 +10,8 @@
 #include "nsl/core/metrics.hpp"
 #include "nsl/db/migrations.hpp"
 #include "nsl/db/open.hpp"
+#include "nsl/crypto/hash.hpp"
+#include "nsl/enclave/attestation.hpp"
 
 namespace nsl::app {
 
@@ -53,6 +57,31 @@ int config_check(const config::Source& source) {
   std::cout << config::to_masked_json(settings).dump(2) << "\n";
   std::fprintf(stderr, "configuration OK (environment %s)\n", settings.environment.c_str());
   return 0;
+}
+
+int attest_verify(const AttestVerifyOptions& o) {
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in) throw StartupError("cannot read " + o.file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto doc = nlohmann::json::parse(text, nullptr, false);
+  enclave::AttestationExpectations expect;
+  if (!o.nonce.empty()) expect.nonce = o.nonce;
+  if (!o.measurement.empty()) expect.measurement = o.measurement;
+  if (!o.enclave_binary.empty()) {
+    std::ifstream bin(o.enclave_binary, std::ios::binary);
+    if (!bin) throw StartupError("cannot read " + o.enclave_binary);
+    const std::string bytes((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>());
+    expect.measurement = crypto::to_hex(crypto::sha256(crypto::as_bytes(bytes)));
+  }
+  if (o.max_age_seconds > 0) expect.max_age = std::chrono::seconds(o.max_age_seconds);
+  expect.allow_simulation = o.allow_simulation;
+  bool all = true;
+  for (const auto& c : enclave::verify_attestation(doc.is_discarded() ? nlohmann::json() : doc, expect)) {
+    std::printf("%-12s %-6s %s\n", c.name.c_str(), c.passed ? "ok" : "FAILED", c.detail.c_str());
+    all = all && c.passed;
+  }
+  std::printf(all ? "the report is valid\n" : "the report is NOT valid\n");
+  return all ? 0 : 1;
 }
 
 int version() {

@@ -19,4 +19,16 @@ int config_check(const config::Source& source);
 /// `nsl version`.
 int version();
 
+/// `nsl attest verify FILE`: checks a saved attestation report; prints every check, returns 0
+/// when all pass.
+struct AttestVerifyOptions {
+  std::string file;
+  std::string nonce;           // hex; empty: not checked
+  std::string measurement;     // hex SHA-256; empty: not checked
+  std::string enclave_binary;  // measure this file instead of giving the hash
+  int max_age_seconds = 0;     // 0: not checked
+  bool allow_simulation = false;
+};
+int attest_verify(const AttestVerifyOptions& options);
+
 }  // namespace nsl::app

@@ -69,13 +69,29 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the version and build");
 
+  nsl::app::AttestVerifyOptions attest_options;
+  auto* attest = app.add_subcommand("attest", "Enclave attestation tools");
+  attest->require_subcommand(1);
+  auto* verify = attest->add_subcommand(
+      "verify", "Check an attestation report saved from GET /v1/attestation/report, printing why it fails");
+  verify->add_option("file", attest_options.file, "The saved report (JSON)")->required();
+  verify->add_option("--nonce", attest_options.nonce, "The nonce (hex) the report must carry: the one you sent");
+  auto* measurement = verify->add_option("--measurement", attest_options.measurement,
+                                         "The SHA-256 (hex) the enclave binary must have");
+  verify->add_option("--enclave-binary", attest_options.enclave_binary, "Measure this nsl-enclave binary and require its hash")
+      ->excludes(measurement);
+  verify->add_option("--max-age", attest_options.max_age_seconds, "Refuse reports older than this many seconds")
+      ->check(CLI::PositiveNumber);
+  verify->add_flag("--allow-simulation", attest_options.allow_simulation,
+                   "Accept a report from an enclave in simulation mode (no hardware vouches for it)");
+
   // Name a mistyped command instead of CLI11's generic "A subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {
     const std::string first = argv[1];
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == first;
     if (!known) {
-      std::fprintf(stderr, "nsl: unknown command '%s' (commands: serve, migrate, config, version; see nsl --help)\n",
+      std::fprintf(stderr, "nsl: unknown command '%s' (commands: serve, migrate, config, attest, version; see nsl --help)\n",
                    first.c_str());
       return 2;
     }
@@ -92,6 +108,7 @@ int main(int argc, char** argv) {
     if (migrate->parsed()) return nsl::app::migrate(options.source(), status_only, target);
     if (check->parsed()) return nsl::app::config_check(options.source());
     if (version->parsed()) return nsl::app::version();
+    if (verify->parsed()) return nsl::app::attest_verify(attest_options);
   } catch (const nsl::config::ConfigError& e) {
     for (const auto& line : e.errors()) std::fprintf(stderr, "nsl: configuration error: %s\n", line.c_str());
     return 2;

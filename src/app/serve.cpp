@@ -1,6 +1,7 @@
 #include <pthread.h>
 
 #include <csignal>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -13,13 +14,63 @@
 #include "nsl/core/metrics.hpp"
 #include "nsl/db/migrations.hpp"
 #include "nsl/db/open.hpp"
+#include "nsl/enclave/client.hpp"
+#include "nsl/enclave/supervisor.hpp"
 #include "nsl/http/health.hpp"
 #include "nsl/http/pipeline.hpp"
 #include "nsl/http/router.hpp"
 #include "nsl/http/server.hpp"
+#include "nsl/services/attestation/routes.hpp"
 
 namespace nsl::app {
 namespace {
+
+// The enclave: started and supervised here (Enclave:Supervise), or one already running on its
+// own, reached with the token in Enclave:TokenPath.
+struct Enclave {
+  std::unique_ptr<enclave::Supervisor> supervisor;
+  std::unique_ptr<enclave::EnclaveClient> client;
+};
+
+Enclave start_enclave(const config::Settings& s, metrics::Registry& registry, log::Sink& sink) {
+  Enclave e;
+  const auto& c = s.enclave;
+  if (s.security.enable_sgx) {
+    throw StartupError("Security:EnableSgx is true, but this build runs the enclave in simulation mode only "
+                       "(no SGX support is built); set it to false");
+  }
+  crypto::Bytes token;
+  if (c.supervise) {
+    e.supervisor = std::make_unique<enclave::Supervisor>(
+        enclave::SupervisorOptions{c.enclave_path.empty() ? enclave::default_enclave_binary() : c.enclave_path,
+                                   c.socket_path, c.sealing_key_path,
+                                   static_cast<std::size_t>(c.max_enclave_threads) * 4 + 4},
+        registry, sink.get("enclave.supervisor"));
+    e.supervisor->start();
+    token = e.supervisor->token();
+  } else {
+    std::ifstream in(c.token_path);
+    std::string text;
+    std::getline(in, text);
+    auto parsed = crypto::from_hex(text);
+    crypto::wipe(text.data(), text.size());
+    if (!parsed) throw StartupError("Enclave:TokenPath " + c.token_path + ": cannot be read, or does not hold a hex token");
+    token = std::move(*parsed);
+  }
+  e.client = std::make_unique<enclave::EnclaveClient>(
+      enclave::ClientOptions{c.socket_path, std::move(token), static_cast<std::size_t>(c.max_enclave_threads),
+                             std::chrono::milliseconds(c.request_timeout_ms)},
+      registry, sink);
+  try {
+    const auto info = e.client->call_blocking({{"op", "info"}});
+    sink.get("enclave").info("enclave answers", {{"mode", info.value("mode", "")},
+                                                 {"measurement", info.value("measurement", "")},
+                                                 {"supervised", c.supervise}});
+  } catch (const std::exception& ex) {
+    throw StartupError(std::string("the enclave does not answer on ") + c.socket_path + ": " + ex.what());
+  }
+  return e;
+}
 
 using namespace std::chrono_literals;
 
@@ -162,6 +213,7 @@ int serve(const config::Source& source) {
 
   auto database = db::open_database(*settings, registry);
   prepare_schema(*database, *settings, log);
+  auto enclave = start_enclave(*settings, registry, sink);
 
   const unsigned threads = settings->server.threads > 0 ? static_cast<unsigned>(settings->server.threads)
                                                           : std::max(1u, std::thread::hardware_concurrency());
@@ -177,9 +229,24 @@ int serve(const config::Source& source) {
                         co_return http::CheckResult{http::HealthStatus::unhealthy, "the database does not answer"};
                       }
                     }});
+  health.add_check({"enclave", [&enclave]() -> asio::awaitable<http::CheckResult> {
+                      nlohmann::json info;
+                      nlohmann::json request{{"op", "info"}};
+                      try {
+                        info = co_await enclave.client->call(std::move(request));
+                      } catch (const std::exception&) {
+                        co_return http::CheckResult{http::HealthStatus::unhealthy, "the enclave does not answer"};
+                      }
+                      const auto mode = info.value("mode", "");
+                      co_return http::CheckResult{
+                          http::HealthStatus::healthy,
+                          mode == "simulation" ? "simulation mode: no SGX hardware; keys are protected by process isolation"
+                                               : mode + " mode"};
+                    }});
   health.register_routes(router);
   add_metrics_route(router, registry);
   // Services register their routes here, explicitly, as they are built.
+  services::attestation::add_routes(router, *enclave.client);
 
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
   http::Server server(ioc, server_options(*settings, "nsl"), pipeline, registry, sink);
@@ -252,6 +319,7 @@ int serve(const config::Source& source) {
   }
   ioc.run();
   for (auto& t : workers) t.join();
+  if (enclave.supervisor) enclave.supervisor->stop();
   log.info("stopped", {{"exit_code", exit_code}});
   sink.flush();
   return exit_code;

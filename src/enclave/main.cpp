@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
   app.add_flag("--no-seccomp", no_seccomp, "Do not install the system-call filter (debugging only)");
   CLI11_PARSE(app, argc, argv);
 
-  log::Sink sink(log::Sink::Options{stderr, 1u << 16});
+  // JSON lines on stdout, like nsl itself: one log stream for the operator.
+  log::Sink sink(log::Sink::Options{stdout, 1u << 16});
   const auto log = sink.get("enclave");
   try {
     if (mode == "sgx") {

@@ -1,0 +1,32 @@
+#include "nsl/services/attestation/routes.hpp"
+
+#include "nsl/core/errors.hpp"
+
+namespace nsl::services::attestation {
+
+void add_routes(http::Router& router, enclave::EnclaveClient& enclave) {
+  router.add({http::Verb::get, "/v1/attestation/report", "attestation", "",
+              [&enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto nonce = ctx.query_param("nonce");
+                const bool hex = nonce && !nonce->empty() && nonce->size() % 2 == 0 &&
+                                 nonce->find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+                if (!hex || nonce->size() < 32 || nonce->size() > 128) {
+                  throw RequestError(ErrorKind::bad_request, "nonce must be 16 to 64 bytes of hex")
+                      .with_field("nonce", nonce ? "must be 32 to 128 hex digits" : "is required");
+                }
+                std::string lower = *nonce;
+                for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                nlohmann::json request{{"op", "attest"}, {"nonce", lower}};
+                nlohmann::json answer;
+                try {
+                  answer = co_await enclave.call(std::move(request));
+                } catch (const enclave::EnclaveUnavailable& e) {
+                  throw RequestError(ErrorKind::unavailable, "the enclave is not available", e.what());
+                }
+                const nlohmann::json body{{"report", answer["report"]}, {"signature", answer["signature"]}};
+                co_return http::json_response(200, body.dump());
+              },
+              true});
+}
+
+}  // namespace nsl::services::attestation
