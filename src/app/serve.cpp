@@ -41,11 +41,12 @@ Enclave start_enclave(const config::Settings& s, metrics::Registry& registry, lo
   }
   crypto::Bytes token;
   if (c.supervise) {
-    e.supervisor = std::make_unique<enclave::Supervisor>(
-        enclave::SupervisorOptions{c.enclave_path.empty() ? enclave::default_enclave_binary() : c.enclave_path,
-                                   c.socket_path, c.sealing_key_path,
-                                   static_cast<std::size_t>(c.max_enclave_threads) * 4 + 4},
-        registry, sink.get("enclave.supervisor"));
+    enclave::SupervisorOptions options;
+    options.binary = c.enclave_path.empty() ? enclave::default_enclave_binary() : c.enclave_path;
+    options.socket_path = c.socket_path;
+    options.sealing_key_path = c.sealing_key_path;
+    options.max_connections = static_cast<std::size_t>(c.max_enclave_threads) * 4 + 4;
+    e.supervisor = std::make_unique<enclave::Supervisor>(options, registry, sink.get("enclave.supervisor"));
     e.supervisor->start();
     token = e.supervisor->token();
   } else {

@@ -21,9 +21,12 @@
 #include "nsl/enclave/service.hpp"
 #include "nsl/enclave/socket_server.hpp"
 #include "nsl/enclave/supervisor.hpp"
+#include "nsl/enclave/testing/local_enclave.hpp"
 
 namespace nsl::enclave {
 namespace {
+
+using testing::enclave_binary;
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -298,17 +301,14 @@ TEST_F(Socket, AWrongTokenOrAnotherProcessIsRefused) {
   EXPECT_THROW(mine.call_blocking({{"op", "info"}}), EnclaveUnavailable);
 }
 
-std::string enclave_binary() {
-  return (std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "app/nsl-enclave").string();
-}
-
 TEST(Supervisor, RestartsAKilledEnclaveAndEveryKeyStillWorks) {
   TempDir dir("supervisor");
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull{std::fopen("/dev/null", "w"), &std::fclose};
   log::Sink sink{log::Sink::Options{devnull.get(), 1u << 16}};
   metrics::Registry registry;
-  Supervisor supervisor({enclave_binary(), (dir / "e.sock").string(), (dir / "root").string()}, registry,
-                        sink.get("supervisor"));
+  Supervisor supervisor({enclave_binary(), (dir / "e.sock").string(), (dir / "root").string(), 64, 10s,
+                         (dir / "enclave.log").string()},
+                        registry, sink.get("supervisor"));
   supervisor.start();
   EnclaveClient client({(dir / "e.sock").string(), supervisor.token(), 2, 2000ms}, registry, sink);
   const auto key = nsl::testing::run_sync(client.create_key("secp256k1", "t/k"));
@@ -335,15 +335,17 @@ TEST(Supervisor, AnEnclaveThatCannotStartIsAClearStartupError) {
   metrics::Registry registry;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull{std::fopen("/dev/null", "w"), &std::fclose};
   log::Sink sink{log::Sink::Options{devnull.get(), 1u << 16}};
-  Supervisor supervisor({enclave_binary(), (dir / "e.sock").string(), (dir / "root").string()}, registry, sink.get("s"));
+  Supervisor supervisor({enclave_binary(), (dir / "e.sock").string(), (dir / "root").string(), 64, 10s,
+                         (dir / "enclave.log").string()},
+                        registry, sink.get("s"));
   try {
     supervisor.start();
     FAIL() << "started";
   } catch (const StartupError& e) {
     EXPECT_NE(std::string(e.what()).find("exited with status 1"), std::string::npos) << e.what();
   }
-  Supervisor missing({(dir / "no-such-binary").string(), (dir / "e.sock").string(), (dir / "root2").string()}, registry,
-                     sink.get("s"));
+  Supervisor missing({(dir / "no-such-binary").string(), (dir / "e.sock").string(), (dir / "root2").string(), 64, 10s, ""},
+                     registry, sink.get("s"));
   EXPECT_THROW(missing.start(), StartupError);
 }
 

@@ -51,6 +51,10 @@ pid_t Supervisor::spawn() {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[0], 3);  // dup2 clears close-on-exec on fd 3
+  if (!options_.output_path.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 1, options_.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  }
   const std::string me = std::to_string(::getpid());
   const std::string max = std::to_string(options_.max_connections);
   std::vector<std::string> args{options_.binary, "--socket", options_.socket_path, "--sealing-key", options_.sealing_key_path,

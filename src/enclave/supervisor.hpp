@@ -21,6 +21,7 @@ struct SupervisorOptions {
   std::string sealing_key_path;
   std::size_t max_connections = 64;
   std::chrono::milliseconds ready_timeout{10'000};
+  std::string output_path;       // where its stdout and stderr go; empty: this process's
 };
 
 /// Runs nsl-enclave as a child of this process: a fresh per-boot token handed over on a pipe

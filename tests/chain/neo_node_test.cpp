@@ -26,6 +26,7 @@
 #include "nsl/chain/neo/account.hpp"
 #include "nsl/chain/neo/rpc.hpp"
 #include "nsl/chain/neo/script.hpp"
+#include "nsl/chain/neo/enclave_signer.hpp"
 #include "nsl/chain/neo/sender.hpp"
 #include "nsl/chain/neo/stack_item.hpp"
 #include "nsl/chain/neo/transaction.hpp"
@@ -35,6 +36,8 @@
 #include "nsl/crypto/p256.hpp"
 #include "nsl/db/migrations.hpp"
 #include "nsl/db/sqlite_database.hpp"
+#include "nsl/enclave/testing/local_enclave.hpp"
+#include "nsl/crypto/hash.hpp"
 
 namespace nsl::chain::neo {
 namespace {
@@ -250,6 +253,32 @@ TEST_F(NeoSender, FollowsATransactionToItsExecution) {
   EXPECT_EQ(execution.notifications[0]["eventname"], "Transfer");
   EXPECT_EQ(gas_of(script_hash(signer.verification_script())),
             5'0000'0000 - 1'0000'0000 - pending.tx.system_fee - pending.tx.network_fee);
+}
+
+TEST_F(NeoSender, SendsFromAKeyOnlyTheEnclaveHolds) {
+  enclave::testing::LocalEnclave enclave;
+  const auto key = run_sync(enclave.client().create_key("secp256r1", "tenant-1/neo-signer"));
+  EnclaveAccountSigner signer(enclave.client(), key);
+  const auto account = script_hash(signer.verification_script());
+  // Fund the enclave's account from the genesis multisig, then send from it: the node checks
+  // the witness the enclave signed.
+  const auto genesis = multisig_script(1, {crypto::p256::public_key(kValidatorKey)});
+  auto fund = transfer(genesis, account, 5'0000'0000);
+  sign(fund, kValidatorKey);
+  ASSERT_EQ(included(run_sync(client_->send_raw_transaction(serialize(fund)))).state, "HALT");
+  TransactionSender sender(*client_, signer, {100, 0, 200ms, 3});
+  const auto back = ScriptBuilder()
+                        .contract_call(gas_token_hash(), "transfer",
+                                       {Arg{account}, Arg{script_hash(genesis)}, Arg::integer(1'0000'0000), Arg{Arg::Null{}}})
+                        .take();
+  auto pending = run_sync(sender.submit(back));
+  const auto execution = run_sync(sender.confirm(pending));
+  EXPECT_EQ(execution.state, "HALT") << execution.exception;
+  EXPECT_EQ(gas_of(account), 5'0000'0000 - 1'0000'0000 - pending.tx.system_fee - pending.tx.network_fee);
+  // The witness verifies with our P-256 code too.
+  const auto& witness = pending.tx.witnesses.at(0);
+  const auto digest = crypto::sha256(sign_data(pending.tx, version_.network));
+  EXPECT_TRUE(crypto::p256::verify_digest(key.public_key, digest, Bytes(witness.invocation.begin() + 2, witness.invocation.end())));
 }
 
 TEST_F(NeoSender, ManyTransactionsInFlightFromOneAccount) {

@@ -16,7 +16,9 @@
 
 #include "nsl/chain/neox/abi.hpp"
 #include "nsl/chain/neox/rpc.hpp"
+#include "nsl/chain/neox/enclave_signer.hpp"
 #include "nsl/chain/neox/sender.hpp"
+#include "nsl/enclave/testing/local_enclave.hpp"
 #include "nsl/chain/neox/watcher.hpp"
 #include "nsl/core/testing/run_sync.hpp"
 #include "nsl/core/testing/temp_dir.hpp"
@@ -304,6 +306,50 @@ TEST_F(NeoXSender, ManyTransactionsInFlightFromOneAccount) {
   std::sort(nonces.begin(), nonces.end());
   for (std::uint64_t i = 0; i < nonces.size(); ++i) EXPECT_EQ(nonces[i], i);  // 0..14, none skipped or reused
   EXPECT_EQ(run(client.transaction_count(signer.address(), "latest")), 15u);
+}
+
+TEST_F(NeoXSender, SendsFromAKeyOnlyTheEnclaveHolds) {
+  auto client = rpc();
+  enclave::testing::LocalEnclave enclave;
+  const auto key = run(enclave.client().create_key("secp256k1", "tenant-1/neox-signer"));
+  EnclaveSigner signer(enclave.client(), key);
+  // Fund the enclave's address, then send from it: the node recovers the signer from the
+  // signature the enclave made.
+  auto fund = next_tx(client, kFunded, Transaction::Type::eip1559);
+  fund.to = signer.address();
+  fund.value = Uint256::parse("3000000000000000000").value();
+  fund.gas_limit = 21000;
+  ASSERT_TRUE(send(client, fund, kFunded).success);
+  SenderOptions options;
+  options.poll_interval = 50ms;
+  TransactionSender sender(client, signer, options);
+  TxRequest r;
+  r.to = address_of_key(kFunded);
+  r.value = std::uint64_t{12345};
+  auto s = run(sender.submit(r));
+  EXPECT_TRUE(run(sender.confirm(s)).success);
+  // A legacy (EIP-155) transaction signed by the enclave too, its sender recovered here first.
+  Transaction legacy;
+  legacy.type = Transaction::Type::legacy;
+  legacy.chain_id = run(client.chain_id());
+  legacy.nonce = run(client.transaction_count(signer.address()));
+  legacy.gas_price = run(client.gas_price()) + run(client.max_priority_fee_per_gas());
+  legacy.gas_limit = 21000;
+  legacy.to = address_of_key(kFunded);
+  legacy.value = std::uint64_t{777};
+  const auto raw = encode_signed(legacy, run(signer.sign(legacy)));
+  const auto decoded = decode_signed(raw);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->sender, signer.address());
+  const auto hash = run(client.send_raw_transaction(raw));
+  std::optional<Receipt> receipt;
+  for (int i = 0; i < 100 && !receipt; ++i) {
+    receipt = run(client.transaction_receipt(hash));
+    if (!receipt) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(receipt);
+  EXPECT_TRUE(receipt->success);
+  EXPECT_EQ(run(client.transaction_count(signer.address(), "latest")), 2u);
 }
 
 TEST_F(NeoXSender, RespectsTheMinimumTipAndTheFeeCap) {

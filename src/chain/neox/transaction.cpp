@@ -103,7 +103,10 @@ Bytes encode_signed(const Transaction& tx, const TxSignature& sig) {
 Hash256 transaction_hash(crypto::ByteView signed_raw) { return crypto::keccak256(signed_raw); }
 
 TxSignature sign(const Transaction& tx, crypto::ByteView private_key) {
-  const auto sig = crypto::secp256k1::sign(private_key, signing_hash(tx));
+  return tx_signature(tx, crypto::secp256k1::sign(private_key, signing_hash(tx)));
+}
+
+TxSignature tx_signature(const Transaction& tx, const crypto::secp256k1::RecoverableSignature& sig) {
   TxSignature out;
   out.r = *Uint256::from_be(sig.r);
   out.s = *Uint256::from_be(sig.s);

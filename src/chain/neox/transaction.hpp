@@ -62,6 +62,8 @@ Hash256 transaction_hash(ByteView signed_raw);
 /// Signs with a secp256k1 private key (RFC 6979, low-S). Secret handling belongs to the enclave;
 /// this is the primitive it uses.
 TxSignature sign(const Transaction& tx, crypto::ByteView private_key);
+/// The transaction's v, r, s from a signature over its signing_hash() made elsewhere (the enclave).
+TxSignature tx_signature(const Transaction& tx, const crypto::secp256k1::RecoverableSignature& sig);
 /// The signature's recovery id from its v, for a given transaction type and chain id.
 std::optional<int> recovery_id(const Transaction& tx, const TxSignature& sig);
 
