@@ -4,7 +4,8 @@
 # service enabled (it serves requests once the committee designates its key), and the well-known
 # privnet validator key (public and test-only; docs/neo-protocol.md §5). Genesis gives all NEO
 # and 52,000,000 GAS to the validators' 1-of-1 multi-signature account
-# NfgHwwTi3wHAS8aFAN243C5vGbkYDpqLHP. The test contract tests/contracts/neo/notifier is compiled
+# NfgHwwTi3wHAS8aFAN243C5vGbkYDpqLHP; three fresh test accounts get 1000 GAS each from it (their
+# addresses and WIFs in DIR/funded.json). The test contract tests/contracts/neo/notifier is compiled
 # with `neo-go contract compile` into DIR/notifier.nef and DIR/notifier.manifest.json.
 #
 #   scripts/neo-devnet.sh start DIR     build neo-go if needed, start the node, wait for blocks,
@@ -137,7 +138,10 @@ ApplicationConfiguration:
       Path: "$DIR/wallet.json"
       Password: "one"
 YML
-    run_node
+    URL="$(run_node)"
+    # Test accounts with GAS from the genesis account (a transaction built by neon-core).
+    node "$ROOT/tests/js/neo_devnet_fund.js" "$URL" "$DIR/funded.json" 3 1000
+    echo "$URL"
     ;;
   restart)
     stop_node

@@ -118,6 +118,20 @@ TEST_F(NeoNode, NetworkFactsComeFromTheNode) {
   EXPECT_GE(run_sync(client_->block_count()), 3u);
 }
 
+TEST_F(NeoNode, TheHarnessFundedItsTestAccounts) {
+  const auto dir = std::getenv("NSL_NEO_DEVNET_DIR");
+  ASSERT_TRUE(dir) << "NSL_NEO_DEVNET_DIR is not set";
+  const auto funded = nlohmann::json::parse(std::ifstream(std::string(dir) + "/funded.json"));
+  ASSERT_EQ(funded.size(), 3u);
+  for (const auto& account : funded) {
+    const auto key = decode_wif(account.at("wif").get<std::string>());
+    ASSERT_TRUE(key);
+    const auto hash = script_hash(single_sig_script(crypto::p256::public_key(*key)));
+    EXPECT_EQ(to_address(hash), account.at("address"));
+    EXPECT_EQ(gas_of(hash), std::stoll(account.at("gas").get<std::string>()));
+  }
+}
+
 TEST_F(NeoNode, InvokesFunctionsAndReadsBlocks) {
   const auto symbol = run_sync(client_->invoke_function(gas_token_hash(), "symbol", {}, {}));
   ASSERT_EQ(symbol.state, "HALT");
