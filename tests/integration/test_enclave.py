@@ -105,7 +105,7 @@ def test_a_killed_enclave_comes_back_with_the_same_keys(nsl):
     metrics = nsl.get("/metrics").text
     assert "nsl_enclave_restarts_total 1" in metrics
     assert "nsl_enclave_up 1" in metrics
-    assert any(l.get("message") == "enclave died; starting it again" for l in nsl.logs())
+    nsl.wait_for(lambda l: l.get("message") == "enclave died; starting it again", timeout=5)
 
 
 def frame(obj):
@@ -137,7 +137,7 @@ def test_another_process_on_the_socket_is_refused(nsl):
     except ConnectionResetError:  # closed with our hello unread
         closed = True
     assert closed
-    assert any(l.get("message") == "enclave connection refused: not the server process" for l in nsl.logs())
+    nsl.wait_for(lambda l: l.get("message") == "enclave connection refused: not the server process", timeout=5)
 
 
 def test_the_enclave_process_is_hardened(nsl):
