@@ -9,11 +9,6 @@
 //   NSL_NEO_DEVNET_SCRIPT  scripts/neo-devnet.sh, to restart the node
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -31,6 +26,7 @@
 #include "nsl/chain/neo/stack_item.hpp"
 #include "nsl/chain/neo/transaction.hpp"
 #include "nsl/chain/neo/watcher.hpp"
+#include "nsl/core/testing/child_process.hpp"
 #include "nsl/core/testing/run_sync.hpp"
 #include "nsl/core/testing/temp_dir.hpp"
 #include "nsl/crypto/p256.hpp"
@@ -581,41 +577,25 @@ TEST_F(NeoWatcher, DeliversEveryNotificationOnceInOrderAcrossKilledWatchingProce
   collect(send_all({call("bump", {Arg::integer(1), Arg{std::string("last")}})}), expected);
   ASSERT_EQ(expected.size(), 8u * 7 + 1);
 
-  const auto self = std::filesystem::read_symlink("/proc/self/exe");
   const auto db_path = (dir_.path() / "nsl.db").string();
-  auto spawn = [&] {
-    const pid_t pid = fork();
-    if (pid == 0) {
-      const int devnull = ::open("/dev/null", O_WRONLY);
-      ::dup2(devnull, 1);
-      ::dup2(devnull, 2);
-      setenv("NSL_WATCH_CHILD_DB", db_path.c_str(), 1);
-      setenv("NSL_WATCH_CHILD_START", std::to_string(start).c_str(), 1);
-      setenv("NSL_WATCH_CHILD_CONTRACT", to_display(*notifier_).c_str(), 1);
-      ::execl(self.c_str(), self.c_str(), "--gtest_filter=NeoWatcher.ChildProcessWatchesUntilKilled", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    return pid;
-  };
-  auto wait_for = [&](std::int64_t at_least) {
-    for (int i = 0; i < 3000 && delivered_count() < at_least; ++i) std::this_thread::sleep_for(10ms);
-  };
+  const std::vector<std::pair<std::string, std::string>> child_env{
+      {"NSL_WATCH_CHILD_DB", db_path}, {"NSL_WATCH_CHILD_START", std::to_string(start)},
+      {"NSL_WATCH_CHILD_CONTRACT", to_display(*notifier_)}};
+  const std::string child_test = "NeoWatcher.ChildProcessWatchesUntilKilled";
   const auto total = static_cast<std::int64_t>(expected.size());
   std::vector<std::int64_t> at_kill;
   for (const auto stop_at : {total / 4, total / 2, (3 * total) / 4}) {
-    const pid_t child = spawn();
-    wait_for(stop_at);
-    ::kill(child, SIGKILL);  // no chance to clean up: mid-transaction, or between two
-    ::waitpid(child, nullptr, 0);
+    const pid_t child = nsl::testing::spawn_test(child_test, child_env);
+    nsl::testing::wait_until([&] { return delivered_count() >= stop_at; }, 30s);
+    nsl::testing::kill_test(child);  // SIGKILL: no chance to clean up, mid-transaction or between two
     at_kill.push_back(delivered_count());
   }
   // The kills interrupted the work: the processes did not simply finish before them.
   EXPECT_LT(at_kill.front(), total) << "the first watching process finished before it was killed";
-  const pid_t last = spawn();
-  wait_for(total);
+  const pid_t last = nsl::testing::spawn_test(child_test, child_env);
+  nsl::testing::wait_until([&] { return delivered_count() >= total; }, 30s);
   std::this_thread::sleep_for(1500ms);  // time to deliver anything extra, which must not happen
-  ::kill(last, SIGTERM);
-  ::waitpid(last, nullptr, 0);
+  nsl::testing::kill_test(last, SIGTERM);
   expect_exactly_once_in_order(expected);
 }
 

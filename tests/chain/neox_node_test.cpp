@@ -3,6 +3,7 @@
 // and its events decoded, reverts surfacing their reasons, and endpoint failover.
 //   NSL_NEOX_RPC_URL       the node's URL
 //   NSL_NEOX_COUNTER_JSON  tests/contracts/Counter.sol compiled ({"abi", "bytecode"})
+// The watcher test kills watching processes (this binary, run again) with SIGKILL.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "nsl/chain/neox/sender.hpp"
 #include "nsl/enclave/testing/local_enclave.hpp"
 #include "nsl/chain/neox/watcher.hpp"
+#include "nsl/core/testing/child_process.hpp"
 #include "nsl/core/testing/run_sync.hpp"
 #include "nsl/core/testing/temp_dir.hpp"
 #include "nsl/db/migrations.hpp"
@@ -543,6 +545,54 @@ TEST_F(NeoXWatcher, DeliversEveryLogOnceInOrderAcrossARestart) {
   EXPECT_EQ(drain(second), 3u);
   EXPECT_EQ(seen(), (Seen{{0, 0}, {1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}, {6, 0}}));
   EXPECT_EQ(drain(second), 0u);  // nothing new, nothing repeated
+}
+
+// The watching process of the next test: this binary again, watching until it is killed.
+TEST_F(NeoXWatcher, ChildProcessWatchesUntilKilled) {
+  const auto db_path = env("NSL_WATCH_CHILD_DB");
+  if (db_path.empty()) GTEST_SKIP() << "runs only as the watching process of another test";
+  db_ = std::make_unique<db::SqliteDatabase>(db::SqliteOptions{db_path, 2, 5000}, registry_);
+  auto client = rpc();
+  const auto counter = parse_address(env("NSL_WATCH_CHILD_COUNTER")).value();
+  auto w = watcher(client, counter, std::stoull(env("NSL_WATCH_CHILD_START")), [](const Log& l, db::Connection& c) {
+    const auto fields = abi::decode({*abi::parse_type("uint256"), *abi::parse_type("string")}, l.data);
+    c.query("INSERT INTO seen (block, idx, value, removed) VALUES ($1, $2, $3, $4)",
+            {static_cast<std::int64_t>(l.block_number), static_cast<std::int64_t>(l.log_index),
+             static_cast<std::int64_t>(std::get<Uint256>((*fields)[0].v).low_u64()), std::int64_t{l.removed}});
+    std::this_thread::sleep_for(20ms);  // a slow subscriber: kills land inside its transactions too
+  });
+  asio::io_context ioc;
+  asio::co_spawn(ioc, w.run(), asio::detached);
+  ioc.run();
+}
+
+TEST_F(NeoXWatcher, DeliversEveryLogOnceInOrderAcrossKilledWatchingProcesses) {
+  auto client = rpc();
+  std::uint64_t start = 0;
+  const auto counter = deploy(client, start);
+  constexpr std::int64_t kLogs = 24;
+  for (std::uint64_t v = 0; v < kLogs; ++v) emit(client, counter, v);  // one block each
+  const std::vector<std::pair<std::string, std::string>> child_env{
+      {"NSL_WATCH_CHILD_DB", (dir_ / "nsl.db").string()},
+      {"NSL_WATCH_CHILD_COUNTER", to_checksum(counter)},
+      {"NSL_WATCH_CHILD_START", std::to_string(start)}};
+  const std::string child_test = "NeoXWatcher.ChildProcessWatchesUntilKilled";
+  auto count = [&] { return static_cast<std::int64_t>(seen().size()); };
+  std::vector<std::int64_t> at_kill;
+  for (const auto stop_at : {kLogs / 4, kLogs / 2, (3 * kLogs) / 4}) {
+    const pid_t child = nsl::testing::spawn_test(child_test, child_env);
+    nsl::testing::wait_until([&] { return count() >= stop_at; }, 30s);
+    nsl::testing::kill_test(child);  // SIGKILL: mid-transaction or between two
+    at_kill.push_back(count());
+  }
+  EXPECT_LT(at_kill.front(), kLogs) << "the first watching process finished before it was killed";
+  const pid_t last = nsl::testing::spawn_test(child_test, child_env);
+  nsl::testing::wait_until([&] { return count() >= kLogs; }, 30s);
+  std::this_thread::sleep_for(1s);  // time to deliver anything extra, which must not happen
+  nsl::testing::kill_test(last, SIGTERM);
+  Seen expected;
+  for (std::int64_t v = 0; v < kLogs; ++v) expected.emplace_back(v, 0);
+  EXPECT_EQ(seen(), expected);
 }
 
 TEST_F(NeoXWatcher, AFailingHandlerLeavesTheCursorWhereItWas) {
