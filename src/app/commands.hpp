@@ -19,6 +19,10 @@ int config_check(const config::Source& source);
 /// `nsl version`.
 int version();
 
+/// `nsl admin create --name NAME [--role ROLE]`: creates an account and prints its first API key,
+/// once (the first admin is made this way).
+int admin_create(const config::Source& source, const std::string& name, const std::string& role);
+
 /// `nsl attest verify FILE`: checks a saved attestation report; prints every check, returns 0
 /// when all pass.
 struct AttestVerifyOptions {

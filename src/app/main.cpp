@@ -69,6 +69,14 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the version and build");
 
+  std::string account_name, account_role = "admin";
+  auto* admin = app.add_subcommand("admin", "Account administration");
+  admin->require_subcommand(1);
+  auto* create = admin->add_subcommand("create", "Create an account (the first admin) and print its API key once");
+  options.add_to(create);
+  create->add_option("--name", account_name, "The account's name")->required();
+  create->add_option("--role", account_role, "admin, operator, user or auditor (default: admin)");
+
   nsl::app::AttestVerifyOptions attest_options;
   auto* attest = app.add_subcommand("attest", "Enclave attestation tools");
   attest->require_subcommand(1);
@@ -91,7 +99,7 @@ int main(int argc, char** argv) {
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == first;
     if (!known) {
-      std::fprintf(stderr, "nsl: unknown command '%s' (commands: serve, migrate, config, attest, version; see nsl --help)\n",
+      std::fprintf(stderr, "nsl: unknown command '%s' (commands: serve, migrate, config, admin, attest, version; see nsl --help)\n",
                    first.c_str());
       return 2;
     }
@@ -109,6 +117,7 @@ int main(int argc, char** argv) {
     if (check->parsed()) return nsl::app::config_check(options.source());
     if (version->parsed()) return nsl::app::version();
     if (verify->parsed()) return nsl::app::attest_verify(attest_options);
+    if (create->parsed()) return nsl::app::admin_create(options.source(), account_name, account_role);
   } catch (const nsl::config::ConfigError& e) {
     for (const auto& line : e.errors()) std::fprintf(stderr, "nsl: configuration error: %s\n", line.c_str());
     return 2;

@@ -20,6 +20,7 @@
 #include "nsl/http/pipeline.hpp"
 #include "nsl/http/router.hpp"
 #include "nsl/http/server.hpp"
+#include "nsl/identity/service.hpp"
 #include "nsl/services/attestation/routes.hpp"
 
 namespace nsl::app {
@@ -71,6 +72,25 @@ Enclave start_enclave(const config::Settings& s, metrics::Registry& registry, lo
     throw StartupError(std::string("the enclave does not answer on ") + c.socket_path + ": " + ex.what());
   }
   return e;
+}
+
+// Tokens: HS256 with Jwt:Secret when it is set (several replicas share it), else ES256 with the
+// enclave's key (replicas sharing the sealing root share it; the server holds no signing secret).
+identity::IdentitySettings identity_settings(const config::Settings& s, enclave::EnclaveClient& enclave) {
+  identity::IdentitySettings out;
+  out.issuer = s.jwt.issuer;
+  out.audience = s.jwt.audience.empty() ? "neo-service-layer" : s.jwt.audience;
+  out.access_ttl = std::chrono::hours(24) * s.jwt.expiry_in_days;
+  out.refresh_ttl = std::chrono::hours(24) * s.jwt.refresh_expiry_in_days;
+  if (!s.jwt.secret.empty()) {
+    out.keys.algorithm = "HS256";
+    out.keys.hmac_secret.assign(s.jwt.secret.begin(), s.jwt.secret.end());
+  } else {
+    out.keys.algorithm = "ES256";
+    const auto pub = enclave.call_blocking({{"op", "jwt_public_key"}});
+    out.keys.es256_public_key = crypto::from_hex(pub.at("public_key").get<std::string>()).value();
+  }
+  return out;
 }
 
 using namespace std::chrono_literals;
@@ -246,10 +266,14 @@ int serve(const config::Source& source) {
                     }});
   health.register_routes(router);
   add_metrics_route(router, registry);
+  identity::IdentityService identity(*database, enclave.client.get(), identity_settings(*settings, *enclave.client),
+                                     sink.get("identity"));
   // Services register their routes here, explicitly, as they are built.
+  identity.add_routes(router);
   services::attestation::add_routes(router, *enclave.client);
 
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
+  pipeline.set_authenticator(&identity);
   http::Server server(ioc, server_options(*settings, "nsl"), pipeline, registry, sink);
   server.listen(addresses_of(settings->server));
 

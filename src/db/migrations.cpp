@@ -117,6 +117,55 @@ CREATE TABLE chain_delivered_logs (
 );
 )sql";
 
+// Identity: accounts (tenants), their API keys (hashed), refresh-token families, revoked access
+// tokens and wallet sign-in nonces.
+constexpr const char* kV4Sqlite = R"sql(
+CREATE TABLE accounts (
+  id         TEXT PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  kind       TEXT NOT NULL CHECK (kind IN ('name', 'neo-n3', 'neo-x')),
+  role       TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'user', 'auditor')),
+  disabled   INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY,
+  account_id   TEXT NOT NULL REFERENCES accounts(id),
+  name         TEXT NOT NULL,
+  lookup       TEXT NOT NULL UNIQUE,
+  hash         TEXT NOT NULL,
+  permissions  TEXT NOT NULL CHECK (json_valid(permissions)),
+  created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  last_used_at TEXT,
+  revoked_at   TEXT
+);
+CREATE INDEX idx_api_keys_account ON api_keys(account_id);
+CREATE TABLE refresh_tokens (
+  id         TEXT PRIMARY KEY,
+  family     TEXT NOT NULL,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  hash       TEXT NOT NULL UNIQUE,
+  scope      TEXT NOT NULL CHECK (json_valid(scope)),
+  expires_at TEXT NOT NULL,
+  used_at    TEXT,
+  revoked_at TEXT,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX idx_refresh_family ON refresh_tokens(family);
+CREATE TABLE revoked_tokens (
+  jti        TEXT PRIMARY KEY,
+  expires_at TEXT NOT NULL
+);
+CREATE TABLE wallet_nonces (
+  nonce      TEXT PRIMARY KEY,
+  chain      TEXT NOT NULL,
+  address    TEXT NOT NULL,
+  message    TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  used_at    TEXT
+);
+)sql";
+
 std::string now_text(Connection& c) {
   return c.query("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").get<std::string>(0, 0);
 }
@@ -128,6 +177,7 @@ const std::vector<Migration>& migrations() {
       {1, "guide schema: storage_data, oracle_requests, audit_logs", {{Dialect::sqlite, kV1Sqlite}}},
       {2, "storage_data.deleted_at and the composite listing index", {{Dialect::sqlite, kV2Sqlite}}},
       {3, "chain watcher cursors, seen block hashes and delivered logs", {{Dialect::sqlite, kV3Sqlite}}},
+      {4, "identity: accounts, API keys, refresh tokens, revoked tokens, wallet nonces", {{Dialect::sqlite, kV4Sqlite}}},
   };
   return kAll;
 }

@@ -136,10 +136,10 @@ std::string now_iso() {
   return buf;
 }
 
-// The attestation key: a P-256 key derived from the newest root, so it is stable across
-// restarts and changes when the root is rotated.
-Bytes attestation_key(const Sealer& sealer) {
-  const auto seed = sealer.derive("attestation");
+// A P-256 key derived from the newest root for one use ("attestation", "jwt"): stable across
+// restarts and replicas that share the root, changed when the root is rotated.
+Bytes derived_p256_key(const Sealer& sealer, std::string_view label) {
+  const auto seed = sealer.derive(label);
   Bytes key(seed->view().begin(), seed->view().end());
   while (!crypto::p256::is_valid_private_key(key)) {
     const auto h = crypto::sha256(key);
@@ -199,7 +199,7 @@ json EnclaveService::sign_one(const json& r) {
 json EnclaveService::attest(const json& r) {
   const auto nonce = hex_field(r, "nonce", 64);
   if (nonce.size() < 16) bad("\"nonce\" must be 16 to 64 bytes");
-  auto key = attestation_key(sealer_);
+  auto key = derived_p256_key(sealer_, "attestation");
   const auto pub = crypto::p256::public_key(key);
   json report = {{"version", 1},
                  {"mode", identity_.mode},
@@ -216,7 +216,7 @@ json EnclaveService::attest(const json& r) {
 json EnclaveService::dispatch(const json& r) {
   const auto& op = string_field(r, "op", 32);
   if (op == "info") {
-    auto key = attestation_key(sealer_);
+    auto key = derived_p256_key(sealer_, "attestation");
     const auto pub = crypto::p256::public_key(key);
     crypto::wipe(key.data(), key.size());
     return {{"ok", true},
@@ -279,6 +279,20 @@ json EnclaveService::dispatch(const json& r) {
   }
   if (op == "rotate_root") return {{"ok", true}, {"root_id", crypto::to_hex(sealer_.rotate())}};
   if (op == "attest") return attest(r);
+  if (op == "jwt_public_key" || op == "jwt_sign") {
+    // The key that signs the server's ES256 access tokens: the server verifies with the public
+    // key and never holds the private one.
+    auto key = derived_p256_key(sealer_, "jwt");
+    json out{{"ok", true}};
+    if (op == "jwt_public_key") {
+      out["public_key"] = crypto::to_hex(crypto::p256::public_key(key));
+    } else {
+      const auto& input = string_field(r, "input", 8192);
+      out["signature"] = crypto::to_hex(crypto::p256::sign(key, crypto::as_bytes(input)));
+    }
+    crypto::wipe(key.data(), key.size());
+    return out;
+  }
   throw EnclaveError("unknown_op", "unknown operation \"" + op + "\"");
 }
 

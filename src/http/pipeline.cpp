@@ -115,6 +115,14 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
     ctx.route = match.route;
     ctx.params = std::move(match.params);
     service = match.route->service;
+    // 2b. authentication and the route's permission
+    if (!match.route->is_public) {
+      if (!authenticator_) throw RequestError(ErrorKind::unauthorized, "authentication is required").with_header("WWW-Authenticate", "Bearer");
+      ctx.principal = co_await authenticator_->authenticate(ctx);
+      if (!match.route->permission.empty() && !authenticator_->allows(*ctx.principal, match.route->permission)) {
+        throw RequestError(ErrorKind::forbidden, "this credential lacks the permission " + match.route->permission);
+      }
+    }
     // 3. concurrency bound
     if (in_flight_.load(std::memory_order_relaxed) > settings_.max_concurrent_requests) {
       throw Unavailable("the server is at its limit of concurrent requests; retry shortly").with_header("Retry-After", "1");
@@ -231,7 +239,7 @@ void Pipeline::finish(Context& ctx, Response& res, Clock::time_point started, st
                                    {"request_id", ctx.request_id},
                                    {"correlation_id", ctx.correlation_id},
                                    {"remote_ip", remote_ip}};
-    if (!ctx.principal.empty()) fields.emplace_back("principal", ctx.principal);
+    if (ctx.principal) fields.emplace_back("principal", ctx.principal->account_id);
     access_log_.log(log::Level::info, "request", fields);
   }
 }

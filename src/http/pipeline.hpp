@@ -31,9 +31,21 @@ struct PipelineSettings {
 ///   5. errors → application/problem+json (unexpected exceptions are logged and become a bare 500)
 ///   6. security headers (guide §7.2.1; HSTS only over HTTPS or a trusted X-Forwarded-Proto)
 ///   7. metrics (http_requests_total, http_request_duration_seconds) and one JSON access-log line
-/// Authentication, rate limiting and auditing join between 2 and 3 when they exist.
+///   2b. authentication (every route that is not public) and the route's permission: 401 / 403
+/// Rate limiting and auditing join between 2b and 3 when they exist.
+/// Establishes who a request comes from (bearer token or API key) and what they may do. Throws
+/// RequestError (401 with WWW-Authenticate) when the credential is missing or refused.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual asio::awaitable<Principal> authenticate(Context& ctx) = 0;
+  virtual bool allows(const Principal& principal, std::string_view permission) const = 0;
+};
+
 class Pipeline {
  public:
+  /// Routes that are not public need an authenticator; without one they answer 401.
+  void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
   Pipeline(const Router& router, PipelineSettings settings, metrics::Registry& registry, log::Sink& logs);
 
   /// Runs a fully read request through every step and returns the response to send.
@@ -57,6 +69,7 @@ class Pipeline {
 
   const Router& router_;
   PipelineSettings settings_;
+  Authenticator* authenticator_ = nullptr;
   std::atomic<int> in_flight_{0};
   metrics::Family<metrics::Counter>& requests_total_;
   metrics::Family<metrics::Histogram>& request_duration_;

@@ -31,6 +31,17 @@ struct ConnectionInfo {
 
 struct Route;
 
+/// Who made a request, once authenticated: the account (tenant), its role, and the permissions
+/// this credential carries.
+struct Principal {
+  std::string account_id;
+  std::string name;
+  std::string role;
+  std::vector<std::string> permissions;
+  std::string method;    // "jwt" | "api-key"
+  std::string token_id;  // the access token's jti (revocation), or the API key's id
+};
+
 /// Everything a handler may know about the request it serves. Built by the pipeline.
 struct Context {
   Context(Request& r, const ConnectionInfo& c, std::string_view p, std::string_view q)
@@ -43,7 +54,7 @@ struct Context {
   std::vector<std::pair<std::string, std::string>> params;  // path parameters by name
   std::string request_id;
   std::string correlation_id;
-  std::string principal;  // the authenticated caller, once authentication exists
+  std::optional<Principal> principal;  // set for every route that is not public
   const Route* route = nullptr;
   bool https = false;  // TLS, or X-Forwarded-Proto: https from a trusted proxy
   std::chrono::steady_clock::time_point deadline{};

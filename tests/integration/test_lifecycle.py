@@ -161,8 +161,10 @@ def test_sqlite_path_is_configurable_and_startup_migrates(nsl_factory, tmp_path)
     db_path = tmp_path / "elsewhere" / "custom.db"
     nsl = nsl_factory(env={"Database__SqlitePath": str(db_path)}).start()
     assert nsl.get("/health").json()["checks"]["database"]["description"] == f"sqlite:{db_path}"
+    applied = [l["version"] for l in nsl.logs() if l.get("message") == "applying migration"]
+    assert applied == list(range(1, len(applied) + 1))
     with sqlite3.connect(db_path) as db:
-        assert db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 3
+        assert db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == applied[-1]
 
 
 def test_two_servers_started_at_once_on_one_database_both_come_up(nsl_factory, tmp_path):

@@ -1,0 +1,469 @@
+#include "nsl/identity/service.hpp"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+
+#include "nsl/chain/neo/account.hpp"
+#include "nsl/chain/neox/abi.hpp"
+#include "nsl/chain/neox/address.hpp"
+#include "nsl/core/errors.hpp"
+#include "nsl/core/ids.hpp"
+#include "nsl/crypto/hash.hpp"
+#include "nsl/crypto/p256.hpp"
+#include "nsl/crypto/secp256k1.hpp"
+#include "nsl/crypto/symmetric.hpp"
+
+namespace nsl::identity {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::system_clock;
+
+bool is_null(const db::Result& r, std::size_t row, std::size_t column) {
+  return std::holds_alternative<std::nullptr_t>(r.rows[row][column]);
+}
+
+std::string sha256_hex(std::string_view text) { return crypto::to_hex(crypto::sha256(crypto::as_bytes(text))); }
+
+bool same(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+RequestError unauthorized(const std::string& why) {
+  return std::move(RequestError(ErrorKind::unauthorized, why).with_header("WWW-Authenticate", "Bearer"));
+}
+
+// The JSON object of a request body; 400 naming the problem otherwise.
+json body_of(const http::Context& ctx) {
+  auto j = json::parse(ctx.request.body(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw BadRequest("the request body must be a JSON object");
+  return j;
+}
+
+std::string text_field(const json& j, const char* name, std::size_t max, bool required = true) {
+  const auto it = j.find(name);
+  if (it == j.end() || it->is_null()) {
+    if (required) throw RequestError(ErrorKind::bad_request, std::string(name) + " is required").with_field(name, "is required");
+    return {};
+  }
+  if (!it->is_string()) throw RequestError(ErrorKind::bad_request, std::string(name) + " must be a string").with_field(name, "must be a string");
+  auto s = it->get<std::string>();
+  if (s.size() > max || (required && s.empty())) {
+    throw RequestError(ErrorKind::bad_request, std::string(name) + " must be 1 to " + std::to_string(max) + " characters")
+        .with_field(name, "must be 1 to " + std::to_string(max) + " characters");
+  }
+  return s;
+}
+
+std::vector<std::string> json_strings(const std::string& text) {
+  std::vector<std::string> out;
+  const auto j = json::parse(text, nullptr, false);
+  if (j.is_array()) {
+    for (const auto& s : j) {
+      if (s.is_string()) out.push_back(s.get<std::string>());
+    }
+  }
+  return out;
+}
+
+std::string random_hex(std::size_t bytes) { return crypto::to_hex(crypto::random_bytes(bytes)); }
+
+// "nsl_<16 hex lookup>_<64 hex secret>"
+struct KeyParts {
+  std::string lookup;
+};
+std::optional<KeyParts> parse_api_key(std::string_view key) {
+  if (key.size() != 4 + 16 + 1 + 64 || key.substr(0, 4) != "nsl_" || key[20] != '_') return std::nullopt;
+  for (std::size_t i = 4; i < key.size(); ++i) {
+    if (i == 20) continue;
+    if (!std::isxdigit(static_cast<unsigned char>(key[i]))) return std::nullopt;
+  }
+  return KeyParts{std::string(key.substr(4, 16))};
+}
+
+std::string new_api_key(std::string& lookup) {
+  lookup = random_hex(8);
+  return "nsl_" + lookup + "_" + random_hex(32);
+}
+
+http::Response no_content() {
+  http::Response r{http::beast_http::status::no_content, 11};
+  return r;
+}
+
+std::string sql_now_plus(std::chrono::seconds s) { return "+" + std::to_string(s.count()) + " seconds"; }
+
+}  // namespace
+
+IdentityService::IdentityService(db::Database& database, enclave::EnclaveClient* enclave, IdentitySettings settings,
+                                 log::Logger log)
+    : db_(database), enclave_(enclave), settings_(std::move(settings)), log_(std::move(log)) {}
+
+bool IdentityService::allows(const http::Principal& principal, std::string_view permission) const {
+  return identity::allows(principal.permissions, permission);
+}
+
+CreatedAccount IdentityService::create_account(db::Connection& c, const std::string& name, Role role) {
+  if (name.empty() || name.size() > 100) throw std::invalid_argument("the account name must be 1 to 100 characters");
+  CreatedAccount out;
+  out.account_id = random_uuid();
+  std::string lookup;
+  out.api_key = new_api_key(lookup);
+  try {
+    c.query("INSERT INTO accounts (id, name, kind, role) VALUES ($1, $2, 'name', $3)", {out.account_id, name, std::string(role_name(role))});
+  } catch (const db::DatabaseError& e) {
+    if (e.kind() == db::DatabaseError::Kind::unique_violation || e.kind() == db::DatabaseError::Kind::constraint) {
+      throw std::invalid_argument("an account named \"" + name + "\" exists already");
+    }
+    throw;
+  }
+  c.query("INSERT INTO api_keys (id, account_id, name, lookup, hash, permissions) VALUES ($1, $2, $3, $4, $5, $6)",
+          {random_uuid(), out.account_id, std::string("initial"), lookup, sha256_hex(out.api_key),
+           json(role_permissions(role)).dump()});
+  return out;
+}
+
+asio::awaitable<http::Principal> IdentityService::authenticate(http::Context& ctx) {
+  const auto auth = ctx.request[http::Field::authorization];
+  const auto key = ctx.request["X-API-Key"];
+  http::Principal p;
+  if (!auth.empty()) {
+    if (auth.size() < 8 || !std::equal(auth.begin(), auth.begin() + 7, "Bearer ", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      throw unauthorized("the Authorization header must be \"Bearer <token>\"");
+    }
+    TokenError error;
+    const auto claims = verify(auth.substr(7), settings_.keys, settings_.issuer, settings_.audience, Clock::now(), error);
+    if (!claims) throw unauthorized(error.reason);
+    const auto state = co_await db_.run([&](db::Connection& c) {
+      return c.query("SELECT (SELECT count(*) FROM revoked_tokens WHERE jti = $1), (SELECT disabled FROM accounts WHERE id = $2)",
+                     {claims->id, claims->subject});
+    });
+    if (state.get<std::int64_t>(0, 0) > 0) throw unauthorized("the token has been revoked");
+    if (is_null(state, 0, 1) || state.get<std::int64_t>(0, 1) != 0) throw unauthorized("the account is disabled or gone");
+    p = {claims->subject, claims->name, claims->role, claims->scope, "jwt", claims->id};
+    co_return p;
+  }
+  if (!key.empty()) {
+    const std::string given(key);
+    const auto parts = parse_api_key(given);
+    if (!parts) throw unauthorized("the API key is malformed");
+    const auto row = co_await db_.run([&](db::Connection& c) {
+      return c.query("SELECT k.id, k.hash, k.permissions, k.revoked_at, a.id, a.name, a.role, a.disabled "
+                     "FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.lookup = $1",
+                     {parts->lookup});
+    });
+    if (row.empty() || !same(row.get<std::string>(0, 1), sha256_hex(given))) throw unauthorized("the API key is not valid");
+    if (!is_null(row, 0, 3)) throw unauthorized("the API key has been revoked");
+    if (row.get<std::int64_t>(0, 7) != 0) throw unauthorized("the account is disabled");
+    const auto role = parse_role(row.get<std::string>(0, 6)).value_or(Role::user);
+    p = {row.get<std::string>(0, 4), row.get<std::string>(0, 5), row.get<std::string>(0, 6),
+         narrow(role_permissions(role), json_strings(row.get<std::string>(0, 2))), "api-key", row.get<std::string>(0, 0)};
+    co_return p;
+  }
+  throw unauthorized("authentication is required: send Authorization: Bearer <token> or X-API-Key: <key>");
+}
+
+asio::awaitable<json> IdentityService::issue_tokens(std::string account_id, std::string name, std::string role,
+                                                    std::vector<std::string> scope, std::string family) {
+  Claims claims;
+  claims.subject = account_id;
+  claims.name = name;
+  claims.role = role;
+  claims.scope = scope;
+  claims.issuer = settings_.issuer;
+  claims.audience = settings_.audience;
+  claims.issued_at = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
+  claims.expires_at = claims.issued_at + settings_.access_ttl;
+  claims.id = random_uuid();
+  std::string token;
+  if (settings_.keys.algorithm == "HS256") {
+    token = sign_hs256(claims, settings_.keys.hmac_secret);
+  } else {
+    const auto input = signing_input("ES256", claims);
+    json request{{"op", "jwt_sign"}, {"input", input}};
+    const auto signed_by = co_await enclave_->call(std::move(request));
+    token = assemble(input, crypto::from_hex(signed_by.at("signature").get<std::string>()).value());
+  }
+  const auto refresh = "nslr_" + random_hex(32);
+  const auto scope_text = json(scope).dump();
+  co_await db_.run([&](db::Connection& c) {
+    c.query("INSERT INTO refresh_tokens (id, family, account_id, hash, scope, expires_at) "
+            "VALUES ($1, $2, $3, $4, $5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', $6))",
+            {random_uuid(), family, account_id, sha256_hex(refresh), scope_text, sql_now_plus(settings_.refresh_ttl)});
+  });
+  json out{{"access_token", token},
+           {"token_type", "Bearer"},
+           {"expires_in", settings_.access_ttl.count()},
+           {"refresh_token", refresh},
+           {"refresh_expires_in", settings_.refresh_ttl.count()},
+           {"scope", scope}};
+  co_return out;
+}
+
+void IdentityService::add_routes(http::Router& router) {
+  // An API key for tokens.
+  router.add({http::Verb::post, "/v1/auth/token", "auth", "",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto key = text_field(body_of(ctx), "api_key", 200);
+                const auto parts = parse_api_key(key);
+                if (!parts) throw unauthorized("the API key is not valid");
+                const auto row = co_await db_.run([&](db::Connection& c) {
+                  return c.query("SELECT k.hash, k.permissions, k.revoked_at, a.id, a.name, a.role, a.disabled "
+                                 "FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.lookup = $1",
+                                 {parts->lookup});
+                });
+                if (row.empty() || !same(row.get<std::string>(0, 0), sha256_hex(key)) || !is_null(row, 0, 2) ||
+                    row.get<std::int64_t>(0, 6) != 0) {
+                  throw unauthorized("the API key is not valid");
+                }
+                const auto role = parse_role(row.get<std::string>(0, 5)).value_or(Role::user);
+                auto scope = narrow(role_permissions(role), json_strings(row.get<std::string>(0, 1)));
+                auto tokens = co_await issue_tokens(row.get<std::string>(0, 3), row.get<std::string>(0, 4),
+                                                    row.get<std::string>(0, 5), std::move(scope), random_uuid());
+                co_return http::json_response(200, tokens.dump());
+              },
+              true});
+
+  // A refresh token for new tokens. Each refresh token works once; presenting a used one means
+  // it was stolen or replayed, and the whole family is revoked.
+  router.add({http::Verb::post, "/v1/auth/refresh", "auth", "",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto refresh = text_field(body_of(ctx), "refresh_token", 200);
+                const auto hash = sha256_hex(refresh);
+                const auto outcome = co_await db_.transaction([&](db::Connection& c) -> json {
+                  const auto r = c.query(
+                      "SELECT t.id, t.family, t.scope, t.used_at, t.revoked_at, "
+                      "t.expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), a.id, a.name, a.role, a.disabled "
+                      "FROM refresh_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = $1",
+                      {hash});
+                  if (r.empty()) return json{{"error", "the refresh token is not valid"}};
+                  const auto family = r.get<std::string>(0, 1);
+                  if (!is_null(r, 0, 3)) {
+                    c.query("UPDATE refresh_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                            "WHERE family = $1 AND revoked_at IS NULL",
+                            {family});
+                    return json{{"error", "the refresh token was used before: every token of its family is revoked"},
+                                {"reuse", true}, {"family", family}};
+                  }
+                  if (!is_null(r, 0, 4)) return json{{"error", "the refresh token has been revoked"}};
+                  if (r.get<std::int64_t>(0, 5) != 0) return json{{"error", "the refresh token has expired"}};
+                  if (r.get<std::int64_t>(0, 9) != 0) return json{{"error", "the account is disabled"}};
+                  c.query("UPDATE refresh_tokens SET used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = $1",
+                          {r.get<std::string>(0, 0)});
+                  return json{{"family", family}, {"scope", json::parse(r.get<std::string>(0, 2))},
+                              {"account_id", r.get<std::string>(0, 6)}, {"name", r.get<std::string>(0, 7)},
+                              {"role", r.get<std::string>(0, 8)}};
+                });
+                if (outcome.contains("error")) {
+                  if (outcome.value("reuse", false)) {
+                    log_.warn("refresh token reused: its family is revoked", {{"family", outcome["family"].get<std::string>()}});
+                  }
+                  throw unauthorized(outcome["error"].get<std::string>());
+                }
+                auto tokens = co_await issue_tokens(outcome["account_id"], outcome["name"], outcome["role"],
+                                                    outcome["scope"].get<std::vector<std::string>>(), outcome["family"]);
+                co_return http::json_response(200, tokens.dump());
+              },
+              true});
+
+  // Revokes the access token used for this request, and a refresh token's family if given.
+  router.add({http::Verb::post, "/v1/auth/revoke", "auth", "",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto body = ctx.request.body().empty() ? json::object() : body_of(ctx);
+                const auto refresh = text_field(body, "refresh_token", 200, false);
+                const auto& p = *ctx.principal;
+                co_await db_.transaction([&](db::Connection& c) {
+                  if (p.method == "jwt") {
+                    c.query("INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES ($1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', $2))",
+                            {p.token_id, sql_now_plus(settings_.access_ttl)});
+                  }
+                  if (!refresh.empty()) {
+                    c.query("UPDATE refresh_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE family = "
+                            "(SELECT family FROM refresh_tokens WHERE hash = $1 AND account_id = $2) AND revoked_at IS NULL",
+                            {sha256_hex(refresh), p.account_id});
+                  }
+                });
+                co_return no_content();
+              }});
+
+  // The key that verifies access tokens, for clients and other services (ES256 only: an HS256
+  // secret is never published).
+  router.add({http::Verb::get, "/v1/auth/keys", "auth", "",
+              [this](http::Context&) -> asio::awaitable<http::Response> {
+                if (settings_.keys.algorithm != "ES256") throw NotFound("tokens are signed with a shared secret (HS256): there is no public key");
+                const json body{{"alg", "ES256"}, {"crv", "P-256"}, {"public_key", crypto::to_hex(settings_.keys.es256_public_key)}};
+                co_return http::json_response(200, body.dump());
+              },
+              true});
+
+  router.add({http::Verb::get, "/v1/auth/me", "auth", "",
+              [](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto& p = *ctx.principal;
+                const json body{{"account_id", p.account_id}, {"name", p.name}, {"role", p.role},
+                                {"permissions", p.permissions}, {"authenticated_by", p.method}};
+                co_return http::json_response(200, body.dump());
+              }});
+
+  // Wallet sign-in, step 1: a one-time message for the address to sign.
+  router.add({http::Verb::post, "/v1/auth/wallet/challenge", "auth", "",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto body = body_of(ctx);
+                const auto chain = text_field(body, "chain", 16);
+                auto address = text_field(body, "address", 64);
+                if (chain == "neo-n3") {
+                  if (!chain::neo::parse_address(address)) {
+                    throw RequestError(ErrorKind::bad_request, "not a Neo N3 address").with_field("address", "is not a Neo N3 address");
+                  }
+                } else if (chain == "neo-x") {
+                  const auto a = chain::neox::parse_address(address);
+                  if (!a) throw RequestError(ErrorKind::bad_request, "not a Neo X address").with_field("address", "is not a Neo X address");
+                  address = chain::neox::to_checksum(*a);
+                } else {
+                  throw RequestError(ErrorKind::bad_request, "chain must be neo-n3 or neo-x").with_field("chain", "must be neo-n3 or neo-x");
+                }
+                const auto nonce = random_hex(16);
+                const std::string message = "Sign in to the Neo Service Layer\nChain: " + chain + "\nAddress: " + address +
+                                            "\nNonce: " + nonce + "\nAudience: " + settings_.audience;
+                co_await db_.run([&](db::Connection& c) {
+                  c.query("INSERT INTO wallet_nonces (nonce, chain, address, message, expires_at) "
+                          "VALUES ($1, $2, $3, $4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', $5))",
+                          {nonce, chain, address, message, sql_now_plus(settings_.nonce_ttl)});
+                });
+                const json out{{"nonce", nonce}, {"message", message}, {"expires_in", settings_.nonce_ttl.count()}};
+                co_return http::json_response(200, out.dump());
+              },
+              true});
+
+  // Wallet sign-in, step 2: the signed message. Neo N3: ECDSA P-256 over SHA-256 of the message
+  // with the wallet's key (its public key sent along); Neo X: an EIP-191 personal signature.
+  router.add({http::Verb::post, "/v1/auth/wallet/sign-in", "auth", "",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto body = body_of(ctx);
+                const auto nonce = text_field(body, "nonce", 64);
+                const auto signature_hex = text_field(body, "signature", 200);
+                const auto public_key_hex = text_field(body, "public_key", 200, false);
+                // The nonce is spent whatever the outcome: a signature can be tried once.
+                const auto row = co_await db_.transaction([&](db::Connection& c) {
+                  auto r = c.query("SELECT chain, address, message, used_at, expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                                   "FROM wallet_nonces WHERE nonce = $1",
+                                   {nonce});
+                  if (!r.empty() && is_null(r, 0, 3)) {
+                    c.query("UPDATE wallet_nonces SET used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE nonce = $1", {nonce});
+                  }
+                  return r;
+                });
+                if (row.empty()) throw unauthorized("unknown nonce: ask /v1/auth/wallet/challenge for one");
+                if (!is_null(row, 0, 3)) throw unauthorized("the nonce was used already");
+                if (row.get<std::int64_t>(0, 4) != 0) throw unauthorized("the nonce has expired");
+                const auto chain = row.get<std::string>(0, 0);
+                const auto address = row.get<std::string>(0, 1);
+                const auto message = row.get<std::string>(0, 2);
+                const auto signature = crypto::from_hex(signature_hex);
+                if (!signature) throw RequestError(ErrorKind::bad_request, "signature must be hex").with_field("signature", "must be hex");
+                bool valid = false;
+                if (chain == "neo-n3") {
+                  const auto pub = crypto::from_hex(public_key_hex);
+                  if (!pub || pub->size() != 33) {
+                    throw RequestError(ErrorKind::bad_request, "public_key must be the 33-byte compressed key (hex)")
+                        .with_field("public_key", "must be the 33-byte compressed key (hex)");
+                  }
+                  chain::neo::PublicKey key{};
+                  std::copy(pub->begin(), pub->end(), key.begin());
+                  const bool owns = chain::neo::to_address(chain::neo::script_hash(chain::neo::single_sig_script(key))) == address;
+                  valid = owns && signature->size() == 64 && crypto::p256::verify(*pub, crypto::as_bytes(message), *signature);
+                } else {
+                  if (signature->size() == 65) {
+                    crypto::secp256k1::RecoverableSignature rs;
+                    std::copy(signature->begin(), signature->begin() + 32, rs.r.begin());
+                    std::copy(signature->begin() + 32, signature->begin() + 64, rs.s.begin());
+                    const int v = (*signature)[64];
+                    rs.recovery_id = v >= 27 ? v - 27 : v;
+                    if (rs.recovery_id == 0 || rs.recovery_id == 1) {
+                      const auto recovered = crypto::secp256k1::recover(chain::neox::abi::eip191_message_hash(crypto::as_bytes(message)), rs);
+                      valid = recovered && chain::neox::to_checksum(chain::neox::address_of(*recovered)) == address;
+                    }
+                  }
+                }
+                if (!valid) throw unauthorized("the signature is not the address's signature of the challenge");
+                // The address is the principal: its account is created on first sign-in.
+                const auto account = co_await db_.transaction([&](db::Connection& c) {
+                  c.query("INSERT OR IGNORE INTO accounts (id, name, kind, role) VALUES ($1, $2, $3, 'user')",
+                          {random_uuid(), address, chain});
+                  return c.query("SELECT id, role, disabled FROM accounts WHERE name = $1", {address});
+                });
+                if (account.get<std::int64_t>(0, 2) != 0) throw unauthorized("the account is disabled");
+                const auto role = parse_role(account.get<std::string>(0, 1)).value_or(Role::user);
+                auto tokens = co_await issue_tokens(account.get<std::string>(0, 0), address, role_name(role),
+                                                    role_permissions(role), random_uuid());
+                co_return http::json_response(200, tokens.dump());
+              },
+              true});
+
+  // API keys of the calling account.
+  router.add({http::Verb::post, "/v1/api-keys", "auth", "",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto body = body_of(ctx);
+                const auto name = text_field(body, "name", 100);
+                const auto& p = *ctx.principal;
+                std::vector<std::string> wanted = p.permissions;
+                if (body.contains("permissions")) {
+                  if (!body["permissions"].is_array() || body["permissions"].empty() || body["permissions"].size() > 64) {
+                    throw RequestError(ErrorKind::bad_request, "permissions must be a list of 1 to 64 permissions")
+                        .with_field("permissions", "must be a list of 1 to 64 permissions");
+                  }
+                  wanted.clear();
+                  for (const auto& x : body["permissions"]) {
+                    if (!x.is_string() || !valid_permission(x.get<std::string>())) {
+                      throw RequestError(ErrorKind::bad_request, "permissions holds a malformed permission")
+                          .with_field("permissions", "each must look like \"service:action\", \"service:*\" or \"*\"");
+                    }
+                    if (!identity::allows(p.permissions, x.get<std::string>())) {
+                      throw RequestError(ErrorKind::forbidden, "a key cannot carry " + x.get<std::string>() + ", which this credential lacks");
+                    }
+                    wanted.push_back(x.get<std::string>());
+                  }
+                }
+                std::string lookup;
+                const auto key = new_api_key(lookup);
+                const auto id = random_uuid();
+                co_await db_.run([&](db::Connection& c) {
+                  c.query("INSERT INTO api_keys (id, account_id, name, lookup, hash, permissions) VALUES ($1, $2, $3, $4, $5, $6)",
+                          {id, p.account_id, name, lookup, sha256_hex(key), json(wanted).dump()});
+                });
+                const json out{{"id", id}, {"name", name}, {"api_key", key}, {"permissions", wanted}};
+                co_return http::json_response(201, out.dump());
+              }});
+  router.add({http::Verb::get, "/v1/api-keys", "auth", "",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto rows = co_await db_.run([&](db::Connection& c) {
+                  return c.query("SELECT id, name, permissions, created_at, revoked_at FROM api_keys WHERE account_id = $1 "
+                                 "ORDER BY created_at, id",
+                                 {ctx.principal->account_id});
+                });
+                json keys = json::array();
+                for (std::size_t i = 0; i < rows.rows.size(); ++i) {
+                  keys.push_back({{"id", rows.get<std::string>(i, 0)}, {"name", rows.get<std::string>(i, 1)},
+                                  {"permissions", json::parse(rows.get<std::string>(i, 2))},
+                                  {"created_at", rows.get<std::string>(i, 3)},
+                                  {"revoked_at", is_null(rows, i, 4) ? json(nullptr) : json(rows.get<std::string>(i, 4))}});
+                }
+                co_return http::json_response(200, json{{"api_keys", keys}}.dump());
+              }});
+  router.add({http::Verb::delete_, "/v1/api-keys/{id}", "auth", "",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const std::string id(ctx.param("id"));
+                const auto changed = co_await db_.run([&](db::Connection& c) {
+                  return c.query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+                                 "WHERE id = $1 AND account_id = $2",
+                                 {id, ctx.principal->account_id}).affected;
+                });
+                // Another account's key is as unknown as a missing one.
+                if (changed == 0) throw NotFound("no API key " + id);
+                co_return no_content();
+              }});
+}
+
+}  // namespace nsl::identity
