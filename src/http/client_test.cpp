@@ -20,15 +20,15 @@ void routes(Router& r, Health&) {
                             {"content_type", std::string(ctx.request[Field::content_type])},
                             {"x_test", std::string(ctx.request["X-Test"])}};
            co_return json_response(201, j.dump());
-         }});
+         }, true});
   r.add({Verb::get, "/big", "test", "", [](Context&) -> asio::awaitable<Response> {
            co_return text_response(200, std::string(100'000, 'x'), "text/plain");
-         }});
+         }, true});
   r.add({Verb::get, "/slow", "test", "", [](Context&) -> asio::awaitable<Response> {
            asio::steady_timer t(co_await asio::this_coro::executor, 3s);
            co_await t.async_wait(asio::use_awaitable);
            co_return json_response(200, "{}");
-         }});
+         }, true});
 }
 
 class ClientTest : public ::testing::Test {

@@ -28,21 +28,22 @@ using namespace std::chrono_literals;
 using tcp = asio::ip::tcp;
 namespace beast = boost::beast;
 
-// The routes only a test has: a slow handler and one that fails with a secret in its message.
+// The routes only a test has (public: no authenticator here): a slow handler and one that fails
+// with a secret in its message.
 void test_routes(Router& router, Health& health, bool failing_check) {
   router.add({Verb::get, "/ok", "test", "", [](Context&) -> asio::awaitable<Response> {
                 co_return json_response(200, R"({"ok":true})");
-              }});
+              }, true});
   router.add({Verb::get, "/slow", "test", "", [](Context& ctx) -> asio::awaitable<Response> {
                 const int ms = std::stoi(ctx.query_param("ms").value_or("100"));
                 asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
                 co_await t.async_wait(asio::use_awaitable);
                 co_return json_response(200, R"({"slept":true})");
-              }});
+              }, true});
   router.add({Verb::get, "/boom", "test", "", [](Context&) -> asio::awaitable<Response> {
                 throw std::runtime_error("SELECT * FROM secrets WHERE password='hunter2'");
                 co_return json_response(200, "{}");
-              }});
+              }, true});
   if (failing_check) {
     health.add_check({"database", []() -> asio::awaitable<CheckResult> {
                         co_return CheckResult{HealthStatus::unhealthy, "the database does not answer"};

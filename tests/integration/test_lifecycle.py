@@ -107,7 +107,8 @@ def test_migrate_command_step_by_step(nsl_factory):
     code, out, _ = p.run_to_end()
     assert code == 0
     assert "schema version: 0" in out
-    assert re_count(out, "pending") == 3
+    pending = re_count(out, "pending")
+    assert pending >= 4
 
     p.args = ["migrate", "--to", "1"]
     code, out, _ = p.run_to_end()
@@ -117,7 +118,7 @@ def test_migrate_command_step_by_step(nsl_factory):
     p.args = ["migrate"]
     code, out, _ = p.run_to_end()
     assert code == 0
-    assert "applying 2:" in out and "applying 3:" in out and "schema is at version 3" in out
+    assert "applying 2:" in out and f"applying {pending}:" in out and f"schema is at version {pending}" in out
 
     p.args = ["migrate"]
     code, out, _ = p.run_to_end()
@@ -175,4 +176,5 @@ def test_two_servers_started_at_once_on_one_database_both_come_up(nsl_factory, t
         p.wait_for(lambda l: l.get("message", "").startswith("Now listening on: "), timeout=20)
         assert p.get("/health/ready").status_code == 200
     applied = [l for p in (a, b) for l in p.logs() if l.get("message") == "applying migration"]
-    assert sorted(l["version"] for l in applied) == [1, 2, 3]  # each version applied exactly once
+    versions = sorted(l["version"] for l in applied)
+    assert versions == list(range(1, len(versions) + 1)) and len(versions) >= 4  # each applied exactly once

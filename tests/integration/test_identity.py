@@ -1,0 +1,264 @@
+"""Identity over real HTTP against the real binary: API keys, tokens (ES256 signed by the enclave,
+or HS256 with Jwt:Secret), refresh rotation, revocation, wallet sign-in with signatures made by
+neon-core and ethers, tenant isolation, and the attacks on each."""
+import base64
+import hashlib
+import hmac
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import BINARY
+
+JS = Path(__file__).resolve().parents[1] / "js"
+SECRET = "a-test-secret-of-at-least-32-bytes!!"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def mint_hs256(secret: bytes, claims: dict, header=None) -> str:
+    h = b64url(json.dumps(header or {"alg": "HS256", "typ": "JWT"}).encode())
+    p = b64url(json.dumps(claims).encode())
+    sig = hmac.new(secret, f"{h}.{p}".encode(), hashlib.sha256).digest()
+    return f"{h}.{p}.{b64url(sig)}"
+
+
+def admin_key(p):
+    """`nsl admin create` in the server's directory; returns the printed key."""
+    out = subprocess.run([BINARY, "admin", "create", "--name", "root"], cwd=p.workdir, env=p.env, capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return next(l.split()[2] for l in out.stdout.splitlines() if l.startswith("api key"))
+
+
+def sign(chain, message, key=None):
+    args = ["node", str(JS / "sign_message.js"), chain, message] + ([key] if key else [])
+    return json.loads(subprocess.run(args, capture_output=True, text=True, check=True, cwd=JS).stdout)
+
+
+@pytest.fixture
+def server(nsl_factory):
+    p = nsl_factory()
+    p.args = ["migrate"]
+    assert p.run_to_end()[0] == 0
+    key = admin_key(p)
+    p.args = ["serve", "--urls", "http://127.0.0.1:0"]
+    p.start()
+    p.admin_key = key
+    return p
+
+
+def post(p, path, body=None, **kw):
+    return requests.post(p.url + path, json=body, timeout=10, **kw)
+
+
+def tokens_for(p, api_key):
+    r = post(p, "/v1/auth/token", {"api_key": api_key})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def me(p, **headers):
+    return requests.get(p.url + "/v1/auth/me", headers=headers, timeout=10)
+
+
+def test_every_non_public_route_needs_a_credential(server):
+    for method, path in (("GET", "/v1/auth/me"), ("GET", "/v1/api-keys"), ("POST", "/v1/api-keys"),
+                         ("DELETE", "/v1/api-keys/x"), ("POST", "/v1/auth/revoke")):
+        r = requests.request(method, server.url + path, timeout=10)
+        assert r.status_code == 401, (method, path, r.text)
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+        assert r.headers["Content-Type"].startswith("application/problem+json")
+    # Health, metrics and attestation stay open.
+    assert server.get("/health").status_code == 200
+    assert server.get("/metrics").status_code == 200
+
+
+def test_api_key_and_token_identify_the_account(server):
+    assert me(server, **{"X-API-Key": server.admin_key}).json()["role"] == "admin"
+    t = tokens_for(server, server.admin_key)
+    assert t["token_type"] == "Bearer"
+    body = me(server, Authorization=f"Bearer {t['access_token']}").json()
+    assert body["name"] == "root" and body["authenticated_by"] == "jwt" and body["permissions"] == ["*"]
+    # ES256, verifiable with the published key.
+    header = json.loads(base64.urlsafe_b64decode(t["access_token"].split(".")[0] + "=="))
+    assert header["alg"] == "ES256"
+    keys = server.get("/v1/auth/keys").json()
+    assert keys["alg"] == "ES256" and len(keys["public_key"]) == 66
+
+
+def test_forged_and_confused_tokens_are_refused(server):
+    t = tokens_for(server, server.admin_key)["access_token"]
+    h, p, s = t.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(p + "=="))
+    # A changed payload (role raised) with the old signature.
+    claims2 = dict(claims, name="someone-else")
+    forged = f"{h}.{b64url(json.dumps(claims2).encode())}.{s}"
+    assert me(server, Authorization=f"Bearer {forged}").status_code == 401
+    # alg: none.
+    none = f"{b64url(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{p}."
+    r = me(server, Authorization=f"Bearer {none}")
+    assert r.status_code == 401 and "not accepted" in r.json()["detail"]
+    # HS256 signed with the ES256 public key (the classic confusion attack).
+    public_key = server.get("/v1/auth/keys").json()["public_key"]
+    for secret in (bytes.fromhex(public_key), public_key.encode()):
+        confused = mint_hs256(secret, claims)
+        r = me(server, Authorization=f"Bearer {confused}")
+        assert r.status_code == 401 and "HS256" in r.json()["detail"]
+    assert me(server, Authorization="Bearer not-a-token").status_code == 401
+    assert me(server, Authorization=f"Basic {t}").status_code == 401
+    assert me(server, **{"X-API-Key": "nsl_0000000000000000_" + "0" * 64}).status_code == 401
+    assert me(server, **{"X-API-Key": server.admin_key[:-1] + ("0" if server.admin_key[-1] != "0" else "1")}).status_code == 401
+
+
+def test_hs256_tokens_check_issuer_audience_and_time(nsl_factory):
+    p = nsl_factory(env={"Jwt__Secret": SECRET, "Jwt__Audience": "nsl-tests"})
+    p.args = ["migrate"]
+    assert p.run_to_end()[0] == 0
+    key = admin_key(p)
+    p.args = ["serve", "--urls", "http://127.0.0.1:0"]
+    p.start()
+    t = tokens_for(p, key)["access_token"]
+    claims = json.loads(base64.urlsafe_b64decode(t.split(".")[1] + "=="))
+    assert json.loads(base64.urlsafe_b64decode(t.split(".")[0] + "=="))["alg"] == "HS256"
+    now = int(time.time())
+    good = mint_hs256(SECRET.encode(), dict(claims, iat=now, nbf=now, exp=now + 600, jti="t-good"))
+    assert me(p, Authorization=f"Bearer {good}").status_code == 200  # the positive control
+    cases = {
+        "expired": dict(claims, iat=now - 7200, nbf=now - 7200, exp=now - 3600),
+        "not valid yet": dict(claims, nbf=now + 3600, exp=now + 7200),
+        "audience": dict(claims, aud="someone-else"),
+        "issued by": dict(claims, iss="evil"),
+    }
+    for reason, c in cases.items():
+        r = me(p, Authorization=f"Bearer {mint_hs256(SECRET.encode(), c)}")
+        assert r.status_code == 401 and reason in r.json()["detail"], (reason, r.text)
+    wrong_key = mint_hs256(b"another-secret-another-secret-another", claims)
+    assert me(p, Authorization=f"Bearer {wrong_key}").status_code == 401
+    assert p.get("/v1/auth/keys").status_code == 404  # a shared secret is never published
+
+
+def test_refresh_rotates_and_a_replayed_refresh_token_revokes_the_family(server):
+    first = tokens_for(server, server.admin_key)
+    second = post(server, "/v1/auth/refresh", {"refresh_token": first["refresh_token"]}).json()
+    assert second["refresh_token"] != first["refresh_token"]
+    third = post(server, "/v1/auth/refresh", {"refresh_token": second["refresh_token"]}).json()
+    # The first one again: stolen or replayed. It fails, and so does the newest of its family.
+    replay = post(server, "/v1/auth/refresh", {"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401 and "used before" in replay.json()["detail"]
+    after = post(server, "/v1/auth/refresh", {"refresh_token": third["refresh_token"]})
+    assert after.status_code == 401 and "revoked" in after.json()["detail"]
+    assert post(server, "/v1/auth/refresh", {"refresh_token": "nslr_" + "0" * 64}).status_code == 401
+    bad = post(server, "/v1/auth/refresh", {})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "refresh_token"
+
+
+def test_revoked_tokens_stop_working(server):
+    t = tokens_for(server, server.admin_key)
+    auth = {"Authorization": f"Bearer {t['access_token']}"}
+    assert me(server, **auth).status_code == 200
+    r = post(server, "/v1/auth/revoke", {"refresh_token": t["refresh_token"]}, headers=auth)
+    assert r.status_code == 204
+    r = me(server, **auth)
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    assert post(server, "/v1/auth/refresh", {"refresh_token": t["refresh_token"]}).status_code == 401
+
+
+@pytest.mark.parametrize("chain", ["neo-n3", "neo-x"])
+def test_wallet_sign_in_with_an_independent_wallet(server, chain):
+    wallet = sign(chain, "warm-up")  # a fresh key and its address
+    key = wallet.get("wif") or wallet.get("private_key")
+    challenge = post(server, "/v1/auth/wallet/challenge", {"chain": chain, "address": wallet["address"]}).json()
+    assert wallet["address"] in challenge["message"] and challenge["nonce"] in challenge["message"]
+    signed = sign(chain, challenge["message"], key)
+    body = {"nonce": challenge["nonce"], "signature": signed["signature"]}
+    if chain == "neo-n3":
+        body["public_key"] = signed["public_key"]
+    r = post(server, "/v1/auth/wallet/sign-in", body)
+    assert r.status_code == 200, r.text
+    who = me(server, Authorization=f"Bearer {r.json()['access_token']}").json()
+    assert who["name"] == wallet["address"] and who["role"] == "user"
+    # The same nonce twice: refused.
+    again = post(server, "/v1/auth/wallet/sign-in", body)
+    assert again.status_code == 401 and "used" in again.json()["detail"]
+    # Signing in again makes no second account.
+    challenge2 = post(server, "/v1/auth/wallet/challenge", {"chain": chain, "address": wallet["address"]}).json()
+    signed2 = sign(chain, challenge2["message"], key)
+    body2 = {"nonce": challenge2["nonce"], "signature": signed2["signature"], "public_key": signed2.get("public_key")}
+    who2 = me(server, Authorization=f"Bearer {post(server, '/v1/auth/wallet/sign-in', body2).json()['access_token']}").json()
+    assert who2["account_id"] == who["account_id"]
+
+
+@pytest.mark.parametrize("chain", ["neo-n3", "neo-x"])
+def test_a_signature_from_another_address_is_refused(server, chain):
+    victim = sign(chain, "warm-up")
+    challenge = post(server, "/v1/auth/wallet/challenge", {"chain": chain, "address": victim["address"]}).json()
+    attacker = sign(chain, challenge["message"])  # another key signs the victim's challenge
+    body = {"nonce": challenge["nonce"], "signature": attacker["signature"]}
+    if chain == "neo-n3":
+        body["public_key"] = attacker["public_key"]
+    r = post(server, "/v1/auth/wallet/sign-in", body)
+    assert r.status_code == 401 and "signature" in r.json()["detail"]
+    # And the nonce is spent: a second try with the right signature is refused too.
+    right = sign(chain, challenge["message"], victim.get("wif") or victim.get("private_key"))
+    body = {"nonce": challenge["nonce"], "signature": right["signature"], "public_key": right.get("public_key")}
+    assert post(server, "/v1/auth/wallet/sign-in", body).status_code == 401
+
+
+def test_bad_wallet_requests_are_400_naming_the_field(server):
+    for body, field in (({"chain": "btc", "address": "x"}, "chain"), ({"chain": "neo-n3", "address": "0x12"}, "address"),
+                        ({"chain": "neo-x", "address": "NXma7gfwhu9rma27pvhvmDL9gcQBtm1cR8"}, "address"),
+                        ({"address": "x"}, "chain")):
+        r = post(server, "/v1/auth/wallet/challenge", body)
+        assert r.status_code == 400, r.text
+        assert r.json()["errors"][0]["field"] == field
+
+
+def test_api_keys_are_scoped_shown_once_and_isolated_per_account(server):
+    admin = {"X-API-Key": server.admin_key}
+    created = post(server, "/v1/api-keys", {"name": "ci", "permissions": ["storage:read"]}, headers=admin)
+    assert created.status_code == 201, created.text
+    key = created.json()["api_key"]
+    listed = requests.get(server.url + "/v1/api-keys", headers=admin, timeout=10).json()["api_keys"]
+    assert {k["name"] for k in listed} == {"initial", "ci"}
+    assert key not in json.dumps(listed)  # shown once, never listed
+    assert me(server, **{"X-API-Key": key}).json()["permissions"] == ["storage:read"]
+
+    # A wallet user: its own keys only, and never more than it has.
+    wallet = sign("neo-x", "warm-up")
+    ch = post(server, "/v1/auth/wallet/challenge", {"chain": "neo-x", "address": wallet["address"]}).json()
+    s = sign("neo-x", ch["message"], wallet["private_key"])
+    user = {"Authorization": "Bearer " + post(server, "/v1/auth/wallet/sign-in", {"nonce": ch["nonce"], "signature": s["signature"]}).json()["access_token"]}
+    too_much = post(server, "/v1/api-keys", {"name": "x", "permissions": ["audit:read"]}, headers=user)
+    assert too_much.status_code == 403
+    bad = post(server, "/v1/api-keys", {"name": "x", "permissions": ["not a permission"]}, headers=user)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "permissions"
+    assert requests.get(server.url + "/v1/api-keys", headers=user, timeout=10).json()["api_keys"] == []
+    # The admin's key id is as unknown to the user as a missing one.
+    ci_id = next(k["id"] for k in listed if k["name"] == "ci")
+    assert requests.delete(server.url + f"/v1/api-keys/{ci_id}", headers=user, timeout=10).status_code == 404
+    assert me(server, **{"X-API-Key": key}).status_code == 200
+    # Its owner revokes it.
+    assert requests.delete(server.url + f"/v1/api-keys/{ci_id}", headers=admin, timeout=10).status_code == 204
+    r = me(server, **{"X-API-Key": key})
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+
+
+def test_keys_are_stored_hashed(server):
+    import sqlite3
+    with sqlite3.connect(server.workdir / "data" / "nsl.db") as db:
+        stored = db.execute("SELECT hash, lookup FROM api_keys").fetchall()
+    assert stored and all(server.admin_key not in h for h, _ in stored)
+    assert hashlib.sha256(server.admin_key.encode()).hexdigest() in {h for h, _ in stored}
+
+
+def test_admin_create_refuses_a_taken_name(server):
+    out = subprocess.run([BINARY, "admin", "create", "--name", "root"], cwd=server.workdir, env=server.env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and "exists already" in out.stderr
