@@ -173,8 +173,18 @@ class SettingsStore {
 // Polls the configuration files once a second (guide §6.3). A change that fails validation is
 // rejected with the running settings kept; valid changes to log levels and rate limits apply at
 // once; other changes are reported as needing a restart.
+http::RateLimitSettings rate_limit_settings(const config::RateLimitingSettings& r) {
+  http::RateLimitSettings out;
+  out.enabled = r.enabled;
+  out.permit_limit = r.permit_limit;
+  out.window = std::chrono::duration_cast<std::chrono::milliseconds>(r.window);
+  out.queue_limit = r.queue_limit;
+  out.oldest_first = r.queue_processing_order == "OldestFirst";
+  return out;
+}
+
 asio::awaitable<void> watch_configuration(config::Source source, SettingsStore& store, log::Sink& sink,
-                                          log::Logger log, const std::atomic<bool>& stopping) {
+                                          http::RateLimiter& limiter, log::Logger log, const std::atomic<bool>& stopping) {
   auto fingerprint = source.fingerprint();
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (!stopping.load()) {
@@ -204,6 +214,7 @@ asio::awaitable<void> watch_configuration(config::Source source, SettingsStore& 
     updated->logging = next.logging;
     updated->rate_limiting = next.rate_limiting;
     sink.set_levels(updated->logging.levels);
+    limiter.update(rate_limit_settings(updated->rate_limiting));
     store.set(std::move(updated));
     log.info("configuration reloaded", {{"applied", join(applied, ", ")}});
   }
@@ -274,6 +285,8 @@ int serve(const config::Source& source) {
 
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
   pipeline.set_authenticator(&identity);
+  http::RateLimiter limiter(rate_limit_settings(settings->rate_limiting));
+  pipeline.set_rate_limiter(&limiter);
   http::Server server(ioc, server_options(*settings, "nsl"), pipeline, registry, sink);
   server.listen(addresses_of(settings->server));
 
@@ -305,7 +318,7 @@ int serve(const config::Source& source) {
   if (metrics_server) metrics_server->start();
 
   std::atomic<bool> stopping{false};
-  asio::co_spawn(ioc, watch_configuration(source, store, sink, sink.get("config"), stopping), asio::detached);
+  asio::co_spawn(ioc, watch_configuration(source, store, sink, limiter, sink.get("config"), stopping), asio::detached);
 
   int exit_code = 0;
   asio::signal_set signals(ioc, SIGINT, SIGTERM);

@@ -116,11 +116,31 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
     ctx.params = std::move(match.params);
     service = match.route->service;
     // 2b. authentication and the route's permission
+    const bool limited = limiter_ && service != "health" && service != "metrics";
     if (!match.route->is_public) {
       if (!authenticator_) throw RequestError(ErrorKind::unauthorized, "authentication is required").with_header("WWW-Authenticate", "Bearer");
-      ctx.principal = co_await authenticator_->authenticate(ctx);
+      std::exception_ptr refused;
+      try {
+        ctx.principal = co_await authenticator_->authenticate(ctx);
+      } catch (...) {
+        refused = std::current_exception();
+      }
+      if (refused) {
+        // Failed attempts count against the caller's address: guessing keys runs into the limit.
+        if (limited) rate_limit(ctx, "ip:" + ctx.connection.remote.to_string());
+        std::rethrow_exception(refused);
+      }
       if (!match.route->permission.empty() && !authenticator_->allows(*ctx.principal, match.route->permission)) {
         throw RequestError(ErrorKind::forbidden, "this credential lacks the permission " + match.route->permission);
+      }
+    }
+    // 2c. rate limiting
+    if (limited) {
+      const auto wait = rate_limit(ctx, ctx.principal ? "principal:" + ctx.principal->account_id
+                                                      : "ip:" + ctx.connection.remote.to_string());
+      if (wait.count() > 0) {
+        asio::steady_timer queued(co_await asio::this_coro::executor, wait);
+        co_await queued.async_wait(asio::use_awaitable);
       }
     }
     // 3. concurrency bound
@@ -134,6 +154,7 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
     res = error_response(std::current_exception(), ctx);
   }
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  for (const auto& [name, value] : ctx.response_headers) res.set(name, value);
   if (request.method() == Verb::head) {
     // HEAD gets GET's headers; Content-Length stays that of the body it would have had.
     const auto length = res.body().size();
@@ -142,6 +163,20 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
   }
   finish(ctx, res, started, service, method_label(request));
   co_return res;
+}
+
+std::chrono::milliseconds Pipeline::rate_limit(Context& ctx, const std::string& key) {
+  const auto d = limiter_->acquire(key);
+  const auto reset_s = std::to_string((d.reset.count() + 999) / 1000);
+  ctx.response_headers = {{"X-RateLimit-Limit", std::to_string(d.limit)},
+                          {"X-RateLimit-Remaining", std::to_string(d.remaining)},
+                          {"X-RateLimit-Reset", reset_s}};
+  if (!d.allowed) {
+    throw RequestError(ErrorKind::too_many_requests, "too many requests: at most " + std::to_string(d.limit) +
+                                                         " per window; retry after " + reset_s + " s")
+        .with_header("Retry-After", reset_s);
+  }
+  return d.wait;
 }
 
 namespace {

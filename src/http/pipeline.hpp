@@ -10,6 +10,7 @@
 #include "nsl/core/errors.hpp"
 #include "nsl/core/logging.hpp"
 #include "nsl/core/metrics.hpp"
+#include "nsl/http/rate_limit.hpp"
 #include "nsl/http/router.hpp"
 #include "nsl/http/types.hpp"
 
@@ -32,7 +33,9 @@ struct PipelineSettings {
 ///   6. security headers (guide §7.2.1; HSTS only over HTTPS or a trusted X-Forwarded-Proto)
 ///   7. metrics (http_requests_total, http_request_duration_seconds) and one JSON access-log line
 ///   2b. authentication (every route that is not public) and the route's permission: 401 / 403
-/// Rate limiting and auditing join between 2b and 3 when they exist.
+///   2c. rate limiting per principal, or per IP address for anonymous requests and failed
+///       authentication (health and metrics exempt): X-RateLimit-* headers, queueing, then 429
+/// Auditing joins after 2c when it exists.
 /// Establishes who a request comes from (bearer token or API key) and what they may do. Throws
 /// RequestError (401 with WWW-Authenticate) when the credential is missing or refused.
 class Authenticator {
@@ -46,6 +49,8 @@ class Pipeline {
  public:
   /// Routes that are not public need an authenticator; without one they answer 401.
   void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
+  /// Every route but health and metrics is rate limited when a limiter is set.
+  void set_rate_limiter(RateLimiter* limiter) { limiter_ = limiter; }
   Pipeline(const Router& router, PipelineSettings settings, metrics::Registry& registry, log::Sink& logs);
 
   /// Runs a fully read request through every step and returns the response to send.
@@ -66,10 +71,13 @@ class Pipeline {
   void finish(Context& ctx, Response& res, std::chrono::steady_clock::time_point started, std::string_view service,
               std::string_view method);
   Response error_response(const std::exception_ptr& error, const Context& ctx);
+  /// Takes a permit for `key`: the time to wait in the queue, or RequestError 429.
+  std::chrono::milliseconds rate_limit(Context& ctx, const std::string& key);
 
   const Router& router_;
   PipelineSettings settings_;
   Authenticator* authenticator_ = nullptr;
+  RateLimiter* limiter_ = nullptr;
   std::atomic<int> in_flight_{0};
   metrics::Family<metrics::Counter>& requests_total_;
   metrics::Family<metrics::Histogram>& request_duration_;

@@ -58,6 +58,7 @@ struct Context {
   const Route* route = nullptr;
   bool https = false;  // TLS, or X-Forwarded-Proto: https from a trusted proxy
   std::chrono::steady_clock::time_point deadline{};
+  std::vector<std::pair<std::string, std::string>> response_headers;  // added to whatever the response is
 
   /// A path parameter; the router guarantees it exists for the matched route.
   std::string_view param(std::string_view name) const;

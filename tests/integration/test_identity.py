@@ -262,3 +262,63 @@ def test_admin_create_refuses_a_taken_name(server):
     out = subprocess.run([BINARY, "admin", "create", "--name", "root"], cwd=server.workdir, env=server.env,
                          capture_output=True, text=True, timeout=30)
     assert out.returncode != 0 and "exists already" in out.stderr
+
+
+def limited_server(nsl_factory, permit, window="00:00:03", queue=0, order="OldestFirst"):
+    p = nsl_factory(config={"RateLimiting": {"PermitLimit": permit, "Window": window, "QueueLimit": queue,
+                                             "QueueProcessingOrder": order}})
+    p.args = ["migrate"]
+    assert p.run_to_end()[0] == 0
+    key = admin_key(p)
+    p.args = ["serve", "--urls", "http://127.0.0.1:0"]
+    p.start()
+    p.admin_key = key
+    return p
+
+
+def test_requests_beyond_the_limit_get_429_with_retry_after(nsl_factory):
+    p = limited_server(nsl_factory, permit=5)
+    headers = {"X-API-Key": p.admin_key}
+    answers = [me(p, **headers) for _ in range(6)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers[:5]] == ["4", "3", "2", "1", "0"]
+    last = answers[-1]
+    assert last.headers["X-RateLimit-Limit"] == "5"
+    assert 1 <= int(last.headers["Retry-After"]) <= 3
+    assert last.headers["Content-Type"].startswith("application/problem+json")
+    # Health and metrics are exempt.
+    assert all(p.get("/health/live").status_code == 200 for _ in range(20))
+    # After the window, requests pass again.
+    time.sleep(int(last.headers["Retry-After"]) + 0.2)
+    assert me(p, **headers).status_code == 200
+
+
+def test_api_key_guessing_runs_into_the_limit(nsl_factory):
+    p = limited_server(nsl_factory, permit=10)
+    codes = [me(p, **{"X-API-Key": f"nsl_{i:016x}_" + "0" * 64}).status_code for i in range(15)]
+    assert codes[:10] == [401] * 10
+    assert set(codes[10:]) == {429}
+    # Token exchange guesses count too (the same address).
+    assert post(p, "/v1/auth/token", {"api_key": "nsl_" + "1" * 16 + "_" + "0" * 64}).status_code == 429
+
+
+def test_queued_requests_wait_for_the_next_window(nsl_factory):
+    import concurrent.futures
+    p = limited_server(nsl_factory, permit=3, window="00:00:02", queue=2)
+    headers = {"X-API-Key": p.admin_key}
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: (me(p, **headers).status_code, time.monotonic() - started), range(6)))
+    codes = sorted(c for c, _ in results)
+    assert codes == [200] * 5 + [429]
+    waited = sorted(t for c, t in results if c == 200)
+    assert waited[-1] > 0.5  # two of them waited for the next window
+
+
+def test_a_changed_limit_applies_without_a_restart(nsl_factory):
+    p = limited_server(nsl_factory, permit=2, window="00:00:30")
+    headers = {"X-API-Key": p.admin_key}
+    assert [me(p, **headers).status_code for _ in range(3)] == [200, 200, 429]
+    p.write_config({"RateLimiting": {"PermitLimit": 50, "Window": "00:00:30", "QueueLimit": 0}})
+    p.wait_for(lambda l: l.get("message") == "configuration reloaded", timeout=10)
+    assert me(p, **headers).status_code == 200

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace nsl::http {
+
+/// `RateLimiting` (guide §6.1.1): `permit_limit` requests per `window` per key (a principal, or
+/// an IP address for anonymous requests and failed authentication).
+struct RateLimitSettings {
+  bool enabled = true;
+  int permit_limit = 100;
+  std::chrono::milliseconds window{60'000};
+  int queue_limit = 50;
+  bool oldest_first = true;
+  bool operator==(const RateLimitSettings&) const = default;
+};
+
+/// Fixed windows per key, counted in this process. A request beyond the limit waits for the next
+/// window if fewer than `queue_limit` are waiting (they take that window's first permits, in the
+/// order they arrived; with NewestFirst nobody waits), otherwise it is refused. Thread-safe;
+/// settings may change while running.
+class RateLimiter {
+ public:
+  struct Decision {
+    bool allowed = true;
+    std::chrono::milliseconds wait{0};  // allowed after waiting this long (queued)
+    int limit = 0;
+    int remaining = 0;
+    std::chrono::milliseconds reset{0};  // until the current window ends
+  };
+
+  explicit RateLimiter(RateLimitSettings settings) : settings_(settings) {}
+  void update(const RateLimitSettings& settings);
+  RateLimitSettings settings() const;
+
+  Decision acquire(const std::string& key, std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  /// Keys tracked (for tests and metrics).
+  std::size_t keys() const;
+
+ private:
+  struct Bucket {
+    std::chrono::steady_clock::time_point start{};
+    int used = 0;
+    int reserved_next = 0;  // queued requests that will take the next window's first permits
+  };
+
+  mutable std::mutex mutex_;
+  RateLimitSettings settings_;
+  std::unordered_map<std::string, Bucket> buckets_;
+  std::chrono::steady_clock::time_point last_sweep_{};
+};
+
+}  // namespace nsl::http
