@@ -3,6 +3,9 @@
 # whole pipeline on (ids, routing, deadline, security headers, metrics, JSON access log written
 # to a file) against a minimal Beast server built from bench/, both loaded by wrk in the same
 # run, one after the other. Prints requests/s, p50 and p99 for each and the ratio nsl/minimal.
+# Then (issue: identity) an authenticated route, GET /v1/auth/me with an ES256 bearer token
+# (signature check, revocation lookup, rate limiting with a limit high enough never to refuse),
+# against /health/live on the same server.
 #
 #   bench/http_bench.sh [DURATION_SECONDS=10] [CONNECTIONS=64]
 set -euo pipefail
@@ -54,7 +57,9 @@ MIN_PID=$!
 MIN_PORT=$(wait_port "$WORK/minimal.log" "listening on ")
 
 mkdir -p "$WORK/nsl"
-(cd "$WORK/nsl" && exec "$BUILD_DIR/src/app/nsl" serve --urls http://127.0.0.1:0 > "$WORK/nsl/access.log") &
+(cd "$WORK/nsl" && "$BUILD_DIR/src/app/nsl" migrate >/dev/null &&
+  "$BUILD_DIR/src/app/nsl" admin create --name bench > "$WORK/nsl/admin.txt" &&
+  RateLimiting__PermitLimit=1000000000 exec "$BUILD_DIR/src/app/nsl" serve --urls http://127.0.0.1:0 > "$WORK/nsl/access.log") &
 NSL_PID=$!
 NSL_PORT=$(wait_port "$WORK/nsl/access.log" 'Now listening on: http://127.0.0.1:')
 
@@ -71,3 +76,26 @@ printf "%-28s %12.0f %10s %10s\n" "minimal Beast (baseline)" "$MIN_RPS" "$MIN_P5
 printf "%-28s %12.0f %10s %10s\n" "nsl serve (full pipeline)" "$NSL_RPS" "$NSL_P50" "$NSL_P99"
 awk -v a="$NSL_RPS" -v b="$MIN_RPS" 'BEGIN { printf "ratio nsl/minimal: %.2f (goal >= 0.80)\n", a / b }'
 echo "access-log lines written by nsl during the run: $LOG_LINES"
+
+API_KEY=$(awk '/^api key/ {print $3}' "$WORK/nsl/admin.txt")
+TOKEN=$(curl -sf -X POST -d "{\"api_key\":\"$API_KEY\"}" "http://127.0.0.1:$NSL_PORT/v1/auth/token" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$NSL_PORT/v1/auth/me")" = 200 ] ||
+  { echo "the bench token is refused" >&2; exit 1; }
+run_wrk_auth() {
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "$1" > "$WORK/wrk.txt"
+  local rps p50 p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.txt")
+  errors=$(grep -E "Non-2xx|Socket errors" "$WORK/wrk.txt" || true)
+  [ -n "$errors" ] && echo "  wrk reported: $errors" >&2
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+}
+read -r AUTH_RPS AUTH_P50 AUTH_P99 < <(run_wrk_auth "http://127.0.0.1:$NSL_PORT/v1/auth/me")
+echo
+echo "authenticated route on the same server (ES256 token, revocation lookup, rate limiting)"
+printf "%-28s %12s %10s %10s\n" "route" "requests/s" "p50 ms" "p99 ms"
+printf "%-28s %12.0f %10s %10s\n" "GET /health/live" "$NSL_RPS" "$NSL_P50" "$NSL_P99"
+printf "%-28s %12.0f %10s %10s\n" "GET /v1/auth/me (bearer)" "$AUTH_RPS" "$AUTH_P50" "$AUTH_P99"
+awk -v a="$AUTH_RPS" -v b="$NSL_RPS" 'BEGIN { printf "ratio authenticated/open: %.2f (the security pipeline costs %.0f %%)\n", a / b, (1 - a / b) * 100 }'

@@ -319,6 +319,8 @@ int serve(const config::Source& source) {
 
   std::atomic<bool> stopping{false};
   asio::co_spawn(ioc, watch_configuration(source, store, sink, limiter, sink.get("config"), stopping), asio::detached);
+  // Revocations and disabled accounts from other replicas, within a second.
+  asio::co_spawn(ioc, identity.run_sync(1s), asio::detached);
 
   int exit_code = 0;
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -327,6 +329,7 @@ int serve(const config::Source& source) {
     log.info("shutdown requested", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"},
                                     {"grace_seconds", settings->server.shutdown_timeout_seconds}});
     stopping.store(true);
+    identity.stop();
     health.set_draining();
     // A second signal stops at once.
     signals.async_wait([&](const boost::system::error_code& ec2, int) {

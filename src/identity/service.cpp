@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <boost/asio/this_coro.hpp>
+
 #include <algorithm>
 
 #include "nsl/chain/neo/account.hpp"
@@ -124,6 +126,66 @@ CreatedAccount IdentityService::create_account(db::Connection& c, const std::str
   return out;
 }
 
+std::optional<Claims> IdentityService::verified(std::string_view token, TokenError& error) {
+  const auto now = Clock::now();
+  {
+    std::lock_guard lock(cache_mutex_);
+    const auto it = cache_.find(std::string(token));
+    if (it != cache_.end()) {
+      if (it->second.expires_at + std::chrono::seconds(30) > now) return it->second;
+      error.reason = "the token has expired";
+      return std::nullopt;
+    }
+  }
+  auto claims = verify(token, settings_.keys, settings_.issuer, settings_.audience, now, error);
+  if (claims) {
+    std::lock_guard lock(cache_mutex_);
+    if (cache_.emplace(std::string(token), *claims).second) {
+      cache_order_.emplace_back(token);
+      while (cache_order_.size() > kMaxCached) {
+        cache_.erase(cache_order_.front());
+        cache_order_.pop_front();
+      }
+    }
+  }
+  return claims;
+}
+
+bool IdentityService::refused_by_state(const Claims& claims) const {
+  std::shared_lock lock(state_mutex_);
+  return revoked_.count(claims.id) > 0 || disabled_.count(claims.subject) > 0;
+}
+
+asio::awaitable<void> IdentityService::sync_once() {
+  const auto state = co_await db_.run([](db::Connection& c) {
+    auto revoked = c.query("SELECT jti FROM revoked_tokens WHERE expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 minutes')");
+    auto disabled = c.query("SELECT id FROM accounts WHERE disabled != 0");
+    return std::make_pair(std::move(revoked), std::move(disabled));
+  });
+  std::unordered_set<std::string> revoked, disabled;
+  for (std::size_t i = 0; i < state.first.rows.size(); ++i) revoked.insert(state.first.get<std::string>(i, 0));
+  for (std::size_t i = 0; i < state.second.rows.size(); ++i) disabled.insert(state.second.get<std::string>(i, 0));
+  std::unique_lock lock(state_mutex_);
+  // Keep what this replica revoked since the query started; the next sync reads it back.
+  for (const auto& jti : revoked_) revoked.insert(jti);
+  revoked_ = std::move(revoked);
+  disabled_ = std::move(disabled);
+  synced_ = true;
+}
+
+asio::awaitable<void> IdentityService::run_sync(std::chrono::milliseconds interval) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping_.load()) {
+    try {
+      co_await sync_once();
+    } catch (const std::exception& e) {
+      log_.error("cannot load token revocations; retrying", {{"error", e.what()}});
+    }
+    timer.expires_after(interval);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
 asio::awaitable<http::Principal> IdentityService::authenticate(http::Context& ctx) {
   const auto auth = ctx.request[http::Field::authorization];
   const auto key = ctx.request["X-API-Key"];
@@ -135,14 +197,10 @@ asio::awaitable<http::Principal> IdentityService::authenticate(http::Context& ct
       throw unauthorized("the Authorization header must be \"Bearer <token>\"");
     }
     TokenError error;
-    const auto claims = verify(auth.substr(7), settings_.keys, settings_.issuer, settings_.audience, Clock::now(), error);
+    const auto claims = verified(auth.substr(7), error);
     if (!claims) throw unauthorized(error.reason);
-    const auto state = co_await db_.run([&](db::Connection& c) {
-      return c.query("SELECT (SELECT count(*) FROM revoked_tokens WHERE jti = $1), (SELECT disabled FROM accounts WHERE id = $2)",
-                     {claims->id, claims->subject});
-    });
-    if (state.get<std::int64_t>(0, 0) > 0) throw unauthorized("the token has been revoked");
-    if (is_null(state, 0, 1) || state.get<std::int64_t>(0, 1) != 0) throw unauthorized("the account is disabled or gone");
+    if (!synced_) co_await sync_once();
+    if (refused_by_state(*claims)) throw unauthorized("the token has been revoked, or its account is disabled");
     p = {claims->subject, claims->name, claims->role, claims->scope, "jwt", claims->id};
     co_return p;
   }
@@ -277,6 +335,10 @@ void IdentityService::add_routes(http::Router& router) {
                 const auto& p = *ctx.principal;
                 co_await db_.transaction([&](db::Connection& c) {
                   if (p.method == "jwt") {
+                    {
+                      std::unique_lock lock(state_mutex_);
+                      revoked_.insert(p.token_id);
+                    }
                     c.query("INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES ($1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', $2))",
                             {p.token_id, sql_now_plus(settings_.access_ttl)});
                   }

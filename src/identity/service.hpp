@@ -1,7 +1,13 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <list>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
+#include <unordered_map>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -35,7 +41,10 @@ struct CreatedAccount {
 /// Accounts (tenants), API keys, tokens and wallet sign-in; also the pipeline's authenticator.
 /// Credentials: `Authorization: Bearer <access token>` or `X-API-Key: <key>`. API keys and
 /// refresh tokens are stored as SHA-256 hashes only. Access tokens are JWTs (HS256 or ES256,
-/// see IdentitySettings); their revocation is kept in the database, so every replica honours it.
+/// see IdentitySettings). A verified token is remembered until it expires (bounded), so its
+/// signature is checked once. Revocations and disabled accounts are kept in the database and
+/// mirrored in memory: this replica applies its own at once, other replicas' within
+/// `sync_interval` (run_sync()).
 class IdentityService final : public http::Authenticator {
  public:
   IdentityService(db::Database& database, enclave::EnclaveClient* enclave, IdentitySettings settings, log::Logger log);
@@ -51,7 +60,15 @@ class IdentityService final : public http::Authenticator {
   /// `nsl admin create`). Throws std::invalid_argument for a taken or malformed name.
   static CreatedAccount create_account(db::Connection& c, const std::string& name, Role role);
 
+  /// Loads revocations and disabled accounts now, then every `interval` until stop().
+  asio::awaitable<void> run_sync(std::chrono::milliseconds interval);
+  asio::awaitable<void> sync_once();
+  void stop() { stopping_.store(true); }
+
  private:
+  std::optional<Claims> verified(std::string_view token, TokenError& error);
+  bool refused_by_state(const Claims& claims) const;
+
   asio::awaitable<nlohmann::json> issue_tokens(std::string account_id, std::string name, std::string role,
                                                std::vector<std::string> scope, std::string family);
 
@@ -59,6 +76,18 @@ class IdentityService final : public http::Authenticator {
   enclave::EnclaveClient* enclave_;
   IdentitySettings settings_;
   log::Logger log_;
+
+  // Verified tokens (token text → claims), oldest evicted first beyond kMaxCached.
+  static constexpr std::size_t kMaxCached = 100'000;
+  mutable std::mutex cache_mutex_;
+  std::unordered_map<std::string, Claims> cache_;
+  std::list<std::string> cache_order_;
+  // Mirrors of revoked_tokens and disabled accounts.
+  mutable std::shared_mutex state_mutex_;
+  std::unordered_set<std::string> revoked_;
+  std::unordered_set<std::string> disabled_;
+  bool synced_ = false;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace nsl::identity

@@ -322,3 +322,25 @@ def test_a_changed_limit_applies_without_a_restart(nsl_factory):
     p.write_config({"RateLimiting": {"PermitLimit": 50, "Window": "00:00:30", "QueueLimit": 0}})
     p.wait_for(lambda l: l.get("message") == "configuration reloaded", timeout=10)
     assert me(p, **headers).status_code == 200
+
+
+def test_a_revocation_reaches_every_replica(nsl_factory, tmp_path):
+    """Two servers on one database and one enclave root: a token revoked at one is refused by the other."""
+    db_path = str(tmp_path / "shared.db")
+    root = str(tmp_path / "sealing-root")
+    env = {"Database__SqlitePath": db_path, "Enclave__SealingKeyPath": root}
+    a = nsl_factory(env=env)
+    a.args = ["migrate"]
+    assert a.run_to_end()[0] == 0
+    key = admin_key(a)
+    a.args = ["serve", "--urls", "http://127.0.0.1:0"]
+    a.start()
+    b = nsl_factory(env=env).start()
+    t = tokens_for(a, key)
+    auth = {"Authorization": f"Bearer {t['access_token']}"}
+    assert me(b, **auth).status_code == 200  # B verifies A's token: the same enclave key
+    assert post(a, "/v1/auth/revoke", {}, headers=auth).status_code == 204
+    deadline = time.monotonic() + 5
+    while me(b, **auth).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert me(b, **auth).status_code == 401
