@@ -1,3 +1,4 @@
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -82,6 +83,61 @@ int admin_create(const config::Source& source, const std::string& name, const st
   std::printf("account  %s (%s, role %s)\n", created.account_id.c_str(), name.c_str(), role_text.c_str());
   std::printf("api key  %s\n", created.api_key.c_str());
   std::printf("The key is shown only now. Send it as X-API-Key, or exchange it at POST /v1/auth/token.\n");
+  return 0;
+}
+
+int audit_export(const config::Source& source, const std::string& from, const std::string& to, const std::string& principal) {
+  const auto settings = config::load(source);
+  metrics::Registry registry;
+  auto database = db::open_database(settings, registry);
+  std::int64_t after = 0, total = 0;
+  const auto started = std::chrono::steady_clock::now();
+  while (true) {
+    db::Result rows;
+    database->with_connection_blocking([&](db::Connection& c) {
+      std::string sql =
+          "SELECT id, event_type, user_address, service_name, method_name, request_id, correlation_id, ip_address, user_agent, "
+          "request_data, response_data, status_code, error_message, execution_time_ms, created_at FROM audit_logs WHERE id > $1";
+      std::vector<db::Value> params{after};
+      if (!from.empty()) {
+        params.emplace_back(from);
+        sql += " AND created_at >= $" + std::to_string(params.size());
+      }
+      if (!to.empty()) {
+        params.emplace_back(to);
+        sql += " AND created_at < $" + std::to_string(params.size());
+      }
+      if (!principal.empty()) {
+        params.emplace_back(principal);
+        sql += " AND user_address = $" + std::to_string(params.size());
+      }
+      rows = c.query(sql + " ORDER BY id LIMIT 5000", params);
+    });
+    if (rows.empty()) break;
+    for (std::size_t i = 0; i < rows.rows.size(); ++i) {
+      nlohmann::json e;
+      for (std::size_t k = 0; k < rows.columns.size(); ++k) {
+        const auto& v = rows.rows[i][k];
+        if (std::holds_alternative<std::int64_t>(v)) {
+          e[rows.columns[k]] = std::get<std::int64_t>(v);
+        } else if (std::holds_alternative<std::string>(v)) {
+          const auto& text = std::get<std::string>(v);
+          const bool is_json = rows.columns[k] == "request_data" || rows.columns[k] == "response_data";
+          e[rows.columns[k]] = is_json ? nlohmann::json::parse(text, nullptr, false) : nlohmann::json(text);
+        } else {
+          e[rows.columns[k]] = nullptr;
+        }
+      }
+      std::fputs(e.dump().c_str(), stdout);
+      std::fputc('\n', stdout);
+    }
+    after = rows.get<std::int64_t>(rows.rows.size() - 1, 0);
+    total += static_cast<std::int64_t>(rows.rows.size());
+    std::fprintf(stderr, "nsl audit export: %lld records ...\n", static_cast<long long>(total));
+  }
+  std::fflush(stdout);
+  std::fprintf(stderr, "nsl audit export: %lld records in %.1f s\n", static_cast<long long>(total),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return 0;
 }
 

@@ -23,6 +23,10 @@ int version();
 /// once (the first admin is made this way).
 int admin_create(const config::Source& source, const std::string& name, const std::string& role);
 
+/// `nsl audit export`: the audit trail as JSON lines on stdout, oldest first, optionally within
+/// [from, to) and for one principal; progress on stderr.
+int audit_export(const config::Source& source, const std::string& from, const std::string& to, const std::string& principal);
+
 /// `nsl attest verify FILE`: checks a saved attestation report; prints every check, returns 0
 /// when all pass.
 struct AttestVerifyOptions {

@@ -77,6 +77,15 @@ int main(int argc, char** argv) {
   create->add_option("--name", account_name, "The account's name")->required();
   create->add_option("--role", account_role, "admin, operator, user or auditor (default: admin)");
 
+  std::string audit_from, audit_to, audit_principal;
+  auto* audit = app.add_subcommand("audit", "Audit trail tools");
+  audit->require_subcommand(1);
+  auto* audit_export = audit->add_subcommand("export", "Write the audit trail as JSON lines to stdout, oldest first");
+  options.add_to(audit_export);
+  audit_export->add_option("--from", audit_from, "Only records at or after this time (ISO 8601, e.g. 2026-11-01T00:00:00Z)");
+  audit_export->add_option("--to", audit_to, "Only records before this time (ISO 8601)");
+  audit_export->add_option("--principal", audit_principal, "Only records of this principal (address or account id)");
+
   nsl::app::AttestVerifyOptions attest_options;
   auto* attest = app.add_subcommand("attest", "Enclave attestation tools");
   attest->require_subcommand(1);
@@ -99,7 +108,7 @@ int main(int argc, char** argv) {
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == first;
     if (!known) {
-      std::fprintf(stderr, "nsl: unknown command '%s' (commands: serve, migrate, config, admin, attest, version; see nsl --help)\n",
+      std::fprintf(stderr, "nsl: unknown command '%s' (commands: serve, migrate, config, admin, audit, attest, version; see nsl --help)\n",
                    first.c_str());
       return 2;
     }
@@ -118,6 +127,7 @@ int main(int argc, char** argv) {
     if (version->parsed()) return nsl::app::version();
     if (verify->parsed()) return nsl::app::attest_verify(attest_options);
     if (create->parsed()) return nsl::app::admin_create(options.source(), account_name, account_role);
+    if (audit_export->parsed()) return nsl::app::audit_export(options.source(), audit_from, audit_to, audit_principal);
   } catch (const nsl::config::ConfigError& e) {
     for (const auto& line : e.errors()) std::fprintf(stderr, "nsl: configuration error: %s\n", line.c_str());
     return 2;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nsl/app/commands.hpp"
+#include "nsl/audit/writer.hpp"
 #include "nsl/core/build_info.hpp"
 #include "nsl/core/logging.hpp"
 #include "nsl/core/metrics.hpp"
@@ -281,12 +282,19 @@ int serve(const config::Source& source) {
                                      sink.get("identity"));
   // Services register their routes here, explicitly, as they are built.
   identity.add_routes(router);
+  // The audit trail (Security:EnableAuditLogging): every request but health and metrics.
+  std::unique_ptr<audit::AuditWriter> audit_writer;
+  if (settings->security.enable_audit_logging) {
+    audit_writer = std::make_unique<audit::AuditWriter>(*database, registry, sink.get("audit"));
+  }
+  if (audit_writer) audit_writer->add_routes(router);
   services::attestation::add_routes(router, *enclave.client);
 
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
   pipeline.set_authenticator(&identity);
   http::RateLimiter limiter(rate_limit_settings(settings->rate_limiting));
   pipeline.set_rate_limiter(&limiter);
+  if (audit_writer) pipeline.set_auditor(audit_writer.get());
   http::Server server(ioc, server_options(*settings, "nsl"), pipeline, registry, sink);
   server.listen(addresses_of(settings->server));
 
@@ -360,6 +368,7 @@ int serve(const config::Source& source) {
   }
   ioc.run();
   for (auto& t : workers) t.join();
+  if (audit_writer) audit_writer->stop();  // writes every record still queued
   if (enclave.supervisor) enclave.supervisor->stop();
   log.info("stopped", {{"exit_code", exit_code}});
   sink.flush();

@@ -6,6 +6,8 @@
 #include "nsl/core/strings.hpp"
 #include "nsl/http/problem.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace nsl::http {
 namespace {
 
@@ -216,6 +218,89 @@ asio::awaitable<Response> Pipeline::dispatch(Context& ctx) {
   co_return std::move(result.response);
 }
 
+namespace {
+
+// Whether a JSON member's name says it holds a credential: password, secret, token, private
+// key, API key (any case, with or without separators).
+bool secret_name(const std::string& name) {
+  std::string n;
+  for (const char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c))) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  for (const char* word : {"password", "passphrase", "secret", "token", "privatekey", "apikey", "wif"}) {
+    if (n.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+void redact(nlohmann::json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (secret_name(it.key())) {
+        it.value() = "[REDACTED]";
+      } else {
+        redact(it.value());
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& x : j) redact(x);
+  }
+}
+
+// A body for the audit trail: JSON with credentials redacted, other text truncated to 16 KiB.
+nlohmann::json audit_body(const std::string& body) {
+  if (body.empty()) return nullptr;
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_discarded()) {
+    redact(j);
+    return j;
+  }
+  constexpr std::size_t kMax = 16 * 1024;
+  return body.size() > kMax ? body.substr(0, kMax) + "...(truncated)" : body;
+}
+
+// Accounts signed in with a wallet are named by their address; others by their id.
+std::string audit_principal(const Principal& p) {
+  const bool neo = p.name.size() == 34 && p.name[0] == 'N';
+  const bool evm = p.name.size() == 42 && p.name.rfind("0x", 0) == 0;
+  return neo || evm ? p.name : p.account_id;
+}
+
+}  // namespace
+
+AuditEntry Pipeline::audit_entry(const Context& ctx, const Response& res, std::string_view service, std::int64_t ms) const {
+  AuditEntry e;
+  e.service = std::string(service);
+  e.method = std::string(ctx.request.method_string()) + " " + (ctx.route ? ctx.route->pattern : std::string(ctx.path));
+  if (e.method.size() > 100) e.method.resize(100);
+  if (ctx.principal) e.principal = audit_principal(*ctx.principal);
+  e.request_id = ctx.request_id;
+  e.correlation_id = ctx.correlation_id;
+  e.ip_address = ctx.connection.remote.to_string();
+  e.user_agent = std::string(ctx.request[Field::user_agent]).substr(0, 512);
+  e.status = res.result_int();
+  e.execution_time_ms = ms;
+  nlohmann::json headers = nlohmann::json::object();
+  for (const auto& h : ctx.request) {
+    const std::string name(h.name_string());
+    const bool credential = iequals(name, "Authorization") || iequals(name, "Cookie") || iequals(name, "X-API-Key") ||
+                            iequals(name, "Proxy-Authorization");
+    headers[name] = credential ? std::string("[REDACTED]") : std::string(h.value()).substr(0, 1024);
+  }
+  nlohmann::json request{{"query", std::string(ctx.query)}, {"headers", headers}};
+  const bool failed = e.status >= 400;
+  if (failed) {
+    request["body"] = audit_body(ctx.request.body());
+    e.response_data = nlohmann::json{{"body", audit_body(res.body())}}.dump();
+    const auto problem = nlohmann::json::parse(res.body(), nullptr, false);
+    if (problem.is_object() && problem.contains("detail") && problem["detail"].is_string()) {
+      e.error_message = problem["detail"].get<std::string>();
+    }
+  }
+  e.request_data = request.dump();
+  return e;
+}
+
 Response Pipeline::error_response(const std::exception_ptr& error, const Context& ctx) {
   try {
     std::rethrow_exception(error);
@@ -276,6 +361,10 @@ void Pipeline::finish(Context& ctx, Response& res, Clock::time_point started, st
                                    {"remote_ip", remote_ip}};
     if (ctx.principal) fields.emplace_back("principal", ctx.principal->account_id);
     access_log_.log(log::Level::info, "request", fields);
+  }
+  // 8. audit trail
+  if (auditor_ && service != "health" && service != "metrics") {
+    auditor_->record(audit_entry(ctx, res, service, static_cast<std::int64_t>(seconds * 1000.0)));
   }
 }
 

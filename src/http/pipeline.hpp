@@ -35,7 +35,8 @@ struct PipelineSettings {
 ///   2b. authentication (every route that is not public) and the route's permission: 401 / 403
 ///   2c. rate limiting per principal, or per IP address for anonymous requests and failed
 ///       authentication (health and metrics exempt): X-RateLimit-* headers, queueing, then 429
-/// Auditing joins after 2c when it exists.
+///   8. the audit trail: one entry per request (health and metrics excepted), handed to the
+///      auditor, which writes it off the request path
 /// Establishes who a request comes from (bearer token or API key) and what they may do. Throws
 /// RequestError (401 with WWW-Authenticate) when the credential is missing or refused.
 class Authenticator {
@@ -45,8 +46,33 @@ class Authenticator {
   virtual bool allows(const Principal& principal, std::string_view permission) const = 0;
 };
 
+/// What the audit trail records of one request (guide §17.1, table audit_logs).
+struct AuditEntry {
+  std::string service;
+  std::string method;         // "GET /v1/api-keys/{id}": the route, not the path (no ids)
+  std::string principal;      // the account's address, or its id; empty when anonymous
+  std::string request_id;
+  std::string correlation_id;
+  std::string ip_address;
+  std::string user_agent;
+  std::string request_data;   // JSON: query, headers (credentials redacted), body when it failed
+  std::string response_data;  // JSON: the response body when it failed; empty otherwise
+  unsigned status = 0;
+  std::string error_message;
+  std::int64_t execution_time_ms = 0;
+};
+
+/// Takes audit entries off the request path (must not block).
+class Auditor {
+ public:
+  virtual ~Auditor() = default;
+  virtual void record(AuditEntry entry) = 0;
+};
+
 class Pipeline {
  public:
+  /// Every request but health and metrics is recorded when an auditor is set.
+  void set_auditor(Auditor* auditor) { auditor_ = auditor; }
   /// Routes that are not public need an authenticator; without one they answer 401.
   void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
   /// Every route but health and metrics is rate limited when a limiter is set.
@@ -71,6 +97,7 @@ class Pipeline {
   void finish(Context& ctx, Response& res, std::chrono::steady_clock::time_point started, std::string_view service,
               std::string_view method);
   Response error_response(const std::exception_ptr& error, const Context& ctx);
+  AuditEntry audit_entry(const Context& ctx, const Response& res, std::string_view service, std::int64_t ms) const;
   /// Takes a permit for `key`: the time to wait in the queue, or RequestError 429.
   std::chrono::milliseconds rate_limit(Context& ctx, const std::string& key);
 
@@ -78,6 +105,7 @@ class Pipeline {
   PipelineSettings settings_;
   Authenticator* authenticator_ = nullptr;
   RateLimiter* limiter_ = nullptr;
+  Auditor* auditor_ = nullptr;
   std::atomic<int> in_flight_{0};
   metrics::Family<metrics::Counter>& requests_total_;
   metrics::Family<metrics::Histogram>& request_duration_;

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "nsl/core/logging.hpp"
+#include "nsl/core/metrics.hpp"
+#include "nsl/db/database.hpp"
+#include "nsl/http/pipeline.hpp"
+#include "nsl/http/router.hpp"
+
+namespace nsl::audit {
+
+/// The audit trail (guide §17.1): entries queue in memory and a writer thread stores them in
+/// audit_logs in batches (one transaction per batch, every 100 ms or 500 entries), so requests
+/// never wait for it. A failed write is retried; entries are dropped only when the queue is full,
+/// and then counted (`nsl_audit_records_dropped_total`) and logged, never silently. stop() —
+/// graceful shutdown — writes everything still queued.
+class AuditWriter final : public http::Auditor {
+ public:
+  AuditWriter(db::Database& database, metrics::Registry& registry, log::Logger log, std::size_t capacity = 100'000);
+  ~AuditWriter() override;
+
+  void record(http::AuditEntry entry) override;
+  /// Returns once everything recorded so far is written (tests, `nsl audit export` consistency).
+  void flush();
+  /// Writes what is queued and stops the writer.
+  void stop();
+
+  /// GET /v1/audit: entries newest first, filtered by principal, service, status and time range
+  /// (`from`, `to`: ISO 8601), `limit` (at most 1000) and the cursor `before` (an entry id).
+  /// Needs audit:read (auditors and admins).
+  void add_routes(http::Router& router);
+
+ private:
+  void loop();
+  bool write(std::deque<http::AuditEntry>& batch);
+
+  db::Database& db_;
+  log::Logger log_;
+  std::size_t capacity_;
+  metrics::Counter& written_;
+  metrics::Counter& dropped_;
+  metrics::Counter& failures_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<http::AuditEntry> queue_;
+  std::size_t in_progress_ = 0;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point last_drop_log_{};
+  std::thread thread_;
+};
+
+}  // namespace nsl::audit

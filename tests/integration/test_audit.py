@@ -1,0 +1,133 @@
+"""The audit trail over the real server: one record per request with the guide's fields,
+credentials redacted, bodies of failed requests, queries by auditors only, export as JSON lines,
+and nothing lost on a graceful shutdown."""
+import json
+import sqlite3
+import subprocess
+import time
+
+import requests
+
+from conftest import BINARY
+from test_identity import admin_key, post, sign
+
+
+def audited_server(nsl_factory, **kw):
+    p = nsl_factory(**kw)
+    p.args = ["migrate"]
+    assert p.run_to_end()[0] == 0
+    key = admin_key(p)
+    p.args = ["serve", "--urls", "http://127.0.0.1:0"]
+    p.start()
+    p.admin_key = key
+    return p
+
+
+def rows(p, where="1 = 1", params=()):
+    with sqlite3.connect(p.workdir / "data" / "nsl.db") as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute(f"SELECT * FROM audit_logs WHERE {where} ORDER BY id", params)]
+
+
+def wait_rows(p, where, params=(), count=1, timeout=5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = rows(p, where, params)
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no audit record for {where} {params}")
+
+
+def test_each_request_is_recorded_with_credentials_redacted(nsl_factory):
+    p = audited_server(nsl_factory)
+    r = requests.get(p.url + "/v1/auth/me", headers={"X-API-Key": p.admin_key, "User-Agent": "audit-test",
+                                                     "X-Request-Id": "req-ok-1"}, timeout=10)
+    assert r.status_code == 200
+    [ok] = wait_rows(p, "request_id = ?", ("req-ok-1",))
+    assert ok["event_type"] == "api_request" and ok["service_name"] == "auth" and ok["method_name"] == "GET /v1/auth/me"
+    assert ok["status_code"] == 200 and ok["user_agent"] == "audit-test" and ok["ip_address"] == "127.0.0.1"
+    assert ok["user_address"] and ok["execution_time_ms"] >= 0 and ok["response_data"] is None
+    request = json.loads(ok["request_data"])
+    assert request["headers"]["X-API-Key"] == "[REDACTED]"
+    assert p.admin_key not in ok["request_data"]
+    assert "body" not in request  # bodies only for failed requests
+
+    # A failed request: bodies kept, secrets in them redacted.
+    r = post(p, "/v1/auth/token", {"api_key": "nsl_" + "1" * 16 + "_" + "2" * 64, "note": "kept", "password": "hunter2",
+                                   "nested": {"privateKey": "abc", "refresh_token": "x"}},
+             headers={"X-Request-Id": "req-fail-1", "Authorization": "Bearer nope", "Cookie": "session=s3cr3t"})
+    assert r.status_code == 401
+    [failed] = wait_rows(p, "request_id = ?", ("req-fail-1",))
+    assert failed["status_code"] == 401 and "not valid" in failed["error_message"]
+    body = json.loads(failed["request_data"])["body"]
+    assert body["note"] == "kept"
+    assert body["api_key"] == body["password"] == body["nested"]["privateKey"] == body["nested"]["refresh_token"] == "[REDACTED]"
+    headers = json.loads(failed["request_data"])["headers"]
+    assert headers["Authorization"] == headers["Cookie"] == "[REDACTED]"
+    assert json.loads(failed["response_data"])["body"]["status"] == 401
+    for secret in ("hunter2", "s3cr3t", "2" * 64):
+        assert all(secret not in json.dumps(r) for r in rows(p))
+    # Health and metrics are not audited.
+    p.get("/health")
+    p.get("/metrics")
+    time.sleep(0.4)
+    assert not [r for r in rows(p) if r["service_name"] in ("health", "metrics")]
+
+
+def test_auditors_query_the_trail_and_users_cannot(nsl_factory):
+    p = audited_server(nsl_factory)
+    admin = {"X-API-Key": p.admin_key}
+    for i in range(5):
+        requests.get(p.url + "/v1/auth/me", headers=dict(admin, **{"X-Request-Id": f"q-{i}"}), timeout=10)
+    wait_rows(p, "request_id LIKE 'q-%'", count=5)
+    r = requests.get(p.url + "/v1/audit", params={"service": "auth", "status": "200", "limit": "3"}, headers=admin, timeout=10)
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert len(page["entries"]) == 3 and "next_before" in page
+    ids = [e["id"] for e in page["entries"]]
+    assert ids == sorted(ids, reverse=True)
+    more = requests.get(p.url + "/v1/audit", params={"before": page["next_before"], "limit": "1000"}, headers=admin, timeout=10).json()
+    assert all(e["id"] < ids[-1] for e in more["entries"])
+    bad = requests.get(p.url + "/v1/audit", params={"limit": "0"}, headers=admin, timeout=10)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "limit"
+    # An auditor key works; a wallet user gets 403.
+    key = post(p, "/v1/api-keys", {"name": "auditor", "permissions": ["audit:read"]}, headers=admin).json()["api_key"]
+    assert requests.get(p.url + "/v1/audit", headers={"X-API-Key": key}, timeout=10).status_code == 200
+    w = sign("neo-x", "warm-up")
+    ch = post(p, "/v1/auth/wallet/challenge", {"chain": "neo-x", "address": w["address"]}).json()
+    s = sign("neo-x", ch["message"], w["private_key"])
+    token = post(p, "/v1/auth/wallet/sign-in", {"nonce": ch["nonce"], "signature": s["signature"]}).json()["access_token"]
+    r = requests.get(p.url + "/v1/audit", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 403
+    # The wallet user's own requests are recorded under its address.
+    wait_rows(p, "user_address = ?", (w["address"],))
+
+
+def test_a_graceful_shutdown_loses_no_record_and_export_writes_json_lines(nsl_factory):
+    p = audited_server(nsl_factory, env={"RateLimiting__PermitLimit": "100000"})
+    admin = {"X-API-Key": p.admin_key}
+    session = requests.Session()
+    for i in range(300):
+        session.get(p.url + "/v1/auth/me", headers=dict(admin, **{"X-Request-Id": f"burst-{i}"}), timeout=10)
+    assert p.stop() == 0  # SIGTERM right after the burst
+    assert len(rows(p, "request_id LIKE 'burst-%'")) == 300
+    p.args = ["audit", "export"]
+    code, out, err = p.run_to_end()
+    assert code == 0, err
+    lines = [json.loads(l) for l in out.splitlines()]
+    assert len([l for l in lines if l["request_id"].startswith("burst-")]) == 300
+    assert "records in" in err
+    ids = [l["id"] for l in lines]
+    assert ids == sorted(ids)
+    p.args = ["audit", "export", "--principal", "nobody"]
+    code, out, _ = p.run_to_end()
+    assert code == 0 and out == ""
+
+
+def test_audit_logging_can_be_turned_off(nsl_factory):
+    p = audited_server(nsl_factory, env={"Security__EnableAuditLogging": "false"})
+    requests.get(p.url + "/v1/auth/me", headers={"X-API-Key": p.admin_key}, timeout=10)
+    time.sleep(0.4)
+    assert rows(p) == []
+    assert requests.get(p.url + "/v1/audit", headers={"X-API-Key": p.admin_key}, timeout=10).status_code == 404
