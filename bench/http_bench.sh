@@ -4,7 +4,8 @@
 # to a file) against a minimal Beast server built from bench/, both loaded by wrk in the same
 # run, one after the other. Prints requests/s, p50 and p99 for each and the ratio nsl/minimal.
 # Then (issue: identity) an authenticated route, GET /v1/auth/me with an ES256 bearer token
-# (signature check, revocation lookup, rate limiting with a limit high enough never to refuse),
+# (signature check, revocation check, rate limiting with a limit high enough never to refuse, and
+# an audit record per request),
 # against /health/live on the same server.
 #
 #   bench/http_bench.sh [DURATION_SECONDS=10] [CONNECTIONS=64]
@@ -94,7 +95,7 @@ run_wrk_auth() {
 }
 read -r AUTH_RPS AUTH_P50 AUTH_P99 < <(run_wrk_auth "http://127.0.0.1:$NSL_PORT/v1/auth/me")
 echo
-echo "authenticated route on the same server (ES256 token, revocation lookup, rate limiting)"
+echo "authenticated route on the same server (ES256 token, revocation check, rate limiting, audit record)"
 printf "%-28s %12s %10s %10s\n" "route" "requests/s" "p50 ms" "p99 ms"
 printf "%-28s %12.0f %10s %10s\n" "GET /health/live" "$NSL_RPS" "$NSL_P50" "$NSL_P99"
 printf "%-28s %12.0f %10s %10s\n" "GET /v1/auth/me (bearer)" "$AUTH_RPS" "$AUTH_P50" "$AUTH_P99"
