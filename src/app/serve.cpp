@@ -23,6 +23,7 @@
 #include "nsl/http/server.hpp"
 #include "nsl/identity/service.hpp"
 #include "nsl/services/attestation/routes.hpp"
+#include "nsl/services/keys/routes.hpp"
 
 namespace nsl::app {
 namespace {
@@ -289,6 +290,7 @@ int serve(const config::Source& source) {
   }
   if (audit_writer) audit_writer->add_routes(router);
   services::attestation::add_routes(router, *enclave.client);
+  services::keys::add_routes(router, *database, *enclave.client);
 
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
   pipeline.set_authenticator(&identity);

@@ -166,6 +166,24 @@ CREATE TABLE wallet_nonces (
 );
 )sql";
 
+// Key management: each key version of an account, sealed by the enclave.
+constexpr const char* kV5Sqlite = R"sql(
+CREATE TABLE keys (
+  id          TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  account_id  TEXT NOT NULL REFERENCES accounts(id),
+  name        TEXT NOT NULL,
+  kind        TEXT NOT NULL CHECK (kind IN ('secp256r1', 'secp256k1', 'ed25519')),
+  sealed      TEXT NOT NULL,
+  public_key  TEXT NOT NULL,
+  exportable  INTEGER NOT NULL DEFAULT 0,
+  status      TEXT NOT NULL CHECK (status IN ('active', 'disabled', 'retired')),
+  created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  PRIMARY KEY (id, version)
+);
+CREATE UNIQUE INDEX idx_keys_account_name ON keys(account_id, name, version);
+)sql";
+
 std::string now_text(Connection& c) {
   return c.query("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").get<std::string>(0, 0);
 }
@@ -178,6 +196,7 @@ const std::vector<Migration>& migrations() {
       {2, "storage_data.deleted_at and the composite listing index", {{Dialect::sqlite, kV2Sqlite}}},
       {3, "chain watcher cursors, seen block hashes and delivered logs", {{Dialect::sqlite, kV3Sqlite}}},
       {4, "identity: accounts, API keys, refresh tokens, revoked tokens, wallet nonces", {{Dialect::sqlite, kV4Sqlite}}},
+      {5, "key management: sealed key versions per account", {{Dialect::sqlite, kV5Sqlite}}},
   };
   return kAll;
 }

@@ -24,7 +24,7 @@ const char* role_name(Role role) {
 
 const std::vector<std::string>& role_permissions(Role role) {
   static const std::vector<std::string> admin{"*"};
-  static const std::vector<std::string> operator_{"keys:*", "secrets:*", "storage:*", "oracle:*", "randomness:*",
+  static const std::vector<std::string> operator_{"keys:create", "keys:read", "keys:sign", "secrets:*", "storage:*", "oracle:*", "randomness:*",
                                                   "automation:*", "compute:*"};
   static const std::vector<std::string> user{"keys:create", "keys:read", "keys:sign", "secrets:write", "secrets:read-metadata",
                                              "storage:read", "storage:write", "oracle:request", "randomness:request",
