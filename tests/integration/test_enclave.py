@@ -21,7 +21,9 @@ NONCE = "5a" * 24
 
 
 def enclave_pid(nsl):
-    children = Path(f"/proc/{nsl.proc.pid}/task/{nsl.proc.pid}/children").read_text().split()
+    # A restarted enclave is the child of the supervisor's thread, so every thread is looked at.
+    children = [c for task in Path(f"/proc/{nsl.proc.pid}/task").iterdir()
+                for c in (task / "children").read_text().split()]
     for pid in children:
         if Path(f"/proc/{pid}/comm").read_text().strip() == "nsl-enclave":
             return int(pid)
