@@ -24,6 +24,7 @@
 #include "nsl/identity/service.hpp"
 #include "nsl/services/attestation/routes.hpp"
 #include "nsl/services/keys/routes.hpp"
+#include "nsl/services/secrets/routes.hpp"
 
 namespace nsl::app {
 namespace {
@@ -291,6 +292,8 @@ int serve(const config::Source& source) {
   if (audit_writer) audit_writer->add_routes(router);
   services::attestation::add_routes(router, *enclave.client);
   services::keys::add_routes(router, *database, *enclave.client);
+  services::secrets::SecretStore secrets(*database, *enclave.client);
+  secrets.add_routes(router);
 
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
   pipeline.set_authenticator(&identity);

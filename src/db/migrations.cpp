@@ -184,6 +184,20 @@ CREATE TABLE keys (
 CREATE UNIQUE INDEX idx_keys_account_name ON keys(account_id, name, version);
 )sql";
 
+// Secrets: named, versioned values per account, sealed by the enclave.
+constexpr const char* kV6Sqlite = R"sql(
+CREATE TABLE secrets (
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  name       TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  sealed     TEXT NOT NULL,
+  bytes      INTEGER NOT NULL,
+  status     TEXT NOT NULL CHECK (status IN ('active', 'retired')),
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  PRIMARY KEY (account_id, name, version)
+);
+)sql";
+
 std::string now_text(Connection& c) {
   return c.query("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").get<std::string>(0, 0);
 }
@@ -197,6 +211,7 @@ const std::vector<Migration>& migrations() {
       {3, "chain watcher cursors, seen block hashes and delivered logs", {{Dialect::sqlite, kV3Sqlite}}},
       {4, "identity: accounts, API keys, refresh tokens, revoked tokens, wallet nonces", {{Dialect::sqlite, kV4Sqlite}}},
       {5, "key management: sealed key versions per account", {{Dialect::sqlite, kV5Sqlite}}},
+      {6, "secrets: sealed, versioned values per account", {{Dialect::sqlite, kV6Sqlite}}},
   };
   return kAll;
 }

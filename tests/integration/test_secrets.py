@@ -1,0 +1,57 @@
+"""The Secrets service over real HTTP: sealed at rest, versioned, revealed only with the explicit
+secrets:read permission, isolated per account."""
+import pytest
+import requests
+
+from test_keys import api, server, wallet_user  # noqa: F401 (fixtures)
+from test_identity import post
+
+
+def test_secrets_are_versioned_sealed_and_revealed_only_with_permission(server):
+    value = "postgres-password-\u00e9-7f3a9c"
+    r = api(server, "POST", "/v1/secrets", server.admin, {"name": "db.password", "value": value})
+    assert r.status_code == 201, r.text
+    assert r.json()["version"] == 1 and "value" not in r.json()
+    assert api(server, "POST", "/v1/secrets", server.admin, {"name": "db.password", "value": "x"}).status_code == 409
+    listed = api(server, "GET", "/v1/secrets", server.admin).json()["secrets"]
+    assert [s["name"] for s in listed] == ["db.password"] and value not in str(listed)
+    assert api(server, "POST", "/v1/secrets/db.password/reveal", server.admin).json()["value"] == value
+    # A new version replaces it.
+    r = api(server, "PUT", "/v1/secrets/db.password", server.admin, {"value": "second"})
+    assert r.status_code == 200 and r.json()["version"] == 2
+    assert api(server, "POST", "/v1/secrets/db.password/reveal", server.admin).json()["value"] == "second"
+    assert api(server, "GET", "/v1/secrets/db.password", server.admin).json()["version"] == 2
+    # Sealed at rest: neither version is in the database file.
+    db = (server.workdir / "data" / "nsl.db").read_bytes()
+    assert value.encode() not in db and b"second" not in db
+    # A key that may write and list but not read values.
+    key = post(server, "/v1/api-keys", {"name": "w", "permissions": ["secrets:write", "secrets:read-metadata"]},
+               headers=server.admin).json()["api_key"]
+    writer = {"X-API-Key": key}
+    assert api(server, "GET", "/v1/secrets", writer).status_code == 200
+    assert api(server, "POST", "/v1/secrets/db.password/reveal", writer).status_code == 403
+    assert api(server, "DELETE", "/v1/secrets/db.password", writer).status_code == 204
+    assert api(server, "GET", "/v1/secrets/db.password", server.admin).status_code == 404
+
+
+def test_secrets_are_isolated_per_account(server):
+    assert api(server, "POST", "/v1/secrets", server.admin, {"name": "shared-name", "value": "admin's"}).status_code == 201
+    user = wallet_user(server)
+    assert api(server, "GET", "/v1/secrets", user).json()["secrets"] == []
+    assert api(server, "GET", "/v1/secrets/shared-name", user).status_code == 404
+    assert api(server, "PUT", "/v1/secrets/shared-name", user, {"value": "overwrite"}).status_code == 404
+    assert api(server, "DELETE", "/v1/secrets/shared-name", user).status_code == 404
+    # The same name in another account is another secret.
+    assert api(server, "POST", "/v1/secrets", user, {"name": "shared-name", "value": "user's"}).status_code == 201
+    assert api(server, "POST", "/v1/secrets/shared-name/reveal", server.admin).json()["value"] == "admin's"
+    # A user may not read values back (secrets:read is not in its role).
+    assert api(server, "POST", "/v1/secrets/shared-name/reveal", user).status_code == 403
+
+
+@pytest.mark.parametrize("body,field", [({"value": "v"}, "name"), ({"name": "a b", "value": "v"}, "name"),
+                                        ({"name": "a"}, "value"), ({"name": "a", "value": ""}, "value"),
+                                        ({"name": "a", "value": "x" * 70000}, "value")])
+def test_bad_secret_requests_are_400_naming_the_field(server, body, field):
+    r = api(server, "POST", "/v1/secrets", server.admin, body)
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["field"] == field
