@@ -7,7 +7,8 @@ set -euo pipefail
 PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   libboost1.81-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libssl-dev libgtest-dev
-  libsecp256k1-dev libcrypto++-dev libcurl4-openssl-dev libseccomp-dev
+  libsecp256k1-dev libcrypto++-dev libcurl4-openssl-dev libseccomp-dev libpq-dev libhiredis-dev
+  postgresql redis-server
   gdb
   python3 python3-pip sqlite3 curl wrk
 )

@@ -13,6 +13,7 @@
 #include "nsl/core/build_info.hpp"
 #include "nsl/core/logging.hpp"
 #include "nsl/core/metrics.hpp"
+#include "nsl/db/maintenance.hpp"
 #include "nsl/db/migrations.hpp"
 #include "nsl/db/open.hpp"
 #include "nsl/enclave/client.hpp"
@@ -149,6 +150,9 @@ void prepare_schema(db::Database& database, const config::Settings& settings, co
         log.info("applying migration", {{"version", m.version}, {"name", m.name}});
       });
       const auto status = db::migration_status(c);
+      for (const auto& name : db::ensure_audit_partitions(c, std::chrono::system_clock::now())) {
+        log.info("created audit partition", {{"partition", name}});
+      }
       log.info("database schema ready", {{"database", database.describe()}, {"version", status.current},
                                          {"applied_now", static_cast<std::uint64_t>(applied.size())}});
       return;
@@ -184,6 +188,32 @@ http::RateLimitSettings rate_limit_settings(const config::RateLimitingSettings& 
   out.queue_limit = r.queue_limit;
   out.oldest_first = r.queue_processing_order == "OldestFirst";
   return out;
+}
+
+// Hourly upkeep on every replica (each step is idempotent): audit partitions ahead of time on
+// PostgreSQL, and retention (guide §17.2): expired storage_data and audit records older than
+// Security:AuditRetentionDays.
+asio::awaitable<void> maintain_database(db::Database& database, const SettingsStore& store, log::Logger log,
+                                        const std::atomic<bool>& stopping) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping.load()) {
+    const int days = store.get()->security.audit_retention_days;
+    try {
+      const auto report = co_await database.run([days](db::Connection& c) {
+        const auto now = std::chrono::system_clock::now();
+        db::ensure_audit_partitions(c, now);
+        return db::apply_retention(c, now, days);
+      });
+      if (report.storage_expired || report.audit_rows || !report.partitions_dropped.empty()) {
+        log.info("retention applied", {{"storage_expired", report.storage_expired}, {"audit_rows", report.audit_rows},
+                                       {"partitions_dropped", join(report.partitions_dropped, ", ")}});
+      }
+    } catch (const std::exception& e) {
+      log.warn("database upkeep failed; trying again in an hour", {{"error", e.what()}});
+    }
+    timer.expires_after(1h);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 asio::awaitable<void> watch_configuration(config::Source source, SettingsStore& store, log::Sink& sink,
@@ -246,7 +276,7 @@ int serve(const config::Source& source) {
                    metrics::Type::counter, {}, static_cast<double>(sink.dropped())});
   });
 
-  auto database = db::open_database(*settings, registry);
+  auto database = db::open_database(*settings, registry, sink.get("db"));
   prepare_schema(*database, *settings, log);
   auto enclave = start_enclave(*settings, registry, sink);
 
@@ -332,6 +362,7 @@ int serve(const config::Source& source) {
 
   std::atomic<bool> stopping{false};
   asio::co_spawn(ioc, watch_configuration(source, store, sink, limiter, sink.get("config"), stopping), asio::detached);
+  asio::co_spawn(ioc, maintain_database(*database, store, sink.get("db"), stopping), asio::detached);
   // Revocations and disabled accounts from other replicas, within a second.
   asio::co_spawn(ioc, identity.run_sync(1s), asio::detached);
 

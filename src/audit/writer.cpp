@@ -1,5 +1,7 @@
 #include "nsl/audit/writer.hpp"
 
+#include <regex>
+
 #include <nlohmann/json.hpp>
 
 #include "nsl/core/errors.hpp"
@@ -11,6 +13,21 @@ using nlohmann::json;
 constexpr std::size_t kBatch = 500;
 
 db::Value text_or_null(const std::string& s) { return s.empty() ? db::Value(nullptr) : db::Value(s); }
+
+// PostgreSQL's jsonb cannot hold U+0000; an escaped NUL in a recorded body becomes U+FFFD so the
+// record is still stored (on every dialect, so the trail reads the same everywhere).
+std::string storable_json(std::string text) {
+  for (auto pos = text.find("\\u0000"); pos != std::string::npos; pos = text.find("\\u0000", pos + 6)) {
+    text.replace(pos, 6, "\\ufffd");
+  }
+  return text;
+}
+
+// `from` / `to` filters: an RFC 3339 UTC time or a date, so both dialects compare it as a time.
+bool time_filter(const std::string& v) {
+  static const std::regex kTime(R"(\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?Z)?)");
+  return std::regex_match(v, kTime);
+}
 
 }  // namespace
 
@@ -61,8 +78,8 @@ bool AuditWriter::write(std::deque<http::AuditEntry>& batch) {
                   "ip_address, user_agent, request_data, response_data, status_code, error_message, execution_time_ms) "
                   "VALUES ('api_request', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                   {text_or_null(e.principal.substr(0, 42)), e.service.substr(0, 50), e.method, e.request_id.substr(0, 100),
-                   e.correlation_id.substr(0, 100), e.ip_address, text_or_null(e.user_agent), text_or_null(e.request_data),
-                   text_or_null(e.response_data), std::int64_t{e.status}, text_or_null(e.error_message), e.execution_time_ms});
+                   e.correlation_id.substr(0, 100), text_or_null(e.ip_address), text_or_null(e.user_agent),
+                   text_or_null(storable_json(e.request_data)), text_or_null(storable_json(e.response_data)), std::int64_t{e.status}, text_or_null(e.error_message), e.execution_time_ms});
         }
         c.commit();
       } catch (...) {
@@ -144,6 +161,10 @@ void AuditWriter::add_routes(http::Router& router) {
                   if (!v) return;
                   if (v->empty() || v->size() > 100) {
                     throw RequestError(ErrorKind::bad_request, std::string(name) + " is malformed").with_field(name, "must be 1 to 100 characters");
+                  }
+                  if (!integer && (std::string_view(name) == "from" || std::string_view(name) == "to") && !time_filter(*v)) {
+                    throw RequestError(ErrorKind::bad_request, std::string(name) + " must be a UTC time")
+                        .with_field(name, "must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.fffZ");
                   }
                   if (integer) {
                     if (v->find_first_not_of("0123456789") != std::string::npos || v->size() > 15) {

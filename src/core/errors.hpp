@@ -86,6 +86,22 @@ NSL_DEFINE_REQUEST_ERROR(TooManyRequests, too_many_requests)
 NSL_DEFINE_REQUEST_ERROR(Unavailable, unavailable)
 #undef NSL_DEFINE_REQUEST_ERROR
 
+/// A failure of something the server depends on (the database, the cache). `transient()` says a
+/// retry may succeed (connection lost, server restarting, serialization conflict): a request that
+/// meets one is answered 503 with Retry-After; any other is a 500. The message may name internals
+/// and is only ever logged.
+class DependencyError : public std::runtime_error {
+ public:
+  DependencyError(std::string dependency, bool transient, const std::string& message)
+      : std::runtime_error(message), dependency_(std::move(dependency)), transient_(transient) {}
+  const std::string& dependency() const noexcept { return dependency_; }
+  bool transient() const noexcept { return transient_; }
+
+ private:
+  std::string dependency_;
+  bool transient_;
+};
+
 /// A startup or configuration failure: stops the program before the listener opens.
 class StartupError : public std::runtime_error {
  public:

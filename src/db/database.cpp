@@ -1,5 +1,8 @@
 #include "nsl/db/database.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 namespace nsl::db {
 namespace {
 
@@ -17,6 +20,21 @@ const char* type_name(const Value& v) {
 }  // namespace
 
 const char* dialect_name(Dialect d) noexcept { return d == Dialect::sqlite ? "sqlite" : "postgres"; }
+
+std::string utc_text(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(((ms % 1000) + 1000) % 1000));
+  return buf;
+}
+
+std::string utc_now_text(std::chrono::system_clock::duration offset) {
+  return utc_text(std::chrono::system_clock::now() + offset);
+}
 
 template <class T>
 T Result::get(std::size_t row, std::size_t column) const {

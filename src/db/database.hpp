@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,12 +13,20 @@
 #include <vector>
 
 #include "nsl/core/asio.hpp"
+#include "nsl/core/errors.hpp"
 
 namespace nsl::db {
 
 /// SQL dialects the migrations are written for.
 enum class Dialect { sqlite, postgres };
 const char* dialect_name(Dialect d) noexcept;
+
+/// A UTC time as the database stores and returns it on every dialect: RFC 3339 with
+/// milliseconds ("2026-11-29T06:30:00.123Z"), which sorts chronologically as text. Repositories
+/// bind times computed here rather than calling a dialect's clock function.
+std::string utc_text(std::chrono::system_clock::time_point t);
+/// utc_text(now + offset).
+std::string utc_now_text(std::chrono::system_clock::duration offset = {});
 
 /// Raw bytes, bound and read as a BLOB / bytea (text is bound as std::string).
 struct Blob {
@@ -46,10 +55,15 @@ struct Result {
 /// A failure reported by the database. `kind` lets repositories turn it into a domain error
 /// (unique violation → Conflict, lost connection → Unavailable). The message may contain SQL
 /// and is therefore only ever logged, never sent to a client.
-class DatabaseError : public std::runtime_error {
+class DatabaseError : public DependencyError {
  public:
-  enum class Kind { constraint, unique_violation, busy, unavailable, schema, other };
-  DatabaseError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  /// busy: a conflict or timeout (serialization failure, deadlock, lock wait); unavailable: the
+  /// server cannot be reached; exhausted: no pooled connection became free in time. All three
+  /// are transient (HTTP 503).
+  enum class Kind { constraint, unique_violation, busy, unavailable, exhausted, schema, other };
+  DatabaseError(Kind kind, const std::string& message)
+      : DependencyError("database", kind == Kind::busy || kind == Kind::unavailable || kind == Kind::exhausted, message),
+        kind_(kind) {}
   Kind kind() const noexcept { return kind_; }
 
  private:
@@ -72,6 +86,12 @@ class Connection {
   virtual void rollback() = 0;
 };
 
+/// One statement with its parameters.
+struct Statement {
+  std::string sql;
+  std::vector<Value> params;
+};
+
 /// A database: a pool of connections and a named pool of threads to use them on, so that
 /// callers on IO threads only ever await. Implementations: SQLite (embedded default).
 class Database {
@@ -84,6 +104,10 @@ class Database {
   virtual asio::awaitable<void> with_connection(std::function<void(Connection&)> fn) = 0;
   /// Runs fn with a pooled connection on the calling thread (CLI commands, startup).
   virtual void with_connection_blocking(const std::function<void(Connection&)>& fn) = 0;
+  /// Runs one write statement as its own unit of work, committed together with the writes other
+  /// callers submit at the same moment (group commit: one transaction and one flush for many
+  /// writes). Returns only after its commit; a failing statement fails alone.
+  virtual asio::awaitable<Result> write(Statement statement) = 0;
 
   /// Runs fn(Connection&) on the pool and returns its result.
   template <class F>

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace nsl::db {
 namespace {
@@ -198,20 +199,262 @@ CREATE TABLE secrets (
 );
 )sql";
 
-std::string now_text(Connection& c) {
-  return c.query("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").get<std::string>(0, 0);
+
+// PostgreSQL: the guide's §9.1.2 schema with its types (UUID, JSONB, TIMESTAMPTZ, INET), in the
+// schema named by the connection's search path. audit_logs is partitioned by month; the server
+// creates the partitions ahead of time (ensure_audit_partitions) and a default partition catches
+// anything outside them, so no audit record is ever refused.
+constexpr const char* kV1Postgres = R"sql(
+CREATE TABLE storage_data (
+  id             UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+  user_address   VARCHAR(42) NOT NULL,
+  key            VARCHAR(256) NOT NULL CHECK (length(key) >= 1),
+  value          JSONB NOT NULL,
+  encrypted      BOOLEAN NOT NULL DEFAULT false,
+  access_level   VARCHAR(20) NOT NULL DEFAULT 'private',
+  size_bytes     INTEGER NOT NULL,
+  created_at     TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at     TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  accessed_count INTEGER NOT NULL DEFAULT 0,
+  last_accessed  TIMESTAMPTZ,
+  expires_at     TIMESTAMPTZ,
+  metadata       JSONB,
+  UNIQUE (user_address, key)
+);
+CREATE INDEX idx_storage_user_address ON storage_data(user_address);
+CREATE INDEX idx_storage_key ON storage_data(key);
+CREATE INDEX idx_storage_created_at ON storage_data(created_at);
+CREATE INDEX idx_storage_expires_at ON storage_data(expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE oracle_requests (
+  id                UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+  request_id        VARCHAR(100) UNIQUE NOT NULL,
+  user_address      VARCHAR(42) NOT NULL,
+  url               TEXT NOT NULL,
+  json_path         VARCHAR(500),
+  callback_contract VARCHAR(42),
+  status            VARCHAR(20) NOT NULL DEFAULT 'pending',
+  result            JSONB,
+  error             TEXT,
+  gas_used          NUMERIC(20, 8),
+  created_at        TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  completed_at      TIMESTAMPTZ,
+  metadata          JSONB
+);
+CREATE INDEX idx_oracle_request_id ON oracle_requests(request_id);
+CREATE INDEX idx_oracle_user_address ON oracle_requests(user_address);
+CREATE INDEX idx_oracle_status ON oracle_requests(status);
+CREATE INDEX idx_oracle_created_at ON oracle_requests(created_at);
+
+CREATE TABLE audit_logs (
+  id                BIGSERIAL,
+  event_type        VARCHAR(50) NOT NULL,
+  user_address      VARCHAR(42),
+  service_name      VARCHAR(50) NOT NULL,
+  method_name       VARCHAR(100) NOT NULL,
+  request_id        VARCHAR(100),
+  correlation_id    VARCHAR(100),
+  ip_address        INET,
+  user_agent        TEXT,
+  request_data      JSONB,
+  response_data     JSONB,
+  status_code       INTEGER,
+  error_message     TEXT,
+  execution_time_ms INTEGER,
+  created_at        TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (id, created_at)
+) PARTITION BY RANGE (created_at);
+CREATE INDEX idx_audit_event_type ON audit_logs(event_type);
+CREATE INDEX idx_audit_user_address ON audit_logs(user_address);
+CREATE INDEX idx_audit_service ON audit_logs(service_name, method_name);
+CREATE INDEX idx_audit_created_at ON audit_logs(created_at);
+CREATE INDEX idx_audit_request_id ON audit_logs(request_id);
+CREATE TABLE audit_logs_default PARTITION OF audit_logs DEFAULT;
+)sql";
+
+constexpr const char* kV2Postgres = R"sql(
+ALTER TABLE storage_data ADD COLUMN deleted_at TIMESTAMPTZ;
+CREATE INDEX idx_storage_composite ON storage_data(user_address, created_at DESC) WHERE deleted_at IS NULL;
+)sql";
+
+constexpr const char* kV3Postgres = R"sql(
+CREATE TABLE chain_cursors (
+  chain      TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  next_block BIGINT NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (chain, name)
+);
+CREATE TABLE chain_seen_blocks (
+  chain  TEXT NOT NULL,
+  name   TEXT NOT NULL,
+  number BIGINT NOT NULL,
+  hash   TEXT NOT NULL,
+  PRIMARY KEY (chain, name, number)
+);
+CREATE TABLE chain_delivered_logs (
+  chain        TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  block_number BIGINT NOT NULL,
+  log_index    BIGINT NOT NULL,
+  log          JSONB NOT NULL,
+  PRIMARY KEY (chain, name, block_number, log_index)
+);
+)sql";
+
+constexpr const char* kV4Postgres = R"sql(
+CREATE TABLE accounts (
+  id         TEXT PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  kind       TEXT NOT NULL CHECK (kind IN ('name', 'neo-n3', 'neo-x')),
+  role       TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'user', 'auditor')),
+  disabled   INTEGER NOT NULL DEFAULT 0,
+  created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY,
+  account_id   TEXT NOT NULL REFERENCES accounts(id),
+  name         TEXT NOT NULL,
+  lookup       TEXT NOT NULL UNIQUE,
+  hash         TEXT NOT NULL,
+  permissions  JSONB NOT NULL,
+  created_at   TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  last_used_at TIMESTAMPTZ,
+  revoked_at   TIMESTAMPTZ
+);
+CREATE INDEX idx_api_keys_account ON api_keys(account_id);
+CREATE TABLE refresh_tokens (
+  id         TEXT PRIMARY KEY,
+  family     TEXT NOT NULL,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  hash       TEXT NOT NULL UNIQUE,
+  scope      JSONB NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL,
+  used_at    TIMESTAMPTZ,
+  revoked_at TIMESTAMPTZ,
+  created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX idx_refresh_family ON refresh_tokens(family);
+CREATE TABLE revoked_tokens (
+  jti        TEXT PRIMARY KEY,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE wallet_nonces (
+  nonce      TEXT PRIMARY KEY,
+  chain      TEXT NOT NULL,
+  address    TEXT NOT NULL,
+  message    TEXT NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL,
+  used_at    TIMESTAMPTZ
+);
+)sql";
+
+constexpr const char* kV5Postgres = R"sql(
+CREATE TABLE keys (
+  id          TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  account_id  TEXT NOT NULL REFERENCES accounts(id),
+  name        TEXT NOT NULL,
+  kind        TEXT NOT NULL CHECK (kind IN ('secp256r1', 'secp256k1', 'ed25519')),
+  sealed      TEXT NOT NULL,
+  public_key  TEXT NOT NULL,
+  exportable  INTEGER NOT NULL DEFAULT 0,
+  status      TEXT NOT NULL CHECK (status IN ('active', 'disabled', 'retired')),
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (id, version)
+);
+CREATE UNIQUE INDEX idx_keys_account_name ON keys(account_id, name, version);
+)sql";
+
+constexpr const char* kV6Postgres = R"sql(
+CREATE TABLE secrets (
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  name       TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  sealed     TEXT NOT NULL,
+  bytes      INTEGER NOT NULL,
+  status     TEXT NOT NULL CHECK (status IN ('active', 'retired')),
+  created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (account_id, name, version)
+);
+)sql";
+
+// Background jobs shared by every replica: a job is leased by one replica at a time; a lease that
+// expires (its holder died) makes the job available again.
+constexpr const char* kV7Sqlite = R"sql(
+CREATE TABLE jobs (
+  id           TEXT PRIMARY KEY,
+  queue        TEXT NOT NULL,
+  payload      TEXT NOT NULL CHECK (json_valid(payload)),
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL DEFAULT 5,
+  run_at       TEXT NOT NULL,
+  lease_owner  TEXT,
+  lease_until  TEXT,
+  result       TEXT CHECK (result IS NULL OR json_valid(result)),
+  error        TEXT,
+  created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  finished_at  TEXT
+);
+CREATE INDEX idx_jobs_ready ON jobs(queue, status, run_at);
+)sql";
+
+constexpr const char* kV7Postgres = R"sql(
+CREATE TABLE jobs (
+  id           TEXT PRIMARY KEY,
+  queue        TEXT NOT NULL,
+  payload      JSONB NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL DEFAULT 5,
+  run_at       TIMESTAMPTZ NOT NULL,
+  lease_owner  TEXT,
+  lease_until  TIMESTAMPTZ,
+  result       JSONB,
+  error        TEXT,
+  created_at   TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  finished_at  TIMESTAMPTZ
+);
+CREATE INDEX idx_jobs_ready ON jobs(queue, status, run_at);
+)sql";
+
+std::string now_text(Connection&) { return utc_now_text(); }
+
+// A fixed key for pg_advisory_lock: migrations of one database run one process at a time.
+constexpr std::int64_t kMigrationLock = 0x6e736c2d6d696772;  // "nsl-migr"
+
+// The schema the connection's search path names, created if missing (PostgreSQL).
+void ensure_schema(Connection& c) {
+  const auto schema = c.query("SELECT current_setting('search_path')").get<std::string>(0, 0);
+  for (char ch : schema) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_')) {
+      throw DatabaseError(DatabaseError::Kind::schema, "search_path must be one plain schema name, not " + schema);
+    }
+  }
+  try {
+    c.exec_script("CREATE SCHEMA IF NOT EXISTS " + schema);
+  } catch (const DatabaseError& e) {
+    // Two processes creating it at the same instant: the other one won.
+    if (e.kind() != DatabaseError::Kind::unique_violation) throw;
+  }
 }
 
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> kAll{
-      {1, "guide schema: storage_data, oracle_requests, audit_logs", {{Dialect::sqlite, kV1Sqlite}}},
-      {2, "storage_data.deleted_at and the composite listing index", {{Dialect::sqlite, kV2Sqlite}}},
-      {3, "chain watcher cursors, seen block hashes and delivered logs", {{Dialect::sqlite, kV3Sqlite}}},
-      {4, "identity: accounts, API keys, refresh tokens, revoked tokens, wallet nonces", {{Dialect::sqlite, kV4Sqlite}}},
-      {5, "key management: sealed key versions per account", {{Dialect::sqlite, kV5Sqlite}}},
-      {6, "secrets: sealed, versioned values per account", {{Dialect::sqlite, kV6Sqlite}}},
+      {1, "guide schema: storage_data, oracle_requests, audit_logs",
+       {{Dialect::sqlite, kV1Sqlite}, {Dialect::postgres, kV1Postgres}}},
+      {2, "storage_data.deleted_at and the composite listing index",
+       {{Dialect::sqlite, kV2Sqlite}, {Dialect::postgres, kV2Postgres}}},
+      {3, "chain watcher cursors, seen block hashes and delivered logs",
+       {{Dialect::sqlite, kV3Sqlite}, {Dialect::postgres, kV3Postgres}}},
+      {4, "identity: accounts, API keys, refresh tokens, revoked tokens, wallet nonces",
+       {{Dialect::sqlite, kV4Sqlite}, {Dialect::postgres, kV4Postgres}}},
+      {5, "key management: sealed key versions per account", {{Dialect::sqlite, kV5Sqlite}, {Dialect::postgres, kV5Postgres}}},
+      {6, "secrets: sealed, versioned values per account", {{Dialect::sqlite, kV6Sqlite}, {Dialect::postgres, kV6Postgres}}},
+      {7, "jobs: leased background work shared by replicas", {{Dialect::sqlite, kV7Sqlite}, {Dialect::postgres, kV7Postgres}}},
   };
   return kAll;
 }
@@ -232,6 +475,7 @@ std::string migration_checksum(const Migration& m, Dialect d) {
 }
 
 MigrationStatus migration_status(Connection& c, const std::vector<Migration>& all) {
+  if (c.dialect() == Dialect::postgres) ensure_schema(c);
   c.exec_script(kCreateHistory);
   MigrationStatus status;
   status.latest = all.empty() ? 0 : all.back().version;
@@ -263,6 +507,24 @@ std::vector<int> migrate(Connection& c, std::optional<int> target, const std::fu
                          const std::vector<Migration>& all) {
   std::vector<int> applied;
   const int goal = target.value_or(all.empty() ? 0 : all.back().version);
+  // On PostgreSQL replicas starting together queue on an advisory lock (creating the schema and
+  // the history table is not safe to race); SQLite's write lock does the same per migration.
+  struct Unlock {
+    Connection* c = nullptr;
+    ~Unlock() {
+      if (!c) return;
+      try {
+        c->query("SELECT pg_advisory_unlock($1)", {kMigrationLock});
+      } catch (...) {
+        // A lost connection releases the lock by itself.
+      }
+    }
+  } unlock;
+  if (c.dialect() == Dialect::postgres) {
+    c.query("SELECT pg_advisory_lock($1)", {kMigrationLock});
+    unlock.c = &c;
+    ensure_schema(c);
+  }
   for (const auto& m : all) {
     if (m.version > goal) break;
     c.begin_write();

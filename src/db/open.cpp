@@ -12,11 +12,14 @@ DatabaseTarget database_target(const config::Settings& settings) {
   target.sqlite.busy_timeout_ms = settings.database.busy_timeout_ms;
   const std::string& cs = settings.connection_strings.default_connection;
   if (trim(cs).empty()) return target;
-  const auto lower = to_lower(cs);
-  if (lower.starts_with("postgres://") || lower.starts_with("postgresql://") || lower.find("host=") != std::string::npos) {
-    throw StartupError(
-        "ConnectionStrings:DefaultConnection names a PostgreSQL server, but this build has no PostgreSQL backend yet; "
-        "leave it empty to use the embedded SQLite database (Database:SqlitePath)");
+  if (looks_like_postgres(cs)) {
+    try {
+      target.postgres = parse_pg_connection_string(cs);
+    } catch (const std::invalid_argument& e) {
+      throw StartupError(std::string("ConnectionStrings:DefaultConnection: ") + e.what());
+    }
+    target.dialect = Dialect::postgres;
+    return target;
   }
   for (auto item : split(cs, ";")) {
     const auto eq = item.find('=');
@@ -28,11 +31,21 @@ DatabaseTarget database_target(const config::Settings& settings) {
     }
   }
   throw StartupError(
-      "ConnectionStrings:DefaultConnection is not understood: use \"Data Source=PATH\" for SQLite, or leave it empty");
+      "ConnectionStrings:DefaultConnection is not understood: use \"Host=...;Database=...;Username=...;Password=...\" "
+      "or postgresql://user:password@host:port/database for PostgreSQL, \"Data Source=PATH\" for SQLite, or leave it "
+      "empty for the embedded SQLite database");
 }
 
-std::unique_ptr<Database> open_database(const config::Settings& settings, metrics::Registry& registry) {
+std::unique_ptr<Database> open_database(const config::Settings& settings, metrics::Registry& registry,
+                                        log::Logger log) {
   const auto target = database_target(settings);
+  if (target.dialect == Dialect::postgres) {
+    try {
+      return std::make_unique<PgDatabase>(target.postgres, registry, std::move(log));
+    } catch (const DatabaseError& e) {
+      throw StartupError(std::string("cannot open the PostgreSQL database: ") + e.what());
+    }
+  }
   try {
     return std::make_unique<SqliteDatabase>(target.sqlite, registry);
   } catch (const DatabaseError& e) {

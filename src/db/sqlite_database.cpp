@@ -239,4 +239,38 @@ void SqliteDatabase::with_connection_blocking(const std::function<void(Connectio
   fn(*lease);
 }
 
+asio::awaitable<Result> SqliteDatabase::write(Statement statement) {
+  std::optional<Result> out;
+  co_await pool_.run([&] {
+    GroupCommit::Item item;
+    item.statement = &statement;
+    out.emplace(group_.submit(item, [this](std::vector<GroupCommit::Item*>& batch) {
+      Lease lease(*this);
+      Connection& c = *lease;
+      // One transaction for the batch; a savepoint per statement, so a failing one fails alone.
+      c.begin_write();
+      for (auto* b : batch) {
+        c.exec_script("SAVEPOINT nsl_write");
+        try {
+          b->result = c.query(b->statement->sql, b->statement->params);
+          c.exec_script("RELEASE nsl_write");
+        } catch (...) {
+          b->error = std::current_exception();
+          c.exec_script("ROLLBACK TO nsl_write; RELEASE nsl_write");
+        }
+      }
+      try {
+        c.commit();
+      } catch (...) {
+        c.rollback();
+        for (auto* b : batch) {
+          b->result.reset();
+          b->error = std::current_exception();
+        }
+      }
+    }));
+  });
+  co_return std::move(*out);
+}
+
 }  // namespace nsl::db

@@ -8,6 +8,7 @@
 #include "nsl/core/metrics.hpp"
 #include "nsl/core/thread_pool.hpp"
 #include "nsl/db/database.hpp"
+#include "nsl/db/group_commit.hpp"
 
 namespace nsl::db {
 
@@ -24,6 +25,7 @@ class SqliteDatabase final : public Database {
   std::string describe() const override { return "sqlite:" + options_.path; }
   asio::awaitable<void> with_connection(std::function<void(Connection&)> fn) override;
   void with_connection_blocking(const std::function<void(Connection&)>& fn) override;
+  asio::awaitable<Result> write(Statement statement) override;
 
   /// Opens a single connection configured like the pool's (used by tests and tools).
   static std::unique_ptr<Connection> open(const SqliteOptions& options);
@@ -37,6 +39,7 @@ class SqliteDatabase final : public Database {
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<Connection>> idle_;
+  GroupCommit group_;
   ThreadPool pool_;
 };
 

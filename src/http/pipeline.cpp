@@ -310,6 +310,16 @@ Response Pipeline::error_response(const std::exception_ptr& error, const Context
                                    {"detail", e.internal_message()}});
     }
     return problem_response(e, ctx.path, ctx.request_id);
+  } catch (const DependencyError& e) {
+    log_.warn("a dependency failed during the request",
+              {{"request_id", ctx.request_id}, {"dependency", e.dependency()}, {"transient", e.transient()},
+               {"error", e.what()}});
+    if (e.transient()) {
+      return problem_response(RequestError(ErrorKind::unavailable, "the " + e.dependency() +
+                                                                       " is unavailable; retry shortly")
+                                  .with_header("Retry-After", "1"),
+                              ctx.path, ctx.request_id);
+    }
   } catch (const std::exception& e) {
     // The client learns only that it failed and the id to quote; the cause is logged.
     log_.error("unhandled error in request handler", {{"request_id", ctx.request_id}, {"error", e.what()}});

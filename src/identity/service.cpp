@@ -94,7 +94,7 @@ http::Response no_content() {
   return r;
 }
 
-std::string sql_now_plus(std::chrono::seconds s) { return "+" + std::to_string(s.count()) + " seconds"; }
+std::string time_in(std::chrono::seconds s) { return db::utc_now_text(s); }
 
 }  // namespace
 
@@ -158,7 +158,7 @@ bool IdentityService::refused_by_state(const Claims& claims) const {
 
 asio::awaitable<void> IdentityService::sync_once() {
   const auto state = co_await db_.run([](db::Connection& c) {
-    auto revoked = c.query("SELECT jti FROM revoked_tokens WHERE expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 minutes')");
+    auto revoked = c.query("SELECT jti FROM revoked_tokens WHERE expires_at > $1", {db::utc_now_text(-std::chrono::minutes(1))});
     auto disabled = c.query("SELECT id FROM accounts WHERE disabled != 0");
     return std::make_pair(std::move(revoked), std::move(disabled));
   });
@@ -249,8 +249,8 @@ asio::awaitable<json> IdentityService::issue_tokens(std::string account_id, std:
   const auto scope_text = json(scope).dump();
   co_await db_.run([&](db::Connection& c) {
     c.query("INSERT INTO refresh_tokens (id, family, account_id, hash, scope, expires_at) "
-            "VALUES ($1, $2, $3, $4, $5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', $6))",
-            {random_uuid(), family, account_id, sha256_hex(refresh), scope_text, sql_now_plus(settings_.refresh_ttl)});
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            {random_uuid(), family, account_id, sha256_hex(refresh), scope_text, time_in(settings_.refresh_ttl)});
   });
   json out{{"access_token", token},
            {"token_type", "Bearer"},
@@ -294,23 +294,21 @@ void IdentityService::add_routes(http::Router& router) {
                 const auto outcome = co_await db_.transaction([&](db::Connection& c) -> json {
                   const auto r = c.query(
                       "SELECT t.id, t.family, t.scope, t.used_at, t.revoked_at, "
-                      "t.expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), a.id, a.name, a.role, a.disabled "
+                      "t.expires_at < $2, a.id, a.name, a.role, a.disabled "
                       "FROM refresh_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = $1",
-                      {hash});
+                      {hash, db::utc_now_text()});
                   if (r.empty()) return json{{"error", "the refresh token is not valid"}};
                   const auto family = r.get<std::string>(0, 1);
                   if (!is_null(r, 0, 3)) {
-                    c.query("UPDATE refresh_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                            "WHERE family = $1 AND revoked_at IS NULL",
-                            {family});
+                    c.query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL",
+                            {family, db::utc_now_text()});
                     return json{{"error", "the refresh token was used before: every token of its family is revoked"},
                                 {"reuse", true}, {"family", family}};
                   }
                   if (!is_null(r, 0, 4)) return json{{"error", "the refresh token has been revoked"}};
                   if (r.get<std::int64_t>(0, 5) != 0) return json{{"error", "the refresh token has expired"}};
                   if (r.get<std::int64_t>(0, 9) != 0) return json{{"error", "the account is disabled"}};
-                  c.query("UPDATE refresh_tokens SET used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = $1",
-                          {r.get<std::string>(0, 0)});
+                  c.query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1", {r.get<std::string>(0, 0), db::utc_now_text()});
                   return json{{"family", family}, {"scope", json::parse(r.get<std::string>(0, 2))},
                               {"account_id", r.get<std::string>(0, 6)}, {"name", r.get<std::string>(0, 7)},
                               {"role", r.get<std::string>(0, 8)}};
@@ -339,13 +337,13 @@ void IdentityService::add_routes(http::Router& router) {
                       std::unique_lock lock(state_mutex_);
                       revoked_.insert(p.token_id);
                     }
-                    c.query("INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES ($1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', $2))",
-                            {p.token_id, sql_now_plus(settings_.access_ttl)});
+                    c.query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                            {p.token_id, time_in(settings_.access_ttl)});
                   }
                   if (!refresh.empty()) {
-                    c.query("UPDATE refresh_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE family = "
+                    c.query("UPDATE refresh_tokens SET revoked_at = $3 WHERE family = "
                             "(SELECT family FROM refresh_tokens WHERE hash = $1 AND account_id = $2) AND revoked_at IS NULL",
-                            {sha256_hex(refresh), p.account_id});
+                            {sha256_hex(refresh), p.account_id, db::utc_now_text()});
                   }
                 });
                 co_return no_content();
@@ -391,8 +389,8 @@ void IdentityService::add_routes(http::Router& router) {
                                             "\nNonce: " + nonce + "\nAudience: " + settings_.audience;
                 co_await db_.run([&](db::Connection& c) {
                   c.query("INSERT INTO wallet_nonces (nonce, chain, address, message, expires_at) "
-                          "VALUES ($1, $2, $3, $4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', $5))",
-                          {nonce, chain, address, message, sql_now_plus(settings_.nonce_ttl)});
+                          "VALUES ($1, $2, $3, $4, $5)",
+                          {nonce, chain, address, message, time_in(settings_.nonce_ttl)});
                 });
                 const json out{{"nonce", nonce}, {"message", message}, {"expires_in", settings_.nonce_ttl.count()}};
                 co_return http::json_response(200, out.dump());
@@ -409,11 +407,10 @@ void IdentityService::add_routes(http::Router& router) {
                 const auto public_key_hex = text_field(body, "public_key", 200, false);
                 // The nonce is spent whatever the outcome: a signature can be tried once.
                 const auto row = co_await db_.transaction([&](db::Connection& c) {
-                  auto r = c.query("SELECT chain, address, message, used_at, expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                                   "FROM wallet_nonces WHERE nonce = $1",
-                                   {nonce});
+                  auto r = c.query("SELECT chain, address, message, used_at, expires_at < $2 FROM wallet_nonces WHERE nonce = $1",
+                                   {nonce, db::utc_now_text()});
                   if (!r.empty() && is_null(r, 0, 3)) {
-                    c.query("UPDATE wallet_nonces SET used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE nonce = $1", {nonce});
+                    c.query("UPDATE wallet_nonces SET used_at = $2 WHERE nonce = $1", {nonce, db::utc_now_text()});
                   }
                   return r;
                 });
@@ -452,7 +449,7 @@ void IdentityService::add_routes(http::Router& router) {
                 if (!valid) throw unauthorized("the signature is not the address's signature of the challenge");
                 // The address is the principal: its account is created on first sign-in.
                 const auto account = co_await db_.transaction([&](db::Connection& c) {
-                  c.query("INSERT OR IGNORE INTO accounts (id, name, kind, role) VALUES ($1, $2, $3, 'user')",
+                  c.query("INSERT INTO accounts (id, name, kind, role) VALUES ($1, $2, $3, 'user') ON CONFLICT DO NOTHING",
                           {random_uuid(), address, chain});
                   return c.query("SELECT id, role, disabled FROM accounts WHERE name = $1", {address});
                 });
@@ -518,9 +515,8 @@ void IdentityService::add_routes(http::Router& router) {
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const std::string id(ctx.param("id"));
                 const auto changed = co_await db_.run([&](db::Connection& c) {
-                  return c.query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
-                                 "WHERE id = $1 AND account_id = $2",
-                                 {id, ctx.principal->account_id}).affected;
+                  return c.query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, $3) WHERE id = $1 AND account_id = $2",
+                                 {id, ctx.principal->account_id, db::utc_now_text()}).affected;
                 });
                 // Another account's key is as unknown as a missing one.
                 if (changed == 0) throw NotFound("no API key " + id);

@@ -187,9 +187,9 @@ asio::awaitable<std::size_t> NotificationWatcher::poll_once() {
   const auto last_hash = to_display(blocks.back()->hash);
   co_await db_.transaction([&](db::Connection& c) {
     const auto moved = c.query(
-        "UPDATE chain_cursors SET next_block = $4, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-        "WHERE chain = $1 AND name = $2 AND next_block = $3",
-        {std::string(kChain), options_.name, static_cast<std::int64_t>(next), static_cast<std::int64_t>(last) + 1});
+        "UPDATE chain_cursors SET next_block = $4, updated_at = $5 WHERE chain = $1 AND name = $2 AND next_block = $3",
+        {std::string(kChain), options_.name, static_cast<std::int64_t>(next), static_cast<std::int64_t>(last) + 1,
+         db::utc_now_text()});
     if (moved.affected != 1) {
       // Another watcher with the same name advanced the cursor meanwhile: hand nothing over.
       throw std::runtime_error("watcher " + options_.name + ": the cursor moved under this watcher (two watchers share a name?)");

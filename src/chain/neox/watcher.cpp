@@ -10,6 +10,11 @@ namespace {
 using nlohmann::json;
 constexpr const char* kChain = "neo-x";
 
+// The block hash inside a stored log, in the dialect of the connection.
+const char* block_hash_of_log(db::Connection& c) {
+  return c.dialect() == db::Dialect::postgres ? "log->>'blockHash'" : "json_extract(log, '$.blockHash')";
+}
+
 std::string hex0x(crypto::ByteView b) { return "0x" + crypto::to_hex(b); }
 
 std::string hex_u64(std::uint64_t v) {
@@ -65,7 +70,7 @@ asio::awaitable<std::size_t> LogWatcher::undo_reorganisation(std::uint64_t next)
   // only logs from blocks the node no longer has are taken back.
   const std::uint64_t back_to = *fork + 1;
   const auto delivered_blocks = co_await db_.run([&](db::Connection& c) {
-    return c.query("SELECT DISTINCT block_number, json_extract(log, '$.blockHash') FROM chain_delivered_logs "
+    return c.query(std::string("SELECT DISTINCT block_number, ") + block_hash_of_log(c) + " FROM chain_delivered_logs "
                    "WHERE chain = $1 AND name = $2 AND block_number >= $3",
                    {std::string(kChain), options_.name, static_cast<std::int64_t>(back_to)});
   });
@@ -120,7 +125,8 @@ asio::awaitable<std::size_t> LogWatcher::poll_once() {
           "INSERT INTO chain_cursors (chain, name, next_block) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
           {std::string(kChain), options_.name, static_cast<std::int64_t>(options_.start_block)});
       if (created.affected == 1 && baseline) {
-        c.query("INSERT OR REPLACE INTO chain_seen_blocks (chain, name, number, hash) VALUES ($1, $2, $3, $4)",
+        c.query("INSERT INTO chain_seen_blocks (chain, name, number, hash) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (chain, name, number) DO UPDATE SET hash = excluded.hash",
                 {std::string(kChain), options_.name, static_cast<std::int64_t>(options_.start_block - 1), *baseline});
       }
     });
@@ -157,7 +163,7 @@ asio::awaitable<std::size_t> LogWatcher::poll_once() {
     for (const auto& l : logs) {
       // Re-read after a reorganisation: a log from a block that did not change was handed over already.
       const auto earlier = c.query(
-          "SELECT json_extract(log, '$.blockHash') FROM chain_delivered_logs "
+          std::string("SELECT ") + block_hash_of_log(c) + " FROM chain_delivered_logs "
           "WHERE chain = $1 AND name = $2 AND block_number = $3 AND log_index = $4",
           {std::string(kChain), options_.name, static_cast<std::int64_t>(l.block_number),
            static_cast<std::int64_t>(l.log_index)});
@@ -169,10 +175,10 @@ asio::awaitable<std::size_t> LogWatcher::poll_once() {
                static_cast<std::int64_t>(l.log_index), log_to_json(l).dump()});
     }
     const std::int64_t new_next = static_cast<std::int64_t>(to + 1);
-    c.query("UPDATE chain_cursors SET next_block = $3, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-            "WHERE chain = $1 AND name = $2",
-            {std::string(kChain), options_.name, new_next});
-    c.query("INSERT OR REPLACE INTO chain_seen_blocks (chain, name, number, hash) VALUES ($1, $2, $3, $4)",
+    c.query("UPDATE chain_cursors SET next_block = $3, updated_at = $4 WHERE chain = $1 AND name = $2",
+            {std::string(kChain), options_.name, new_next, db::utc_now_text()});
+    c.query("INSERT INTO chain_seen_blocks (chain, name, number, hash) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (chain, name, number) DO UPDATE SET hash = excluded.hash",
             {std::string(kChain), options_.name, static_cast<std::int64_t>(to), *hash_after});
     // Keep only what a reorganisation within the window needs.
     const std::int64_t keep_from = new_next - static_cast<std::int64_t>(options_.reorg_window);

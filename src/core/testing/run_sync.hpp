@@ -23,4 +23,13 @@ T run_sync(asio::awaitable<T> aw) {
   return std::move(*out);
 }
 
+/// run_sync for a coroutine without a result.
+inline void run_sync(asio::awaitable<void> aw) {
+  asio::io_context ioc;
+  std::exception_ptr error;
+  asio::co_spawn(ioc, std::move(aw), [&](std::exception_ptr e) { error = e; });
+  ioc.run();
+  if (error) std::rethrow_exception(error);
+}
+
 }  // namespace nsl::testing
