@@ -7,6 +7,21 @@ BUILD_DIR="${NSL_BUILD_DIR:-$ROOT/build}"
 "$ROOT/scripts/setup.sh"
 "$ROOT/scripts/build.sh"
 
+# Real peers, stopped however this script ends: PostgreSQL (its own cluster on a loopback port,
+# password authentication; every test works in its own schema) and the chain nodes.
+DEVNETS="$(mktemp -d)"
+PG_DIR="$(mktemp -d /tmp/nsl-pg.XXXXXX)"
+cleanup() {
+  "$ROOT/scripts/neox-devnet.sh" stop "$DEVNETS/neox" || true
+  "$ROOT/scripts/neo-devnet.sh" stop "$DEVNETS/neo" || true
+  "$ROOT/scripts/postgres.sh" stop "$PG_DIR" || true
+  rm -rf "$DEVNETS" "$PG_DIR"
+}
+trap cleanup EXIT
+echo "== PostgreSQL for the backend tests"
+NSL_TEST_PG_URL="$("$ROOT/scripts/postgres.sh" start "$PG_DIR")"
+export NSL_TEST_PG_URL NSL_TEST_PG_DIR="$PG_DIR" NSL_TEST_PG_SCRIPT="$ROOT/scripts/postgres.sh"
+
 echo "== unit tests (ctest)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
 
@@ -15,15 +30,6 @@ ASAN_DIR="${NSL_ASAN_BUILD_DIR:-$ROOT/build-asan}"
 NSL_BUILD_DIR="$ASAN_DIR" NSL_BUILD_TYPE=Debug "$ROOT/scripts/build.sh" -DNSL_SANITIZE=ON -DNSL_BUILD_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$ASAN_DIR" --output-on-failure -j2
-
-# Chain nodes for the chain-layer tests, stopped however this script ends.
-DEVNETS="$(mktemp -d)"
-cleanup() {
-  "$ROOT/scripts/neox-devnet.sh" stop "$DEVNETS/neox" || true
-  "$ROOT/scripts/neo-devnet.sh" stop "$DEVNETS/neo" || true
-  rm -rf "$DEVNETS"
-}
-trap cleanup EXIT
 
 echo "== Neo X chain layer against a local EVM node (anvil, chain id 47763)"
 NEOX_URL="$("$ROOT/scripts/neox-devnet.sh" start "$DEVNETS/neox")"

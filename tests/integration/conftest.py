@@ -1,17 +1,75 @@
 """Fixtures that run the real `nsl` binary on a free loopback port and talk to it over HTTP."""
 import json
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
 
 BINARY = str(Path(os.environ.get("NSL_BINARY")
                   or Path(__file__).resolve().parents[2] / "build" / "src" / "app" / "nsl").resolve())
+
+
+PG_URL = os.environ.get("NSL_TEST_PG_URL")
+
+
+def pg_tool(name):
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/" + name))
+    return str(versions[-1]) if versions else name
+
+
+class Store:
+    """The database one test's servers share: a SQLite file in the first server's working directory
+    (the embedded default) or a PostgreSQL schema of its own on the server scripts/test.sh started."""
+
+    def __init__(self, backend, workdir: Path):
+        self.backend = backend
+        self.workdir = workdir
+        self.schema = "t_" + uuid.uuid4().hex[:16]
+        self.env = {}
+        if backend == "postgres":
+            self.env["ConnectionStrings__DefaultConnection"] = f"{PG_URL}?search_path={self.schema}"
+
+    @property
+    def psql_url(self):
+        return f"{PG_URL}?options={quote('-csearch_path=' + self.schema)}"
+
+    def rows(self, sql, params=()):
+        """Rows of a query as dicts; placeholders are '?'."""
+        if self.backend == "sqlite":
+            with sqlite3.connect(self.workdir / "data" / "nsl.db") as db:
+                db.row_factory = sqlite3.Row
+                return [dict(r) for r in db.execute(sql, params)]
+        parts = sql.split("?")
+        assert len(parts) == len(params) + 1, "one parameter per '?'"
+        literal = lambda v: "NULL" if v is None else str(v) if isinstance(v, (int, float)) else \
+            "'" + str(v).replace("'", "''") + "'"
+        text = parts[0] + "".join(literal(v) + rest for v, rest in zip(params, parts[1:]))
+        out = subprocess.run([pg_tool("psql"), self.psql_url, "-At", "-v", "ON_ERROR_STOP=1", "-c",
+                              f"SELECT coalesce(json_agg(t), '[]') FROM ({text}) t"],
+                             capture_output=True, text=True, check=True)
+        # JSON columns read back as text, as SQLite holds them.
+        return [{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()}
+                for row in json.loads(out.stdout)]
+
+    def raw_bytes(self):
+        """Everything the store holds, as bytes: the SQLite files, or a data dump of the schema."""
+        if self.backend == "sqlite":
+            data = self.workdir / "data"
+            return b"".join(f.read_bytes() for f in sorted(data.glob("nsl.db*")))
+        return subprocess.run([pg_tool("pg_dump"), "--data-only", "-n", self.schema, PG_URL],
+                              capture_output=True, check=True).stdout
 
 
 class NslProcess:
@@ -113,12 +171,24 @@ class NslProcess:
         return proc.returncode, proc.stdout, proc.stderr
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request):
+    """Runs a test once per database backend (modules opt in with usefixtures("backend"))."""
+    if request.param == "postgres" and not PG_URL:
+        pytest.skip("NSL_TEST_PG_URL is not set: scripts/test.sh starts a PostgreSQL server")
+    return request.param
+
+
 @pytest.fixture
-def nsl_factory(tmp_path):
+def nsl_factory(tmp_path, request):
     started = []
+    backend = request.getfixturevalue("backend") if "backend" in request.fixturenames else "sqlite"
+    store = Store(backend, tmp_path / "nsl0")
 
     def make(**kw):
+        kw["env"] = {**store.env, **(kw.get("env") or {})}
         p = NslProcess(tmp_path / f"nsl{len(started)}", **kw)
+        p.store = store
         started.append(p)
         return p
 

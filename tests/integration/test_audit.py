@@ -2,14 +2,17 @@
 credentials redacted, bodies of failed requests, queries by auditors only, export as JSON lines,
 and nothing lost on a graceful shutdown."""
 import json
-import sqlite3
 import subprocess
 import time
 
+import pytest
 import requests
 
 from conftest import BINARY
 from test_identity import admin_key, post, sign
+
+# Every test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 def audited_server(nsl_factory, **kw):
@@ -24,9 +27,7 @@ def audited_server(nsl_factory, **kw):
 
 
 def rows(p, where="1 = 1", params=()):
-    with sqlite3.connect(p.workdir / "data" / "nsl.db") as db:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute(f"SELECT * FROM audit_logs WHERE {where} ORDER BY id", params)]
+    return p.store.rows(f"SELECT * FROM audit_logs WHERE {where} ORDER BY id", params)
 
 
 def wait_rows(p, where, params=(), count=1, timeout=5):

@@ -25,8 +25,11 @@ def enclave_pid(nsl):
     children = [c for task in Path(f"/proc/{nsl.proc.pid}/task").iterdir()
                 for c in (task / "children").read_text().split()]
     for pid in children:
-        if Path(f"/proc/{pid}/comm").read_text().strip() == "nsl-enclave":
-            return int(pid)
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "nsl-enclave":
+                return int(pid)
+        except FileNotFoundError:
+            continue  # a child that has just exited
     raise AssertionError(f"no nsl-enclave child of {nsl.proc.pid}: {children}")
 
 

@@ -14,6 +14,9 @@ import requests
 
 from conftest import BINARY
 
+# Every test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("backend")
+
 JS = Path(__file__).resolve().parents[1] / "js"
 SECRET = "a-test-secret-of-at-least-32-bytes!!"
 
@@ -251,9 +254,7 @@ def test_api_keys_are_scoped_shown_once_and_isolated_per_account(server):
 
 
 def test_keys_are_stored_hashed(server):
-    import sqlite3
-    with sqlite3.connect(server.workdir / "data" / "nsl.db") as db:
-        stored = db.execute("SELECT hash, lookup FROM api_keys").fetchall()
+    stored = [(r["hash"], r["lookup"]) for r in server.store.rows("SELECT hash, lookup FROM api_keys")]
     assert stored and all(server.admin_key not in h for h, _ in stored)
     assert hashlib.sha256(server.admin_key.encode()).hexdigest() in {h for h, _ in stored}
 

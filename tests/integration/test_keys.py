@@ -14,6 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from test_identity import admin_key, post, sign
 
+# Every test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("backend")
+
 JS = Path(__file__).resolve().parents[1] / "js"
 
 
@@ -131,8 +134,8 @@ def test_an_admin_imports_an_existing_key(server):
     assert r.json()["addresses"]["neo_x"]["address"] == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
     bad = api(server, "POST", "/v1/keys/import", server.admin, {"name": "z", "kind": "secp256k1", "private_key": "00" * 32})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "private_key"
-    # The imported key is stored sealed: neither it nor the WIF is in the database file.
-    db = (server.workdir / "data" / "nsl.db").read_bytes()
+    # The imported key is stored sealed: neither it nor the WIF is in the database.
+    db = server.store.raw_bytes()
     assert hardhat.encode() not in db and bytes.fromhex(hardhat) not in db and wif.encode() not in db
 
 

@@ -6,6 +6,9 @@ import requests
 from test_keys import api, server, wallet_user  # noqa: F401 (fixtures)
 from test_identity import post
 
+# Every test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def test_secrets_are_versioned_sealed_and_revealed_only_with_permission(server):
     value = "postgres-password-\u00e9-7f3a9c"
@@ -21,8 +24,8 @@ def test_secrets_are_versioned_sealed_and_revealed_only_with_permission(server):
     assert r.status_code == 200 and r.json()["version"] == 2
     assert api(server, "POST", "/v1/secrets/db.password/reveal", server.admin).json()["value"] == "second"
     assert api(server, "GET", "/v1/secrets/db.password", server.admin).json()["version"] == 2
-    # Sealed at rest: neither version is in the database file.
-    db = (server.workdir / "data" / "nsl.db").read_bytes()
+    # Sealed at rest: neither version is in the database.
+    db = server.store.raw_bytes()
     assert value.encode() not in db and b"second" not in db
     # A key that may write and list but not read values.
     key = post(server, "/v1/api-keys", {"name": "w", "permissions": ["secrets:write", "secrets:read-metadata"]},
