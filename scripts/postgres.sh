@@ -47,7 +47,7 @@ CONF
       echo "$PORT" > "$DIR/port"
       pg_ctl_do start
       PGPASSWORD="$PASS" "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
-CREATE ROLE nsl LOGIN PASSWORD '$PASS';
+CREATE ROLE nsl LOGIN CREATEDB PASSWORD '$PASS';
 CREATE DATABASE nsl OWNER nsl;
 SQL
       echo "postgresql://nsl:$PASS@127.0.0.1:$PORT/nsl" > "$DIR/url"

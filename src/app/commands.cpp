@@ -9,6 +9,9 @@
 #include "nsl/app/commands.hpp"
 #include "nsl/core/build_info.hpp"
 #include "nsl/core/metrics.hpp"
+#include "nsl/core/strings.hpp"
+#include "nsl/db/backup.hpp"
+#include "nsl/db/maintenance.hpp"
 #include "nsl/db/migrations.hpp"
 #include "nsl/db/open.hpp"
 #include "nsl/crypto/hash.hpp"
@@ -138,6 +141,61 @@ int audit_export(const config::Source& source, const std::string& from, const st
   std::fflush(stdout);
   std::fprintf(stderr, "nsl audit export: %lld records in %.1f s\n", static_cast<long long>(total),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return 0;
+}
+
+namespace {
+void progress_line(const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); }
+}  // namespace
+
+int backup(const config::Source& source, const std::string& directory, int keep, int max_age_days) {
+  const auto settings = config::load(source);
+  db::BackupOptions options;
+  options.directory = directory;
+  options.keep = keep;
+  options.max_age_days = max_age_days;
+  std::fprintf(stderr, "nsl backup: starting\n");
+  const auto r = db::backup(db::database_target(settings), options, progress_line);
+  for (const auto& old : r.removed) std::fprintf(stderr, "  removed old backup %s\n", old.c_str());
+  std::printf("%s\n", r.path.c_str());
+  std::fprintf(stderr, "nsl backup: wrote %s (%llu bytes) in %.1f s\n", r.path.c_str(),
+               static_cast<unsigned long long>(r.bytes), r.seconds);
+  return 0;
+}
+
+int restore(const config::Source& source, const std::string& file, bool force) {
+  const auto settings = config::load(source);
+  std::fprintf(stderr, "nsl restore: starting\n");
+  db::restore(db::database_target(settings), file, force, progress_line);
+  std::fprintf(stderr, "nsl restore: done; start the servers again\n");
+  return 0;
+}
+
+int backup_verify(const config::Source& source, const std::string& file) {
+  const auto settings = config::load(source);
+  const auto report = db::verify_backup(db::database_target(settings), file, progress_line);
+  std::printf("schema version  %d\n", report.schema_version);
+  for (const auto& [table, count] : report.counts) std::printf("%-15s %lld rows\n", table.c_str(), static_cast<long long>(count));
+  std::printf("integrity       %s\n", report.integrity.c_str());
+  const bool ok = report.integrity == "ok";
+  std::printf(ok ? "the backup restores\n" : "the backup is DAMAGED\n");
+  return ok ? 0 : 1;
+}
+
+int retention_run(const config::Source& source) {
+  const auto settings = config::load(source);
+  metrics::Registry registry;
+  auto database = db::open_database(settings, registry);
+  db::RetentionReport report;
+  database->with_connection_blocking([&](db::Connection& c) {
+    const auto now = std::chrono::system_clock::now();
+    db::ensure_audit_partitions(c, now);
+    report = db::apply_retention(c, now, settings.security.audit_retention_days);
+  });
+  std::printf("expired storage entries removed  %lld\n", static_cast<long long>(report.storage_expired));
+  std::printf("audit records removed            %lld\n", static_cast<long long>(report.audit_rows));
+  std::printf("audit partitions dropped         %zu%s%s\n", report.partitions_dropped.size(),
+              report.partitions_dropped.empty() ? "" : ": ", join(report.partitions_dropped, ", ").c_str());
   return 0;
 }
 

@@ -29,6 +29,15 @@ int audit_export(const config::Source& source, const std::string& from, const st
 
 /// `nsl attest verify FILE`: checks a saved attestation report; prints every check, returns 0
 /// when all pass.
+/// `nsl backup`: a consistent compressed snapshot of the configured database, old ones pruned.
+int backup(const config::Source& source, const std::string& directory, int keep, int max_age_days);
+/// `nsl restore FILE`: replaces the configured database with a backup.
+int restore(const config::Source& source, const std::string& file, bool force);
+/// `nsl backup verify FILE`: restores into a scratch database and prints its row counts.
+int backup_verify(const config::Source& source, const std::string& file);
+/// `nsl retention run`: applies the retention policy once and prints what it removed.
+int retention_run(const config::Source& source);
+
 struct AttestVerifyOptions {
   std::string file;
   std::string nonce;           // hex; empty: not checked

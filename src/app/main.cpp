@@ -86,6 +86,29 @@ int main(int argc, char** argv) {
   audit_export->add_option("--to", audit_to, "Only records before this time (ISO 8601)");
   audit_export->add_option("--principal", audit_principal, "Only records of this principal (address or account id)");
 
+  std::string backup_dir = "backups", backup_file;
+  int backup_keep = 7, backup_max_age = 30;
+  bool restore_force = false;
+  auto* backup = app.add_subcommand("backup", "Back up the database (a consistent, compressed snapshot); `backup verify` checks one");
+  options.add_to(backup);
+  backup->add_option("-o,--output", backup_dir, "Directory for backups (default: backups)");
+  backup->add_option("--keep", backup_keep, "Keep this many newest backups in the directory (default 7)")->check(CLI::PositiveNumber);
+  backup->add_option("--max-age-days", backup_max_age, "Remove backups older than this (default 30); the new one stays")
+      ->check(CLI::PositiveNumber);
+  auto* backup_verify = backup->add_subcommand(
+      "verify", "Restore a backup into a scratch database and print the row counts of storage_data, oracle_requests, audit_logs");
+  options.add_to(backup_verify);
+  backup_verify->add_option("file", backup_file, "The backup (.sqlite.gz or .pgdump)")->required();
+  auto* restore = app.add_subcommand("restore", "Replace the configured database with a backup (stop the servers first)");
+  options.add_to(restore);
+  restore->add_option("file", backup_file, "The backup (.sqlite.gz or .pgdump)")->required();
+  restore->add_flag("--force", restore_force, "Replace a database that holds data");
+  auto* retention = app.add_subcommand("retention", "Data retention (guide §17.2)");
+  retention->require_subcommand(1);
+  auto* retention_run = retention->add_subcommand(
+      "run", "Remove expired storage entries and audit records older than Security:AuditRetentionDays, once");
+  options.add_to(retention_run);
+
   nsl::app::AttestVerifyOptions attest_options;
   auto* attest = app.add_subcommand("attest", "Enclave attestation tools");
   attest->require_subcommand(1);
@@ -108,7 +131,7 @@ int main(int argc, char** argv) {
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == first;
     if (!known) {
-      std::fprintf(stderr, "nsl: unknown command '%s' (commands: serve, migrate, config, admin, audit, attest, version; see nsl --help)\n",
+      std::fprintf(stderr, "nsl: unknown command '%s' (commands: serve, migrate, config, admin, audit, attest, backup, restore, retention, version; see nsl --help)\n",
                    first.c_str());
       return 2;
     }
@@ -127,6 +150,10 @@ int main(int argc, char** argv) {
     if (version->parsed()) return nsl::app::version();
     if (verify->parsed()) return nsl::app::attest_verify(attest_options);
     if (create->parsed()) return nsl::app::admin_create(options.source(), account_name, account_role);
+    if (backup_verify->parsed()) return nsl::app::backup_verify(options.source(), backup_file);
+    if (backup->parsed()) return nsl::app::backup(options.source(), backup_dir, backup_keep, backup_max_age);
+    if (restore->parsed()) return nsl::app::restore(options.source(), backup_file, restore_force);
+    if (retention_run->parsed()) return nsl::app::retention_run(options.source());
     if (audit_export->parsed()) return nsl::app::audit_export(options.source(), audit_from, audit_to, audit_principal);
   } catch (const nsl::config::ConfigError& e) {
     for (const auto& line : e.errors()) std::fprintf(stderr, "nsl: configuration error: %s\n", line.c_str());

@@ -13,6 +13,7 @@
 #include "nsl/core/build_info.hpp"
 #include "nsl/core/logging.hpp"
 #include "nsl/core/metrics.hpp"
+#include "nsl/core/strings.hpp"
 #include "nsl/db/maintenance.hpp"
 #include "nsl/db/migrations.hpp"
 #include "nsl/db/open.hpp"
@@ -98,12 +99,6 @@ identity::IdentitySettings identity_settings(const config::Settings& s, enclave:
 }
 
 using namespace std::chrono_literals;
-
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? std::string(sep) : "") + v[i];
-  return out;
-}
 
 std::vector<http::ListenAddress> addresses_of(const config::ServerSettings& s) {
   std::vector<http::ListenAddress> out;
@@ -288,7 +283,7 @@ int serve(const config::Source& source) {
   http::Health health({5s, build_info::kVersion, settings->environment});
   health.add_check({"database", [&database]() -> asio::awaitable<http::CheckResult> {
                       try {
-                        co_await database->run([](db::Connection& c) { (void)c.query("SELECT 1"); });
+                        co_await database->probe();
                         co_return http::CheckResult{http::HealthStatus::healthy, database->describe()};
                       } catch (const std::exception&) {
                         co_return http::CheckResult{http::HealthStatus::unhealthy, "the database does not answer"};

@@ -14,6 +14,8 @@ std::string to_lower(std::string_view s);
 std::string_view trim(std::string_view s) noexcept;
 /// Splits on every occurrence of `sep` (which may be longer than one character).
 std::vector<std::string_view> split(std::string_view s, std::string_view sep);
+/// The parts with `sep` between them.
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
 /// The value of one hex digit (either case), or -1.
 int hex_digit_value(char c) noexcept;
 /// Appends `s` as a quoted JSON string literal, escaping as RFC 8259 requires. Invalid UTF-8

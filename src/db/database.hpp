@@ -108,6 +108,11 @@ class Database {
   /// callers submit at the same moment (group commit: one transaction and one flush for many
   /// writes). Returns only after its commit; a failing statement fails alone.
   virtual asio::awaitable<Result> write(Statement statement) = 0;
+  /// One round trip without retries, for readiness: throws DatabaseError if the database does
+  /// not answer now.
+  virtual asio::awaitable<void> probe() {
+    co_await with_connection([](Connection& c) { (void)c.query("SELECT 1"); });
+  }
 
   /// Runs fn(Connection&) on the pool and returns its result.
   template <class F>

@@ -725,6 +725,19 @@ asio::awaitable<void> PgDatabase::with_connection(std::function<void(Connection&
   }
 }
 
+asio::awaitable<void> PgDatabase::probe() {
+  co_await pool_.run([this] {
+    auto p = acquire();
+    try {
+      (void)p->conn->query("SELECT 1", {});
+    } catch (...) {
+      release(std::move(p));
+      throw;
+    }
+    release(std::move(p));
+  });
+}
+
 void PgDatabase::with_connection_blocking(const std::function<void(Connection&)>& fn) { with_retries(fn); }
 
 asio::awaitable<Result> PgDatabase::write(Statement statement) {

@@ -64,6 +64,7 @@ class PgDatabase final : public Database {
   asio::awaitable<void> with_connection(std::function<void(Connection&)> fn) override;
   void with_connection_blocking(const std::function<void(Connection&)>& fn) override;
   asio::awaitable<Result> write(Statement statement) override;
+  asio::awaitable<void> probe() override;
 
   const PgOptions& options() const noexcept { return options_; }
 

@@ -63,6 +63,15 @@ class Store:
         return [{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()}
                 for row in json.loads(out.stdout)]
 
+    def execute(self, sql):
+        """Runs one statement that returns nothing."""
+        if self.backend == "sqlite":
+            with sqlite3.connect(self.workdir / "data" / "nsl.db") as db:
+                db.execute(sql)
+            return
+        subprocess.run([pg_tool("psql"), self.psql_url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                       capture_output=True, text=True, check=True)
+
     def raw_bytes(self):
         """Everything the store holds, as bytes: the SQLite files, or a data dump of the schema."""
         if self.backend == "sqlite":
