@@ -28,7 +28,12 @@ case "$CMD" in
   start)
     mkdir -p "$DIR"
     DIR="$(cd "$DIR" && pwd)"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$DIR"; chmod 700 "$DIR"; fi
+    if [ "$(id -u)" -eq 0 ]; then
+      chown postgres: "$DIR"
+      chmod 700 "$DIR"
+      runuser -u postgres -- test -w "$DIR" \
+        || { echo "the postgres user cannot reach $DIR: every directory above it must be searchable (chmod o+x)" >&2; exit 1; }
+    fi
     if [ ! -f "$DIR/data/PG_VERSION" ]; then
       PORT=$(free_port)
       PASS="$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')"

@@ -6,11 +6,11 @@ Result GroupCommit::submit(Item& item, const Execute& execute) {
   std::unique_lock lock(mutex_);
   queue_.push_back(&item);
   while (!item.done) {
-    if (leading_) {
+    if (leaders_ >= max_leaders_ || queue_.empty()) {
       done_.wait(lock);
       continue;
     }
-    leading_ = true;
+    ++leaders_;
     std::vector<Item*> batch;
     while (!queue_.empty() && batch.size() < max_batch_) {
       batch.push_back(queue_.front());
@@ -26,7 +26,7 @@ Result GroupCommit::submit(Item& item, const Execute& execute) {
     }
     lock.lock();
     for (auto* b : batch) b->done = true;
-    leading_ = false;
+    --leaders_;
     done_.notify_all();
   }
   if (item.error) std::rethrow_exception(item.error);

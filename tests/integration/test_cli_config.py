@@ -73,10 +73,21 @@ def test_short_jwt_secret_is_refused_without_echoing_it(nsl_factory):
     assert "tooshort-XYZ" not in err
 
 
-def test_postgresql_connection_string_is_refused_plainly(nsl_factory):
-    assert_startup_refused(nsl_factory, "no PostgreSQL backend yet",
+def test_a_bad_postgresql_connection_string_names_the_key(nsl_factory):
+    assert_startup_refused(nsl_factory, "Maximum Pool Size must be a whole number",
                            args=["serve", "--urls", "http://127.0.0.1:0"],
-                           env={"ConnectionStrings__DefaultConnection": "Host=db;Database=x;Username=u;Password=p"})
+                           env={"ConnectionStrings__DefaultConnection":
+                                "Host=db;Database=x;Username=u;Password=p;Maximum Pool Size=many"})
+
+
+def test_an_unreachable_postgresql_server_is_named_without_its_password(nsl_factory):
+    p = nsl_factory(args=["serve", "--urls", "http://127.0.0.1:0"],
+                    env={"ConnectionStrings__DefaultConnection":
+                         "Host=127.0.0.1;Port=1;Database=x;Username=u;Password=hunter2-secret;Timeout=2"})
+    code, _, err = p.run_to_end(timeout=60)
+    assert code != 0
+    assert "cannot open the PostgreSQL database" in err and "postgresql://u@127.0.0.1:1/x" in err, err
+    assert "hunter2" not in err
 
 
 def test_port_in_use_is_a_clear_error(nsl, nsl_factory):
