@@ -8,19 +8,25 @@ BUILD_DIR="${NSL_BUILD_DIR:-$ROOT/build}"
 "$ROOT/scripts/build.sh"
 
 # Real peers, stopped however this script ends: PostgreSQL (its own cluster on a loopback port,
-# password authentication; every test works in its own schema) and the chain nodes.
+# password authentication; every test works in its own schema), Redis (loopback, password; every
+# test uses its own key prefix) and the chain nodes.
 DEVNETS="$(mktemp -d)"
 PG_DIR="$(mktemp -d /tmp/nsl-pg.XXXXXX)"
+REDIS_DIR="$(mktemp -d /tmp/nsl-redis.XXXXXX)"
 cleanup() {
+  "$ROOT/scripts/redis.sh" stop "$REDIS_DIR" || true
   "$ROOT/scripts/neox-devnet.sh" stop "$DEVNETS/neox" || true
   "$ROOT/scripts/neo-devnet.sh" stop "$DEVNETS/neo" || true
   "$ROOT/scripts/postgres.sh" stop "$PG_DIR" || true
-  rm -rf "$DEVNETS" "$PG_DIR"
+  rm -rf "$DEVNETS" "$PG_DIR" "$REDIS_DIR"
 }
 trap cleanup EXIT
 echo "== PostgreSQL for the backend tests"
 NSL_TEST_PG_URL="$("$ROOT/scripts/postgres.sh" start "$PG_DIR")"
 export NSL_TEST_PG_URL NSL_TEST_PG_DIR="$PG_DIR" NSL_TEST_PG_SCRIPT="$ROOT/scripts/postgres.sh"
+echo "== Redis for the cache tests"
+NSL_TEST_REDIS="$("$ROOT/scripts/redis.sh" start "$REDIS_DIR")"
+export NSL_TEST_REDIS NSL_TEST_REDIS_DIR="$REDIS_DIR" NSL_TEST_REDIS_SCRIPT="$ROOT/scripts/redis.sh"
 
 echo "== unit tests (ctest)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2

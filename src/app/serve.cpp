@@ -1,4 +1,5 @@
 #include <pthread.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <fstream>
@@ -13,6 +14,9 @@
 #include "nsl/core/build_info.hpp"
 #include "nsl/core/logging.hpp"
 #include "nsl/core/metrics.hpp"
+#include "nsl/cache/cache.hpp"
+#include "nsl/cache/rate_counter.hpp"
+#include "nsl/core/ids.hpp"
 #include "nsl/core/strings.hpp"
 #include "nsl/db/maintenance.hpp"
 #include "nsl/db/migrations.hpp"
@@ -185,6 +189,13 @@ http::RateLimitSettings rate_limit_settings(const config::RateLimitingSettings& 
   return out;
 }
 
+// Names this process among the replicas (cache invalidations and acknowledgements).
+std::string replica_id() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(::getpid()) + "-" + random_uuid().substr(0, 8);
+}
+
 // Hourly upkeep on every replica (each step is idempotent): audit partitions ahead of time on
 // PostgreSQL, and retention (guide §17.2): expired storage_data and audit records older than
 // Security:AuditRetentionDays.
@@ -289,6 +300,35 @@ int serve(const config::Source& source) {
                         co_return http::CheckResult{http::HealthStatus::unhealthy, "the database does not answer"};
                       }
                     }});
+  // Redis (optional): the L2 cache, invalidations between replicas and shared rate-limit counters.
+  std::unique_ptr<cache::RedisClient> redis;
+  if (!trim(settings->connection_strings.redis).empty()) {
+    cache::RedisOptions redis_options;
+    try {
+      redis_options = cache::parse_redis_connection_string(settings->connection_strings.redis);
+    } catch (const std::invalid_argument& e) {
+      throw StartupError(std::string("ConnectionStrings:Redis: ") + e.what());
+    }
+    redis = std::make_unique<cache::RedisClient>(ioc.get_executor(), redis_options, registry, sink.get("cache"));
+  }
+  cache::CacheOptions cache_options;
+  cache_options.l1_ttl = std::chrono::seconds(settings->cache.l1_ttl_seconds);
+  cache_options.l2_ttl = std::chrono::seconds(settings->cache.l2_ttl_seconds);
+  cache_options.l1_max_entries = static_cast<std::size_t>(settings->cache.l1_max_entries);
+  cache_options.lease = std::chrono::milliseconds(settings->cache.lease_ms);
+  cache::Cache cache(redis.get(), cache_options, replica_id(), registry, sink.get("cache"));
+  cache.start(ioc.get_executor());
+  if (redis) {
+    redis->start();
+    log.info("cache: L1 in process, L2 in Redis", {{"redis", redis->options().describe()}});
+  }
+  health.add_check({"cache", [&redis]() -> asio::awaitable<http::CheckResult> {
+                      if (!redis) co_return http::CheckResult{http::HealthStatus::healthy, "in-process L1 only (no Redis configured)"};
+                      if (redis->connected()) co_return http::CheckResult{http::HealthStatus::healthy, redis->options().describe()};
+                      co_return http::CheckResult{http::HealthStatus::degraded,
+                                                  "Redis at " + redis->options().describe() +
+                                                      " is not connected; serving from the database"};
+                    }});
   health.add_check({"enclave", [&enclave]() -> asio::awaitable<http::CheckResult> {
                       nlohmann::json info;
                       nlohmann::json request{{"op", "info"}};
@@ -324,6 +364,11 @@ int serve(const config::Source& source) {
   pipeline.set_authenticator(&identity);
   http::RateLimiter limiter(rate_limit_settings(settings->rate_limiting));
   pipeline.set_rate_limiter(&limiter);
+  std::unique_ptr<cache::RedisRateCounter> shared_counter;
+  if (redis) {
+    shared_counter = std::make_unique<cache::RedisRateCounter>(*redis);
+    pipeline.set_shared_rate_counter(shared_counter.get());
+  }
   if (audit_writer) pipeline.set_auditor(audit_writer.get());
   http::Server server(ioc, server_options(*settings, "nsl"), pipeline, registry, sink);
   server.listen(addresses_of(settings->server));

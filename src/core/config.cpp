@@ -23,16 +23,8 @@ using json = nlohmann::json;
 // Top-level keys an environment variable may address. Any other variable is not configuration.
 const char* const kSections[] = {"Logging", "ConnectionStrings", "Jwt",    "RateLimiting", "Services", "Blockchain",
                                  "Security", "Metrics",          "Server", "Database",     "Urls",
-                                 "Enclave"};
+                                 "Enclave", "Cache"};
 
-std::string join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (i) out += sep;
-    out += parts[i];
-  }
-  return out;
-}
 
 json* find_ci(json& obj, std::string_view key) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
@@ -562,6 +554,14 @@ Settings from_json(const json& doc, const std::map<std::string, std::string>& or
   read_security(root.section("Security"), s.security);
   read_enclave(root.section("Enclave"), s.enclave);
   {
+    auto c = root.section("Cache");
+    c.integer("L1TtlSeconds", s.cache.l1_ttl_seconds, 1, 86400);
+    c.integer("L2TtlSeconds", s.cache.l2_ttl_seconds, 1, 7 * 86400);
+    c.integer("L1MaxEntries", s.cache.l1_max_entries, 0, 10000000);
+    c.integer("LeaseMilliseconds", s.cache.lease_ms, 50, 10000);
+    c.finish();
+  }
+  {
     auto m = root.section("Metrics");
     m.integer("Port", s.metrics.port, 0, 65535);
     m.finish();
@@ -662,6 +662,10 @@ json to_masked_json(const Settings& s) {
                   {"TokenPath", s.enclave.token_path},
                   {"MaxEnclaveThreads", s.enclave.max_enclave_threads},
                   {"RequestTimeoutMs", s.enclave.request_timeout_ms}};
+  j["Cache"] = {{"L1TtlSeconds", s.cache.l1_ttl_seconds},
+                {"L2TtlSeconds", s.cache.l2_ttl_seconds},
+                {"L1MaxEntries", s.cache.l1_max_entries},
+                {"LeaseMilliseconds", s.cache.lease_ms}};
   j["Metrics"] = {{"Port", s.metrics.port}};
   return j;
 }
@@ -677,6 +681,7 @@ std::vector<std::string> restart_required_changes(const Settings& running, const
   if (!(running.security == next.security)) changed.emplace_back("Security");
   if (!(running.enclave == next.enclave)) changed.emplace_back("Enclave");
   if (!(running.metrics == next.metrics)) changed.emplace_back("Metrics");
+  if (!(running.cache == next.cache)) changed.emplace_back("Cache");
   return changed;
 }
 

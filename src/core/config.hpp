@@ -118,6 +118,15 @@ struct EnclaveSettings {
   bool operator==(const EnclaveSettings&) const = default;
 };
 
+/// `Cache` (guide §13.2.1): the in-process L1 over Redis (`ConnectionStrings:Redis`) as L2.
+struct CacheSettings {
+  int l1_ttl_seconds = 300;
+  int l2_ttl_seconds = 3600;
+  int l1_max_entries = 100000;
+  int lease_ms = 500;  // how long a replica trusts its L1 without hearing from Redis
+  bool operator==(const CacheSettings&) const = default;
+};
+
 /// `Metrics`: the Prometheus endpoint; `port` > 0 adds a listener that serves only metrics.
 struct MetricsSettings {
   int port = 0;
@@ -138,6 +147,7 @@ struct Settings {
   BlockchainSettings blockchain;
   SecuritySettings security;
   EnclaveSettings enclave;
+  CacheSettings cache;
   MetricsSettings metrics;
 };
 

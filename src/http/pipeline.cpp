@@ -129,7 +129,7 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
       }
       if (refused) {
         // Failed attempts count against the caller's address: guessing keys runs into the limit.
-        if (limited) rate_limit(ctx, "ip:" + ctx.connection.remote.to_string());
+        if (limited) (void)co_await rate_limit(ctx, "ip:" + ctx.connection.remote.to_string());
         std::rethrow_exception(refused);
       }
       if (!match.route->permission.empty() && !authenticator_->allows(*ctx.principal, match.route->permission)) {
@@ -138,8 +138,9 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
     }
     // 2c. rate limiting
     if (limited) {
-      const auto wait = rate_limit(ctx, ctx.principal ? "principal:" + ctx.principal->account_id
-                                                      : "ip:" + ctx.connection.remote.to_string());
+      const std::string key = ctx.principal ? "principal:" + ctx.principal->account_id
+                                            : "ip:" + ctx.connection.remote.to_string();
+      const auto wait = co_await rate_limit(ctx, key);
       if (wait.count() > 0) {
         asio::steady_timer queued(co_await asio::this_coro::executor, wait);
         co_await queued.async_wait(asio::use_awaitable);
@@ -167,8 +168,10 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
   co_return res;
 }
 
-std::chrono::milliseconds Pipeline::rate_limit(Context& ctx, const std::string& key) {
-  const auto d = limiter_->acquire(key);
+asio::awaitable<std::chrono::milliseconds> Pipeline::rate_limit(Context& ctx, const std::string& key) {
+  std::optional<RateLimiter::Decision> shared;
+  if (shared_) shared = co_await shared_->acquire(key, limiter_->settings());
+  const auto d = shared ? *shared : limiter_->acquire(key);
   const auto reset_s = std::to_string((d.reset.count() + 999) / 1000);
   ctx.response_headers = {{"X-RateLimit-Limit", std::to_string(d.limit)},
                           {"X-RateLimit-Remaining", std::to_string(d.remaining)},
@@ -178,7 +181,7 @@ std::chrono::milliseconds Pipeline::rate_limit(Context& ctx, const std::string& 
                                                          " per window; retry after " + reset_s + " s")
         .with_header("Retry-After", reset_s);
   }
-  return d.wait;
+  co_return d.wait;
 }
 
 namespace {

@@ -77,6 +77,8 @@ class Pipeline {
   void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
   /// Every route but health and metrics is rate limited when a limiter is set.
   void set_rate_limiter(RateLimiter* limiter) { limiter_ = limiter; }
+  /// Counts in `shared` (all replicas) when it answers, in the RateLimiter otherwise.
+  void set_shared_rate_counter(SharedRateCounter* shared) { shared_ = shared; }
   Pipeline(const Router& router, PipelineSettings settings, metrics::Registry& registry, log::Sink& logs);
 
   /// Runs a fully read request through every step and returns the response to send.
@@ -99,12 +101,13 @@ class Pipeline {
   Response error_response(const std::exception_ptr& error, const Context& ctx);
   AuditEntry audit_entry(const Context& ctx, const Response& res, std::string_view service, std::int64_t ms) const;
   /// Takes a permit for `key`: the time to wait in the queue, or RequestError 429.
-  std::chrono::milliseconds rate_limit(Context& ctx, const std::string& key);
+  asio::awaitable<std::chrono::milliseconds> rate_limit(Context& ctx, const std::string& key);
 
   const Router& router_;
   PipelineSettings settings_;
   Authenticator* authenticator_ = nullptr;
   RateLimiter* limiter_ = nullptr;
+  SharedRateCounter* shared_ = nullptr;
   Auditor* auditor_ = nullptr;
   std::atomic<int> in_flight_{0};
   metrics::Family<metrics::Counter>& requests_total_;

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
+
+#include "nsl/core/asio.hpp"
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -51,6 +54,15 @@ class RateLimiter {
   RateLimitSettings settings_;
   std::unordered_map<std::string, Bucket> buckets_;
   std::chrono::steady_clock::time_point last_sweep_{};
+};
+
+/// Counters shared by every replica (Redis). acquire() answers std::nullopt when the shared store
+/// cannot be asked, and the pipeline falls back to the in-process RateLimiter.
+class SharedRateCounter {
+ public:
+  virtual ~SharedRateCounter() = default;
+  virtual asio::awaitable<std::optional<RateLimiter::Decision>> acquire(const std::string& key,
+                                                                       const RateLimitSettings& settings) = 0;
 };
 
 }  // namespace nsl::http
