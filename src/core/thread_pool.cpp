@@ -37,6 +37,14 @@ ThreadPool::ThreadPool(std::string name, std::size_t threads, metrics::Registry&
 
 ThreadPool::~ThreadPool() { join(); }
 
+void ThreadPool::post(std::function<void()> f) {
+  queued_.fetch_add(1, std::memory_order_relaxed);
+  asio::post(pool_, [this, f = std::move(f)] {
+    Busy busy(*this);
+    f();
+  });
+}
+
 void ThreadPool::join() { pool_.join(); }
 
 }  // namespace nsl

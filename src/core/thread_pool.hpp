@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -44,6 +45,9 @@ class ThreadPool {
         asio::use_awaitable);
     if constexpr (!std::is_void_v<R>) co_return std::move(*result);
   }
+
+  /// Runs `f` on one of the pool's threads without waiting for it.
+  void post(std::function<void()> f);
 
   const std::string& name() const noexcept { return name_; }
   std::size_t size() const noexcept { return threads_; }

@@ -569,6 +569,7 @@ PgDatabase::PgDatabase(PgOptions options, metrics::Registry& registry, log::Logg
       total_gauge_(registry.gauge("nsl_db_pool_connections_total", "Database connections open").with({})),
       waiters_gauge_(registry.gauge("nsl_db_pool_waiters", "Callers waiting for a database connection").with({})),
       retries_(registry.counter("nsl_db_retries_total", "Database operations retried after a transient failure").with({})),
+      group_(pool_, [this](std::vector<GroupCommit::Item*>& batch) { execute_batch(batch); }),
       pool_("db", static_cast<std::size_t>(options_.max_pool), registry) {
   registry.gauge("nsl_db_pool_max_connections", "Maximum Pool Size").with({}).set(options_.max_pool);
   for (int attempt = 0;; ++attempt) {
@@ -740,36 +741,30 @@ asio::awaitable<void> PgDatabase::probe() {
 
 void PgDatabase::with_connection_blocking(const std::function<void(Connection&)>& fn) { with_retries(fn); }
 
-asio::awaitable<Result> PgDatabase::write(Statement statement) {
-  std::optional<Result> out;
-  co_await pool_.run([&] {
-    GroupCommit::Item item;
-    item.statement = &statement;
-    out.emplace(group_.submit(item, [this](std::vector<GroupCommit::Item*>& batch) {
-      with_retries([&](Connection& c) {
-        // A retry after a lost connection re-runs only the statements that have no outcome yet.
-        std::vector<GroupCommit::Item*> pending;
-        for (auto* b : batch) {
-          if (!b->result) {
-            b->error = nullptr;
-            pending.push_back(b);
-          }
-        }
-        static_cast<PgConnection&>(c).execute_batch(pending);
-        for (auto* b : pending) {
-          if (!b->error) continue;
-          try {
-            std::rethrow_exception(b->error);
-          } catch (const DatabaseError& e) {
-            // A lost connection before the commit was sent: retry the batch on a new connection.
-            if (e.kind() == DatabaseError::Kind::unavailable && !static_cast<PgConnection&>(c).ambiguous()) throw;
-          } catch (...) {
-          }
-        }
-      });
-    }));
+asio::awaitable<Result> PgDatabase::write(Statement statement) { co_return co_await group_.submit(statement); }
+
+void PgDatabase::execute_batch(std::vector<GroupCommit::Item*>& batch) {
+  with_retries([&](Connection& c) {
+    // A retry after a lost connection re-runs only the statements that have no outcome yet.
+    std::vector<GroupCommit::Item*> pending;
+    for (auto* b : batch) {
+      if (!b->result) {
+        b->error = nullptr;
+        pending.push_back(b);
+      }
+    }
+    static_cast<PgConnection&>(c).execute_batch(pending);
+    for (auto* b : pending) {
+      if (!b->error) continue;
+      try {
+        std::rethrow_exception(b->error);
+      } catch (const DatabaseError& e) {
+        // A lost connection before the commit was sent: retry the batch on a new connection.
+        if (e.kind() == DatabaseError::Kind::unavailable && !static_cast<PgConnection&>(c).ambiguous()) throw;
+      } catch (...) {
+      }
+    }
   });
-  co_return std::move(*out);
 }
 
 }  // namespace nsl::db

@@ -78,6 +78,7 @@ class PgDatabase final : public Database {
   void publish_gauges();
   template <class Run>
   void with_retries(const Run& run);
+  void execute_batch(std::vector<GroupCommit::Item*>& batch);
 
   PgOptions options_;
   log::Logger log_;

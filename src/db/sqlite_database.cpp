@@ -205,7 +205,9 @@ std::unique_ptr<Connection> SqliteDatabase::open(const SqliteOptions& options) {
 }
 
 SqliteDatabase::SqliteDatabase(SqliteOptions options, metrics::Registry& registry)
-    : options_(std::move(options)), pool_("db", static_cast<std::size_t>(options_.pool_size), registry) {
+    : options_(std::move(options)),
+      group_(pool_, [this](std::vector<GroupCommit::Item*>& batch) { execute_batch(batch); }, 256, 1),
+      pool_("db", static_cast<std::size_t>(options_.pool_size), registry) {
   for (int i = 0; i < options_.pool_size; ++i) idle_.push_back(open(options_));
 }
 
@@ -239,38 +241,32 @@ void SqliteDatabase::with_connection_blocking(const std::function<void(Connectio
   fn(*lease);
 }
 
-asio::awaitable<Result> SqliteDatabase::write(Statement statement) {
-  std::optional<Result> out;
-  co_await pool_.run([&] {
-    GroupCommit::Item item;
-    item.statement = &statement;
-    out.emplace(group_.submit(item, [this](std::vector<GroupCommit::Item*>& batch) {
-      Lease lease(*this);
-      Connection& c = *lease;
-      // One transaction for the batch; a savepoint per statement, so a failing one fails alone.
-      c.begin_write();
-      for (auto* b : batch) {
-        c.exec_script("SAVEPOINT nsl_write");
-        try {
-          b->result = c.query(b->statement->sql, b->statement->params);
-          c.exec_script("RELEASE nsl_write");
-        } catch (...) {
-          b->error = std::current_exception();
-          c.exec_script("ROLLBACK TO nsl_write; RELEASE nsl_write");
-        }
-      }
-      try {
-        c.commit();
-      } catch (...) {
-        c.rollback();
-        for (auto* b : batch) {
-          b->result.reset();
-          b->error = std::current_exception();
-        }
-      }
-    }));
-  });
-  co_return std::move(*out);
+asio::awaitable<Result> SqliteDatabase::write(Statement statement) { co_return co_await group_.submit(statement); }
+
+void SqliteDatabase::execute_batch(std::vector<GroupCommit::Item*>& batch) {
+  Lease lease(*this);
+  Connection& c = *lease;
+  // One transaction for the batch; a savepoint per statement, so a failing one fails alone.
+  c.begin_write();
+  for (auto* b : batch) {
+    c.exec_script("SAVEPOINT nsl_write");
+    try {
+      b->result = c.query(b->statement->sql, b->statement->params);
+      c.exec_script("RELEASE nsl_write");
+    } catch (...) {
+      b->error = std::current_exception();
+      c.exec_script("ROLLBACK TO nsl_write; RELEASE nsl_write");
+    }
+  }
+  try {
+    c.commit();
+  } catch (...) {
+    c.rollback();
+    for (auto* b : batch) {
+      b->result.reset();
+      b->error = std::current_exception();
+    }
+  }
 }
 
 }  // namespace nsl::db

@@ -32,6 +32,7 @@ class SqliteDatabase final : public Database {
 
  private:
   class Lease;
+  void execute_batch(std::vector<GroupCommit::Item*>& batch);
   std::unique_ptr<Connection> acquire();
   void release(std::unique_ptr<Connection> c);
 
