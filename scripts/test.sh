@@ -42,11 +42,18 @@ NEOX_URL="$("$ROOT/scripts/neox-devnet.sh" start "$DEVNETS/neox")"
 node "$ROOT/tests/js/compile_sol.js" "$ROOT/tests/contracts/Counter.sol" Counter > "$DEVNETS/counter.json"
 NSL_NEOX_RPC_URL="$NEOX_URL" NSL_NEOX_COUNTER_JSON="$DEVNETS/counter.json" \
   "$BUILD_DIR/tests/chain/nsl_neox_node_test" --gtest_brief=1
+echo "   the log watcher again, its state in PostgreSQL"
+NSL_TEST_DB_BACKEND=postgres NSL_NEOX_RPC_URL="$NEOX_URL" NSL_NEOX_COUNTER_JSON="$DEVNETS/counter.json" \
+  "$BUILD_DIR/tests/chain/nsl_neox_node_test" --gtest_brief=1 --gtest_filter='NeoXWatcher.*'
 
 echo "== Neo N3 chain layer against a single-node neo-go network"
 NEO_URL="$("$ROOT/scripts/neo-devnet.sh" start "$DEVNETS/neo")"
 NSL_NEO_RPC_URL="$NEO_URL" NSL_NEO_DEVNET_DIR="$DEVNETS/neo" NSL_NEO_DEVNET_SCRIPT="$ROOT/scripts/neo-devnet.sh" \
   "$BUILD_DIR/tests/chain/nsl_neo_node_test" --gtest_brief=1
+echo "   the notification watcher again, its state in PostgreSQL"
+NSL_TEST_DB_BACKEND=postgres NSL_NEO_RPC_URL="$NEO_URL" NSL_NEO_DEVNET_DIR="$DEVNETS/neo" \
+  NSL_NEO_DEVNET_SCRIPT="$ROOT/scripts/neo-devnet.sh" \
+  "$BUILD_DIR/tests/chain/nsl_neo_node_test" --gtest_brief=1 --gtest_filter='NeoWatcher.*'
 
 echo "== integration tests (pytest, real nsl binary over real HTTP)"
 NSL_BUILD_DIR="$BUILD_DIR" NSL_BINARY="$BUILD_DIR/src/app/nsl" python3 -m pytest -q -p no:cacheprovider "$ROOT/tests/integration"

@@ -32,6 +32,7 @@
 #include "nsl/crypto/p256.hpp"
 #include "nsl/db/migrations.hpp"
 #include "nsl/db/sqlite_database.hpp"
+#include "test_database.hpp"
 #include "nsl/enclave/testing/local_enclave.hpp"
 #include "nsl/crypto/hash.hpp"
 
@@ -447,20 +448,18 @@ class NeoWatcher : public NeoContract {
  protected:
   void SetUp() override {
     NeoContract::SetUp();
-    open_database((dir_.path() / "nsl.db").string());
+    db_spec_ = nsl::testing::test_database_spec(dir_.path());
+    open_database(db_spec_);
     db_->with_connection_blocking([](db::Connection& c) {
       db::migrate(c);
-      c.exec_script(kDeliveries);
+      c.exec_script(nsl::testing::numbered_table(c, "deliveries", kDeliveries));
     });
   }
 
   static constexpr const char* kDeliveries =
-      "CREATE TABLE deliveries (n INTEGER PRIMARY KEY AUTOINCREMENT, block INTEGER, execution INTEGER, idx INTEGER, "
-      "trigger TEXT, value INTEGER, note TEXT)";
+      "block INTEGER, execution INTEGER, idx INTEGER, trigger TEXT, value INTEGER, note TEXT";
 
-  void open_database(const std::string& path) {
-    db_ = std::make_unique<db::SqliteDatabase>(db::SqliteOptions{path, 2, 5000}, registry_);
-  }
+  void open_database(const std::string& spec) { db_ = nsl::testing::open_test_database(spec, registry_); }
 
   // Records a Bumped(value, note) notification in the deliveries table, in the watcher's transaction.
   static void record(const Notification& n, db::Connection& c) {
@@ -544,7 +543,8 @@ class NeoWatcher : public NeoContract {
   }
 
   nsl::testing::TempDir dir_{"neo-watcher"};
-  std::unique_ptr<db::SqliteDatabase> db_;
+  std::string db_spec_;
+  std::unique_ptr<db::Database> db_;
 };
 
 // The watching process of KeepsDeliveringAcrossKilledWatchingProcesses: this binary again, run
@@ -577,7 +577,7 @@ TEST_F(NeoWatcher, DeliversEveryNotificationOnceInOrderAcrossKilledWatchingProce
   collect(send_all({call("bump", {Arg::integer(1), Arg{std::string("last")}})}), expected);
   ASSERT_EQ(expected.size(), 8u * 7 + 1);
 
-  const auto db_path = (dir_.path() / "nsl.db").string();
+  const auto db_path = db_spec_;
   const std::vector<std::pair<std::string, std::string>> child_env{
       {"NSL_WATCH_CHILD_DB", db_path}, {"NSL_WATCH_CHILD_START", std::to_string(start)},
       {"NSL_WATCH_CHILD_CONTRACT", to_display(*notifier_)}};

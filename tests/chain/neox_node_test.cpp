@@ -26,6 +26,7 @@
 #include "nsl/core/testing/temp_dir.hpp"
 #include "nsl/db/migrations.hpp"
 #include "nsl/db/sqlite_database.hpp"
+#include "test_database.hpp"
 #include "nsl/chain/neox/transaction.hpp"
 #include "nsl/crypto/hash.hpp"
 #include "nsl/crypto/secp256k1.hpp"
@@ -458,11 +459,11 @@ class NeoXWatcher : public NeoXNode {
     const auto path = env("NSL_NEOX_COUNTER_JSON");
     ASSERT_FALSE(path.empty()) << "NSL_NEOX_COUNTER_JSON is not set";
     artifact_ = nlohmann::json::parse(std::ifstream(path));
-    db_ = std::make_unique<db::SqliteDatabase>(db::SqliteOptions{(dir_ / "nsl.db").string(), 2, 5000}, registry_);
+    db_spec_ = nsl::testing::test_database_spec(dir_.path());
+    db_ = nsl::testing::open_test_database(db_spec_, registry_);
     db_->with_connection_blocking([](db::Connection& c) {
       db::migrate(c);
-      c.exec_script("CREATE TABLE seen (n INTEGER PRIMARY KEY AUTOINCREMENT, block INTEGER, idx INTEGER, "
-                    "value INTEGER, removed INTEGER)");
+      c.exec_script(nsl::testing::numbered_table(c, "seen", "block INTEGER, idx INTEGER, value INTEGER, removed INTEGER"));
     });
   }
 
@@ -526,7 +527,8 @@ class NeoXWatcher : public NeoXNode {
 
   nlohmann::json artifact_;
   nsl::testing::TempDir dir_{"watcher"};
-  std::unique_ptr<db::SqliteDatabase> db_;
+  std::string db_spec_;
+  std::unique_ptr<db::Database> db_;
 };
 
 using Seen = std::vector<std::pair<std::int64_t, std::int64_t>>;
@@ -551,7 +553,7 @@ TEST_F(NeoXWatcher, DeliversEveryLogOnceInOrderAcrossARestart) {
 TEST_F(NeoXWatcher, ChildProcessWatchesUntilKilled) {
   const auto db_path = env("NSL_WATCH_CHILD_DB");
   if (db_path.empty()) GTEST_SKIP() << "runs only as the watching process of another test";
-  db_ = std::make_unique<db::SqliteDatabase>(db::SqliteOptions{db_path, 2, 5000}, registry_);
+  db_ = nsl::testing::open_test_database(db_path, registry_);
   auto client = rpc();
   const auto counter = parse_address(env("NSL_WATCH_CHILD_COUNTER")).value();
   auto w = watcher(client, counter, std::stoull(env("NSL_WATCH_CHILD_START")), [](const Log& l, db::Connection& c) {
@@ -573,7 +575,7 @@ TEST_F(NeoXWatcher, DeliversEveryLogOnceInOrderAcrossKilledWatchingProcesses) {
   constexpr std::int64_t kLogs = 24;
   for (std::uint64_t v = 0; v < kLogs; ++v) emit(client, counter, v);  // one block each
   const std::vector<std::pair<std::string, std::string>> child_env{
-      {"NSL_WATCH_CHILD_DB", (dir_ / "nsl.db").string()},
+      {"NSL_WATCH_CHILD_DB", db_spec_},
       {"NSL_WATCH_CHILD_COUNTER", to_checksum(counter)},
       {"NSL_WATCH_CHILD_START", std::to_string(start)}};
   const std::string child_test = "NeoXWatcher.ChildProcessWatchesUntilKilled";
