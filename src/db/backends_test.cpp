@@ -417,6 +417,28 @@ TEST_F(Postgres, ATerminatedSessionIsReplacedWithoutTheCallerNoticing) {
   EXPECT_NE(again, pid);
 }
 
+TEST_F(Postgres, OldConnectionsAreReplacedAndSlowStatementsTimeOut) {
+  options_.max_pool = 1;
+  options_.connection_lifetime_s = 1;
+  options_.command_timeout_s = 1;
+  PgDatabase db(options_, registry_, log::Logger{});
+  auto pid = [&] { return run_sync(db.run([](Connection& c) { return c.query("SELECT pg_backend_pid()").get<std::int64_t>(0, 0); })); };
+  const auto first = pid();
+  EXPECT_EQ(pid(), first);  // reused within its lifetime
+  std::this_thread::sleep_for(1100ms);
+  (void)pid();              // returned past its lifetime: closed
+  EXPECT_NE(pid(), first);
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    run_sync(db.run([](Connection& c) { c.query("SELECT pg_sleep(3)"); }));
+    ADD_FAILURE() << "Command Timeout did not stop the statement";
+  } catch (const DatabaseError& e) {
+    EXPECT_EQ(e.kind(), DatabaseError::Kind::timeout) << e.what();
+    EXPECT_TRUE(e.transient());
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2500ms) << "a timed-out statement was retried";
+}
+
 TEST_F(Postgres, SerializationConflictsAreRetried) {
   PgDatabase db(options_, registry_, log::Logger{});
   db.with_connection_blocking([](Connection& c) {

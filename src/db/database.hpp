@@ -57,12 +57,15 @@ struct Result {
 /// and is therefore only ever logged, never sent to a client.
 class DatabaseError : public DependencyError {
  public:
-  /// busy: a conflict or timeout (serialization failure, deadlock, lock wait); unavailable: the
-  /// server cannot be reached; exhausted: no pooled connection became free in time. All three
-  /// are transient (HTTP 503).
-  enum class Kind { constraint, unique_violation, busy, unavailable, exhausted, schema, other };
+  /// busy: a conflict (serialization failure, deadlock, lock wait); unavailable: the server
+  /// cannot be reached; exhausted: no pooled connection became free in time; timeout: a statement
+  /// ran past `Command Timeout`. All four are transient (HTTP 503); only busy and unavailable are
+  /// retried.
+  enum class Kind { constraint, unique_violation, busy, unavailable, exhausted, timeout, schema, other };
   DatabaseError(Kind kind, const std::string& message)
-      : DependencyError("database", kind == Kind::busy || kind == Kind::unavailable || kind == Kind::exhausted, message),
+      : DependencyError("database",
+                        kind == Kind::busy || kind == Kind::unavailable || kind == Kind::exhausted || kind == Kind::timeout,
+                        message),
         kind_(kind) {}
   Kind kind() const noexcept { return kind_; }
 

@@ -168,7 +168,8 @@ DatabaseError::Kind kind_of_state(std::string_view state) {
   using K = DatabaseError::Kind;
   if (state == "23505") return K::unique_violation;
   if (state.starts_with("23") || state.starts_with("22")) return K::constraint;
-  if (state == "40001" || state == "40P01" || state == "55P03" || state == "57014") return K::busy;
+  if (state == "40001" || state == "40P01" || state == "55P03") return K::busy;
+  if (state == "57014") return K::timeout;
   if (state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03" || state.starts_with("53"))
     return K::unavailable;
   if (state.starts_with("42") || state.starts_with("3F")) return K::schema;
