@@ -17,6 +17,7 @@
 #include "nsl/cache/cache.hpp"
 #include "nsl/cache/rate_counter.hpp"
 #include "nsl/core/ids.hpp"
+#include "nsl/services/storage/routes.hpp"
 #include "nsl/core/strings.hpp"
 #include "nsl/db/maintenance.hpp"
 #include "nsl/db/migrations.hpp"
@@ -358,6 +359,11 @@ int serve(const config::Source& source) {
   services::attestation::add_routes(router, *enclave.client);
   services::keys::add_routes(router, *database, *enclave.client);
   services::secrets::SecretStore secrets(*database, *enclave.client);
+  services::storage::StorageSettings storage_settings;
+  storage_settings.max_keys = settings->storage.max_keys_per_owner;
+  storage_settings.max_bytes = settings->storage.max_bytes_per_owner;
+  services::storage::StorageService storage(*database, *enclave.client, cache, storage_settings, registry, sink.get("storage"));
+  storage.add_routes(router);
   secrets.add_routes(router);
 
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
@@ -403,6 +409,7 @@ int serve(const config::Source& source) {
   std::atomic<bool> stopping{false};
   asio::co_spawn(ioc, watch_configuration(source, store, sink, limiter, sink.get("config"), stopping), asio::detached);
   asio::co_spawn(ioc, maintain_database(*database, store, sink.get("db"), stopping), asio::detached);
+  asio::co_spawn(ioc, storage.run(), asio::detached);
   // Revocations and disabled accounts from other replicas, within a second.
   asio::co_spawn(ioc, identity.run_sync(1s), asio::detached);
 
@@ -428,6 +435,12 @@ int serve(const config::Source& source) {
           const auto grace = std::chrono::seconds(settings->server.shutdown_timeout_seconds);
           const auto forced = co_await server.shutdown(grace);
           if (metrics_server) co_await metrics_server->shutdown(1s);
+          storage.stop();
+          try {
+            co_await storage.flush_access_counts();
+          } catch (const std::exception& e) {
+            log.warn("storage access counts not written at shutdown", {{"error", e.what()}});
+          }
           log.info("HTTP server stopped", {{"connections_closed_forcibly", forced}});
           signals.cancel();
           ioc.stop();

@@ -23,7 +23,7 @@ using json = nlohmann::json;
 // Top-level keys an environment variable may address. Any other variable is not configuration.
 const char* const kSections[] = {"Logging", "ConnectionStrings", "Jwt",    "RateLimiting", "Services", "Blockchain",
                                  "Security", "Metrics",          "Server", "Database",     "Urls",
-                                 "Enclave", "Cache"};
+                                 "Enclave", "Cache", "Storage"};
 
 
 json* find_ci(json& obj, std::string_view key) {
@@ -562,6 +562,14 @@ Settings from_json(const json& doc, const std::map<std::string, std::string>& or
     c.finish();
   }
   {
+    auto st = root.section("Storage");
+    st.integer("MaxKeysPerOwner", s.storage.max_keys_per_owner, 1, 100000000);
+    int mib = static_cast<int>(s.storage.max_bytes_per_owner >> 20);
+    st.integer("MaxMegabytesPerOwner", mib, 1, 1024 * 1024);
+    s.storage.max_bytes_per_owner = static_cast<std::int64_t>(mib) << 20;
+    st.finish();
+  }
+  {
     auto m = root.section("Metrics");
     m.integer("Port", s.metrics.port, 0, 65535);
     m.finish();
@@ -666,6 +674,8 @@ json to_masked_json(const Settings& s) {
                 {"L2TtlSeconds", s.cache.l2_ttl_seconds},
                 {"L1MaxEntries", s.cache.l1_max_entries},
                 {"LeaseMilliseconds", s.cache.lease_ms}};
+  j["Storage"] = {{"MaxKeysPerOwner", s.storage.max_keys_per_owner},
+                  {"MaxMegabytesPerOwner", s.storage.max_bytes_per_owner >> 20}};
   j["Metrics"] = {{"Port", s.metrics.port}};
   return j;
 }
@@ -682,6 +692,7 @@ std::vector<std::string> restart_required_changes(const Settings& running, const
   if (!(running.enclave == next.enclave)) changed.emplace_back("Enclave");
   if (!(running.metrics == next.metrics)) changed.emplace_back("Metrics");
   if (!(running.cache == next.cache)) changed.emplace_back("Cache");
+  if (!(running.storage == next.storage)) changed.emplace_back("Storage");
   return changed;
 }
 

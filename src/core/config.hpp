@@ -127,6 +127,13 @@ struct CacheSettings {
   bool operator==(const CacheSettings&) const = default;
 };
 
+/// `Storage`: quotas per owner (entries and bytes of values).
+struct StorageSettings {
+  int max_keys_per_owner = 10000;
+  std::int64_t max_bytes_per_owner = 100LL * 1024 * 1024;
+  bool operator==(const StorageSettings&) const = default;
+};
+
 /// `Metrics`: the Prometheus endpoint; `port` > 0 adds a listener that serves only metrics.
 struct MetricsSettings {
   int port = 0;
@@ -148,6 +155,7 @@ struct Settings {
   SecuritySettings security;
   EnclaveSettings enclave;
   CacheSettings cache;
+  StorageSettings storage;
   MetricsSettings metrics;
 };
 

@@ -419,6 +419,25 @@ CREATE TABLE jobs (
 CREATE INDEX idx_jobs_ready ON jobs(queue, status, run_at);
 )sql";
 
+// Storage service: with whom an entry is shared, and each owner's data key sealed by the enclave.
+constexpr const char* kV8Sqlite = R"sql(
+ALTER TABLE storage_data ADD COLUMN shared_with TEXT CHECK (shared_with IS NULL OR json_valid(shared_with));
+CREATE TABLE storage_keys (
+  owner      TEXT PRIMARY KEY,
+  sealed     TEXT NOT NULL,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+)sql";
+
+constexpr const char* kV8Postgres = R"sql(
+ALTER TABLE storage_data ADD COLUMN shared_with JSONB;
+CREATE TABLE storage_keys (
+  owner      VARCHAR(42) PRIMARY KEY,
+  sealed     TEXT NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+)sql";
+
 std::string now_text(Connection&) { return utc_now_text(); }
 
 // A fixed key for pg_advisory_lock: migrations of one database run one process at a time.
@@ -455,6 +474,7 @@ const std::vector<Migration>& migrations() {
       {5, "key management: sealed key versions per account", {{Dialect::sqlite, kV5Sqlite}, {Dialect::postgres, kV5Postgres}}},
       {6, "secrets: sealed, versioned values per account", {{Dialect::sqlite, kV6Sqlite}, {Dialect::postgres, kV6Postgres}}},
       {7, "jobs: leased background work shared by replicas", {{Dialect::sqlite, kV7Sqlite}, {Dialect::postgres, kV7Postgres}}},
+      {8, "storage: sharing and per-owner data keys", {{Dialect::sqlite, kV8Sqlite}, {Dialect::postgres, kV8Postgres}}},
   };
   return kAll;
 }

@@ -15,7 +15,7 @@
 namespace nsl::enclave {
 
 /// Largest frame either side accepts (a request or a response).
-constexpr std::uint32_t kMaxFrameBytes = 1u << 20;
+constexpr std::uint32_t kMaxFrameBytes = 5u << 20;  // a 1 MB storage value as hex, with room
 /// Protocol version, checked in the hello exchange.
 constexpr int kProtocolVersion = 1;
 

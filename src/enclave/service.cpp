@@ -21,6 +21,7 @@ constexpr std::size_t kMaxRef = 256;
 constexpr std::size_t kMaxMessage = 64 * 1024;
 constexpr std::size_t kMaxBatch = 1024;
 constexpr std::size_t kMaxSecret = 256 * 1024;
+constexpr std::size_t kMaxData = 1024 * 1024 + 1024;  // a storage value (1 MB) and its JSON framing
 
 // A key blob's clear content: kind | flags | 32-byte private key.
 enum class Kind : std::uint8_t { secp256r1 = 1, secp256k1 = 2, ed25519 = 3 };
@@ -268,6 +269,35 @@ json EnclaveService::dispatch(const json& r) {
     const auto purpose = data_purpose(r, false);
     Clear plain{sealer_.open(purpose, hex_field(r, "aad", kMaxRef), hex_field(r, "sealed", kMaxSecret + 64))};
     return {{"ok", true}, {"plaintext", crypto::to_hex(plain.bytes)}};
+  }
+  // Per-tenant data keys: created and used only in here; the server stores them sealed (purpose
+  // data_key, bound to the tenant) and sends values in and out for one request at a time.
+  if (op == "data_key_create") {
+    const auto tenant = hex_field(r, "tenant", kMaxRef);
+    Clear key{crypto::random_bytes(crypto::aes256gcm::kKeySize)};
+    return {{"ok", true}, {"sealed", crypto::to_hex(sealer_.seal(Purpose::data_key, tenant, key.bytes))}};
+  }
+  if (op == "data_encrypt" || op == "data_decrypt") {
+    const auto tenant = hex_field(r, "tenant", kMaxRef);
+    Clear key{sealer_.open(Purpose::data_key, tenant, hex_field(r, "sealed_key", 1024))};
+    const auto aad = hex_field(r, "aad", kMaxRef);
+    if (op == "data_encrypt") {
+      Clear plain{hex_field(r, "plaintext", kMaxData)};
+      auto out = crypto::random_bytes(crypto::aes256gcm::kNonceSize);
+      const auto sealed = crypto::aes256gcm::seal(key.bytes, out, aad, plain.bytes);
+      out.insert(out.end(), sealed.begin(), sealed.end());
+      return {{"ok", true}, {"ciphertext", crypto::to_hex(out)}};
+    }
+    const auto data = hex_field(r, "ciphertext", kMaxData + 64);
+    if (data.size() < crypto::aes256gcm::kNonceSize + crypto::aes256gcm::kTagSize) {
+      throw EnclaveError("decrypt_failed", "the ciphertext is too short");
+    }
+    const crypto::ByteView all(data);
+    auto plain = crypto::aes256gcm::open(key.bytes, all.first(crypto::aes256gcm::kNonceSize), aad,
+                                         all.subspan(crypto::aes256gcm::kNonceSize));
+    if (!plain) throw EnclaveError("decrypt_failed", "the ciphertext does not verify under this tenant's key and record");
+    Clear clear{std::move(*plain)};
+    return {{"ok", true}, {"plaintext", crypto::to_hex(clear.bytes)}};
   }
   if (op == "rewrap") {
     // Keys are named by kind and reference; other blobs by their associated data.

@@ -293,7 +293,7 @@ AuditEntry Pipeline::audit_entry(const Context& ctx, const Response& res, std::s
   nlohmann::json request{{"query", std::string(ctx.query)}, {"headers", headers}};
   const bool failed = e.status >= 400;
   if (failed) {
-    request["body"] = audit_body(ctx.request.body());
+    request["body"] = ctx.route && ctx.route->private_body ? nlohmann::json("[NOT RECORDED]") : audit_body(ctx.request.body());
     e.response_data = nlohmann::json{{"body", audit_body(res.body())}}.dump();
     const auto problem = nlohmann::json::parse(res.body(), nullptr, false);
     if (problem.is_object() && problem.contains("detail") && problem["detail"].is_string()) {

@@ -17,6 +17,7 @@ struct Route {
   std::string permission;
   Handler handler;
   bool is_public = false;  // health and metrics: no authentication
+  bool private_body = false;  // the audit trail never records this route's request body (it may hold clear data)
 };
 
 /// The outcome of matching a request against the routes.

@@ -39,7 +39,7 @@ def test_replicas_started_together_on_an_empty_database_both_come_up(nsl_factory
         p.wait_for(lambda l: l.get("message", "").startswith("Now listening on: "), timeout=30)
         assert p.get("/health/ready").status_code == 200
     applied = sum(1 for p in replicas for l in p.logs() if l.get("message") == "applying migration")
-    assert applied == 7, "each migration is applied once, by one of the replicas"
+    assert applied == 8, "each migration is applied once, by one of the replicas"
 
 
 def test_backup_verify_restore_round_trip(nsl_factory, tmp_path):
@@ -61,7 +61,7 @@ def test_backup_verify_restore_round_trip(nsl_factory, tmp_path):
     code, out, err = run(p, "backup", "verify", path)
     assert code == 0, err
     assert re.search(rf"audit_logs\s+{audit} rows", out), out
-    assert re.search(r"storage_data\s+0 rows", out) and "schema version  7" in out and "integrity       ok" in out
+    assert re.search(r"storage_data\s+0 rows", out) and "schema version  8" in out and "integrity       ok" in out
 
     # Lose data, then restore: refused over a database with data unless forced.
     post_loss = p.store.rows("SELECT name FROM secrets")

@@ -1,0 +1,564 @@
+#include "nsl/services/storage/routes.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "nsl/core/errors.hpp"
+#include "nsl/core/ids.hpp"
+#include "nsl/crypto/bytes.hpp"
+
+namespace nsl::services::storage {
+namespace {
+
+using nlohmann::json;
+constexpr std::size_t kMaxValueBytes = 1048576;  // guide §7.2.2: 1 MB
+constexpr std::size_t kMaxMetadataBytes = 16 * 1024;
+constexpr std::int64_t kMaxTtlSeconds = 10LL * 365 * 86400;
+constexpr int kMaxShared = 100;
+
+RequestError field_error(const std::string& field, const std::string& message) {
+  return std::move(RequestError(ErrorKind::bad_request, field + " " + message).with_field(field, message));
+}
+
+json body_of(const http::Context& ctx) {
+  auto j = json::parse(ctx.request.body(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw BadRequest("the request body must be a JSON object");
+  return j;
+}
+
+// Guide §7.2.2: not empty, at most 256 characters, ^[a-zA-Z0-9:_-]+$.
+std::string valid_key(std::string_view key, const char* field = "key") {
+  if (key.empty()) throw field_error(field, "must not be empty");
+  if (key.size() > 256) throw field_error(field, "must be at most 256 characters");
+  for (const char c : key) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != ':' && c != '_' && c != '-') {
+      throw field_error(field, "Key must be alphanumeric with colons, underscores, and hyphens only");
+    }
+  }
+  return std::string(key);
+}
+
+std::string valid_chain(std::string_view chain) {
+  if (chain != "neo-n3" && chain != "neo-x") throw field_error("chain", "must be neo-n3 or neo-x");
+  return std::string(chain);
+}
+
+std::string access_level_of(const json& v) {
+  if (!v.is_string()) throw field_error("access_level", "must be private, shared or public");
+  const auto s = v.get<std::string>();
+  if (s != "private" && s != "shared" && s != "public") throw field_error("access_level", "must be private, shared or public");
+  return s;
+}
+
+json principals_of(const json& body) {
+  const auto it = body.find("principals");
+  if (it == body.end()) return json::array();
+  if (!it->is_array() || it->size() > kMaxShared) throw field_error("principals", "must be an array of at most 100 names");
+  for (const auto& p : *it) {
+    if (!p.is_string() || p.get<std::string>().empty() || p.get<std::string>().size() > 128) {
+      throw field_error("principals", "must hold account names or addresses");
+    }
+  }
+  return *it;
+}
+
+bool looks_like_n3(const std::string& n) { return n.size() == 34 && n[0] == 'N'; }
+bool looks_like_x(const std::string& n) { return n.size() == 42 && n[0] == '0' && (n[1] == 'x' || n[1] == 'X'); }
+
+// The caller's owner string in a chain's address space: a wallet account's own address, or for
+// an account known by name "<chain>:<account id without dashes>".
+std::string owner_of(const http::Principal& p, const std::string& chain) {
+  if (looks_like_n3(p.name) || looks_like_x(p.name)) {
+    const bool n3 = looks_like_n3(p.name);
+    if ((chain == "neo-n3") != n3) {
+      throw RequestError(ErrorKind::forbidden, std::string("this account's address space is ") + (n3 ? "neo-n3" : "neo-x"));
+    }
+    return p.name;
+  }
+  std::string id;
+  for (const char c : p.account_id) {
+    if (c != '-') id.push_back(c);
+  }
+  return chain + ":" + id.substr(0, 32);
+}
+
+std::string cache_key(const std::string& owner, const std::string& key) { return "st:" + owner + "|" + key; }
+
+std::string hex_of(const std::string& s) { return crypto::to_hex(crypto::as_bytes(s)); }
+
+http::Response no_content() { return http::Response{http::beast_http::status::no_content, 11}; }
+
+bool expired(const json& row) {
+  return row.contains("expires_at") && row["expires_at"].is_string() &&
+         row["expires_at"].get<std::string>() <= db::utc_now_text();
+}
+
+}  // namespace
+
+// One stored entry as the cache holds it (the value as stored: ciphertext when encrypted).
+struct StorageService::Row {
+  json j;
+};
+
+StorageService::StorageService(db::Database& database, enclave::EnclaveClient& enclave, cache::Cache& cache,
+                               StorageSettings settings, metrics::Registry& registry, log::Logger log)
+    : db_(database),
+      enclave_(enclave),
+      cache_(cache),
+      settings_(settings),
+      log_(std::move(log)),
+      encrypted_writes_(registry.counter("nsl_storage_encrypted_writes_total", "Storage values encrypted by the enclave").with({})) {}
+
+asio::awaitable<std::optional<StorageService::Row>> StorageService::load(const std::string& owner, const std::string& key) {
+  auto* db = &db_;
+  cache::Cache::Loader loader = [db, owner, key]() -> asio::awaitable<std::optional<std::string>> {
+    const auto r = co_await db->run([&](db::Connection& c) {
+      return c.query("SELECT value, encrypted, access_level, shared_with, size_bytes, created_at, updated_at, expires_at, metadata "
+                     "FROM storage_data WHERE user_address = $1 AND key = $2 AND deleted_at IS NULL",
+                     {owner, key});
+    });
+    if (r.empty()) co_return std::nullopt;
+    json row{{"value", r.get<std::string>(0, 0)},
+             {"encrypted", r.get<bool>(0, 1)},
+             {"access_level", r.get<std::string>(0, 2)},
+             {"shared_with", r.get_optional<std::string>(0, 3) ? json::parse(*r.get_optional<std::string>(0, 3)) : json::array()},
+             {"size_bytes", r.get<std::int64_t>(0, 4)},
+             {"created_at", r.get<std::string>(0, 5)},
+             {"updated_at", r.get<std::string>(0, 6)},
+             {"expires_at", r.get_optional<std::string>(0, 7) ? json(*r.get_optional<std::string>(0, 7)) : json(nullptr)},
+             {"metadata", r.get_optional<std::string>(0, 8) ? json::parse(*r.get_optional<std::string>(0, 8)) : json(nullptr)}};
+    co_return row.dump();
+  };
+  const auto text = co_await cache_.get(cache_key(owner, key), loader);
+  if (!text) co_return std::nullopt;
+  Row row{json::parse(*text)};
+  if (expired(row.j)) co_return std::nullopt;  // honoured at once; the retention job deletes it
+  co_return row;
+}
+
+asio::awaitable<std::string> StorageService::data_key(const std::string& owner) {
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = data_keys_.find(owner);
+    if (it != data_keys_.end()) co_return it->second;
+  }
+  auto existing = co_await db_.run([&](db::Connection& c) {
+    return c.query("SELECT sealed FROM storage_keys WHERE owner = $1", {owner});
+  });
+  if (existing.empty()) {
+    json request{{"op", "data_key_create"}, {"tenant", hex_of(owner)}};
+    const auto created = co_await enclave_.call(std::move(request));
+    const auto sealed = created.at("sealed").get<std::string>();
+    existing = co_await db_.run([&](db::Connection& c) {
+      c.query("INSERT INTO storage_keys (owner, sealed) VALUES ($1, $2) ON CONFLICT DO NOTHING", {owner, sealed});
+      return c.query("SELECT sealed FROM storage_keys WHERE owner = $1", {owner});  // the winner's, if two raced
+    });
+  }
+  const auto sealed = existing.get<std::string>(0, 0);
+  std::lock_guard lock(mutex_);
+  data_keys_[owner] = sealed;
+  co_return sealed;
+}
+
+asio::awaitable<std::string> StorageService::encrypt(const std::string& owner, const std::string& key, const std::string& clear) {
+  const auto sealed = co_await data_key(owner);
+  json request{{"op", "data_encrypt"}, {"tenant", hex_of(owner)}, {"sealed_key", sealed},
+               {"aad", hex_of(owner + "/" + key)}, {"plaintext", hex_of(clear)}};
+  const auto answer = co_await enclave_.call(std::move(request));
+  encrypted_writes_.inc();
+  co_return answer.at("ciphertext").get<std::string>();
+}
+
+asio::awaitable<std::string> StorageService::decrypt(const std::string& owner, const std::string& key,
+                                                     const std::string& ciphertext) {
+  const auto sealed = co_await data_key(owner);
+  json request{{"op", "data_decrypt"}, {"tenant", hex_of(owner)}, {"sealed_key", sealed},
+               {"aad", hex_of(owner + "/" + key)}, {"ciphertext", ciphertext}};
+  const auto answer = co_await enclave_.call(std::move(request));
+  const auto bytes = crypto::from_hex(answer.at("plaintext").get<std::string>()).value();
+  co_return std::string(bytes.begin(), bytes.end());
+}
+
+void StorageService::count_access(const std::string& owner, const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto& a = accesses_[{owner, key}];
+  ++a.first;
+  a.second = db::utc_now_text();
+}
+
+asio::awaitable<void> StorageService::flush_access_counts() {
+  std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::string>> pending;
+  {
+    std::lock_guard lock(mutex_);
+    pending.swap(accesses_);
+  }
+  if (pending.empty()) co_return;
+  co_await db_.transaction([&](db::Connection& c) {
+    for (const auto& [k, v] : pending) {
+      c.query("UPDATE storage_data SET accessed_count = accessed_count + $3, last_accessed = $4 "
+              "WHERE user_address = $1 AND key = $2 AND deleted_at IS NULL",
+              {k.first, k.second, v.first, v.second});
+    }
+  });
+}
+
+asio::awaitable<void> StorageService::run() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    bool failed = false;
+    try {
+      co_await flush_access_counts();
+    } catch (const std::exception& e) {
+      failed = true;
+      log_.warn("cannot write storage access counts; they are dropped", {{"error", e.what()}});
+    }
+    (void)failed;
+    std::lock_guard lock(mutex_);
+    if (stopping_) break;
+  }
+}
+
+void StorageService::stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+}
+
+void StorageService::add_routes(http::Router& router) {
+  // First: these literal paths take precedence over /v1/storage/{chain}/{key}.
+  // Administration (guide §17.2): one owner's data exported or erased, the compliance report.
+  router.add({http::Verb::get, "/v1/storage/admin/users/{owner}/export", "storage", "storage:export",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const std::string owner(ctx.param("owner"));
+                if (owner.empty() || owner.size() > 42) throw field_error("owner", "must be 1 to 42 characters");
+                const auto rows = co_await db_.run([&](db::Connection& c) {
+                  return c.query("SELECT key, value, encrypted, access_level, size_bytes, created_at, updated_at, expires_at, "
+                                 "metadata, accessed_count FROM storage_data WHERE user_address = $1 AND deleted_at IS NULL "
+                                 "ORDER BY key",
+                                 {owner});
+                });
+                json items = json::array();
+                for (std::size_t i = 0; i < rows.rows.size(); ++i) {
+                  const auto key = rows.get<std::string>(i, 0);
+                  std::string clear = rows.get<std::string>(i, 1);
+                  const bool enc = rows.get<bool>(i, 2);
+                  if (enc) {
+                    const auto ciphertext = json::parse(clear).get<std::string>();
+                    clear = co_await decrypt(owner, key, ciphertext);
+                  }
+                  const auto meta = rows.get_optional<std::string>(i, 8);
+                  const auto exp = rows.get_optional<std::string>(i, 7);
+                  items.push_back({{"key", key}, {"value", json::parse(clear)}, {"encrypted", enc},
+                                   {"access_level", rows.get<std::string>(i, 3)}, {"size_bytes", rows.get<std::int64_t>(i, 4)},
+                                   {"created_at", rows.get<std::string>(i, 5)}, {"updated_at", rows.get<std::string>(i, 6)},
+                                   {"expires_at", exp ? json(*exp) : json(nullptr)},
+                                   {"metadata", meta ? json::parse(*meta) : json(nullptr)},
+                                   {"accessed_count", rows.get<std::int64_t>(i, 9)}});
+                }
+                json out{{"owner", owner}, {"exported_at", db::utc_now_text()}, {"items", items}};
+                co_return http::json_response(200, out.dump());
+              }});
+
+  router.add({http::Verb::delete_, "/v1/storage/admin/users/{owner}", "storage", "storage:erase",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const std::string owner(ctx.param("owner"));
+                if (owner.empty() || owner.size() > 42) throw field_error("owner", "must be 1 to 42 characters");
+                const auto keys = co_await db_.run([&](db::Connection& c) {
+                  return c.query("SELECT key FROM storage_data WHERE user_address = $1", {owner});
+                });
+                for (std::size_t i = 0; i < keys.rows.size(); ++i) co_await cache_.before_write(cache_key(owner, keys.get<std::string>(i, 0)));
+                // Right to be forgotten: the rows and the owner's data key go (anything encrypted
+                // under it elsewhere, such as a backup, can no longer be read).
+                const auto removed = co_await db_.transaction([&](db::Connection& c) {
+                  const auto n = c.query("DELETE FROM storage_data WHERE user_address = $1", {owner}).affected;
+                  c.query("DELETE FROM storage_keys WHERE owner = $1", {owner});
+                  return n;
+                });
+                for (std::size_t i = 0; i < keys.rows.size(); ++i) co_await cache_.after_write(cache_key(owner, keys.get<std::string>(i, 0)));
+                {
+                  std::lock_guard lock(mutex_);
+                  data_keys_.erase(owner);
+                }
+                log_.warn("storage erased for an owner", {{"owner", owner}, {"entries", removed},
+                                                          {"by", ctx.principal->account_id}});
+                json out{{"owner", owner}, {"entries_erased", removed}, {"erased_at", db::utc_now_text()}};
+                co_return http::json_response(200, out.dump());
+              }});
+
+  router.add({http::Verb::get, "/v1/storage/admin/compliance-report", "storage", "storage:report",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto owner = ctx.query_param("owner");
+                if (owner && (owner->empty() || owner->size() > 42)) throw field_error("owner", "must be 1 to 42 characters");
+                // Guide §17.2: storage older than 3 years, audit records older than 7.
+                const std::string filter = owner ? " WHERE user_address = $2" : "";
+                std::vector<db::Value> storage_params{db::utc_now_text(-std::chrono::hours(24 * 365 * 3))};
+                std::vector<db::Value> audit_params{db::utc_now_text(-std::chrono::hours(24 * 365 * 7))};
+                if (owner) {
+                  storage_params.emplace_back(*owner);
+                  audit_params.emplace_back(*owner);
+                }
+                const auto r = co_await db_.run([&](db::Connection& c) {
+                  const auto storage = c.query(
+                      "SELECT count(*), coalesce(sum(CASE WHEN encrypted THEN 1 ELSE 0 END), 0), "
+                      "coalesce(sum(CASE WHEN created_at < $1 THEN 1 ELSE 0 END), 0) FROM storage_data" + filter,
+                      storage_params);
+                  const auto audit = c.query(
+                      "SELECT count(*), 0, coalesce(sum(CASE WHEN created_at < $1 THEN 1 ELSE 0 END), 0) FROM audit_logs" + filter,
+                      audit_params);
+                  return std::make_pair(storage, audit);
+                });
+                auto line = [](const char* type, const db::Result& x) {
+                  return json{{"data_type", type}, {"record_count", x.get<std::int64_t>(0, 0)},
+                              {"encrypted_count", x.get<std::int64_t>(0, 1)}, {"old_records", x.get<std::int64_t>(0, 2)}};
+                };
+                json out{{"generated_at", db::utc_now_text()},
+                         {"owner", owner ? json(*owner) : json(nullptr)},
+                         {"rows", json::array({line("Storage Data", r.first), line("Audit Logs", r.second)})}};
+                co_return http::json_response(200, out.dump());
+              }});
+
+  // Store: create or replace (guide §13.3: POST /v1/storage/store/neo-n3 {key, value, encrypted}).
+  router.add({http::Verb::post, "/v1/storage/store/{chain}", "storage", "storage:write",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto chain = valid_chain(ctx.param("chain"));
+                const auto body = body_of(ctx);
+                const auto k = body.find("key");
+                if (k == body.end() || !k->is_string()) throw field_error("key", "is required (a string)");
+                const auto key = valid_key(k->get<std::string>());
+                const auto v = body.find("value");
+                if (v == body.end() || v->is_null()) throw field_error("value", "is required (any JSON value but null)");
+                const auto clear = v->dump();
+                if (clear.size() > kMaxValueBytes) throw field_error("value", "Data size cannot exceed 1MB");
+                bool encrypted = false;
+                if (const auto e = body.find("encrypted"); e != body.end()) {
+                  if (!e->is_boolean()) throw field_error("encrypted", "must be true or false");
+                  encrypted = e->get<bool>();
+                }
+                const bool level_given = body.contains("access_level");
+                const auto level = level_given ? access_level_of(body["access_level"]) : std::string("private");
+                const bool shared_given = body.contains("principals");
+                const auto shared = principals_of(body);
+                std::optional<std::string> expires;
+                if (const auto t = body.find("ttl_seconds"); t != body.end()) {
+                  if (!t->is_number_integer() || t->get<std::int64_t>() < 1 || t->get<std::int64_t>() > kMaxTtlSeconds) {
+                    throw field_error("ttl_seconds", "must be a whole number of seconds from 1 to 10 years");
+                  }
+                  expires = db::utc_now_text(std::chrono::seconds(t->get<std::int64_t>()));
+                }
+                std::optional<std::string> metadata;
+                if (const auto m = body.find("metadata"); m != body.end() && !m->is_null()) {
+                  if (!m->is_object()) throw field_error("metadata", "must be a JSON object");
+                  metadata = m->dump();
+                  if (metadata->size() > kMaxMetadataBytes) throw field_error("metadata", "must be at most 16 KiB");
+                }
+                const auto owner = owner_of(*ctx.principal, chain);
+                // Quotas (checked before the write: concurrent writes of one owner may overshoot by those in flight).
+                const auto usage = co_await db_.run([&](db::Connection& c) {
+                  return c.query("SELECT count(*), coalesce(sum(size_bytes), 0), "
+                                 "coalesce(sum(CASE WHEN key = $2 THEN 1 ELSE 0 END), 0), "
+                                 "coalesce(sum(CASE WHEN key = $2 THEN size_bytes ELSE 0 END), 0) "
+                                 "FROM storage_data WHERE user_address = $1 AND deleted_at IS NULL",
+                                 {owner, key});
+                });
+                const bool exists = usage.get<std::int64_t>(0, 2) > 0;
+                const auto keys_after = usage.get<std::int64_t>(0, 0) + (exists ? 0 : 1);
+                const auto bytes_after = usage.get<std::int64_t>(0, 1) - usage.get<std::int64_t>(0, 3) +
+                                         static_cast<std::int64_t>(clear.size());
+                if (keys_after > settings_.max_keys) {
+                  throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(settings_.max_keys) + " keys is used up");
+                }
+                if (bytes_after > settings_.max_bytes) {
+                  throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(settings_.max_bytes) + " bytes is used up");
+                }
+                std::string stored = clear;
+                if (encrypted) {
+                  const auto ciphertext = co_await encrypt(owner, key, clear);
+                  stored = json(ciphertext).dump();
+                }
+                const auto now = db::utc_now_text();
+                const db::Statement upsert{
+                    "INSERT INTO storage_data (id, user_address, key, value, encrypted, access_level, size_bytes, created_at, "
+                    "updated_at, expires_at, metadata, shared_with) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) "
+                    "ON CONFLICT (user_address, key) DO UPDATE SET value = excluded.value, encrypted = excluded.encrypted, "
+                    "access_level = CASE WHEN $12 = 1 THEN excluded.access_level ELSE storage_data.access_level END, "
+                    "shared_with = CASE WHEN $13 = 1 THEN excluded.shared_with ELSE storage_data.shared_with END, "
+                    "size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, expires_at = excluded.expires_at, "
+                    "metadata = excluded.metadata, accessed_count = storage_data.accessed_count, deleted_at = NULL",
+                    {random_uuid(), owner, key, stored, std::int64_t{encrypted ? 1 : 0}, level,
+                     static_cast<std::int64_t>(clear.size()), now, expires ? db::Value(*expires) : db::Value(nullptr),
+                     metadata ? db::Value(*metadata) : db::Value(nullptr), db::Value(shared.dump()),
+                     std::int64_t{level_given ? 1 : 0}, std::int64_t{shared_given ? 1 : 0}}};
+                const auto ck = cache_key(owner, key);
+                co_await cache_.before_write(ck);
+                std::exception_ptr failed;
+                try {
+                  co_await db_.write(upsert);
+                } catch (...) {
+                  failed = std::current_exception();
+                }
+                co_await cache_.after_write(ck);
+                if (failed) std::rethrow_exception(failed);
+                json out{{"key", key}, {"owner", owner}, {"chain", chain}, {"size_bytes", clear.size()},
+                         {"encrypted", encrypted}, {"created", !exists}, {"updated_at", now},
+                         {"expires_at", expires ? json(*expires) : json(nullptr)}};
+                co_return http::json_response(200, out.dump());
+              },
+              false, true});
+
+  // Reads: the owner's own entries, or another owner's shared with the caller or public.
+  auto resolve = [this](http::Context& ctx, bool with_value) -> asio::awaitable<http::Response> {
+    const auto chain = valid_chain(ctx.param("chain"));
+    const auto key = valid_key(ctx.param("key"));
+    const auto mine = owner_of(*ctx.principal, chain);
+    const auto asked = ctx.query_param("owner");
+    const auto owner = asked && !asked->empty() ? *asked : mine;
+    if (owner.size() > 42) throw field_error("owner", "must be at most 42 characters");
+    const auto row = co_await load(owner, key);
+    if (!row) throw NotFound("no entry " + key);
+    const auto& j = row->j;
+    if (owner != mine) {
+      const auto level = j["access_level"].get<std::string>();
+      bool allowed = level == "public";
+      if (level == "shared") {
+        for (const auto& p : j["shared_with"]) allowed = allowed || p == ctx.principal->name;
+      }
+      // Another owner's private entry is indistinguishable from a missing one.
+      if (!allowed) throw NotFound("no entry " + key);
+    }
+    json out{{"key", key},
+             {"owner", owner},
+             {"chain", chain},
+             {"encrypted", j["encrypted"]},
+             {"access_level", j["access_level"]},
+             {"size_bytes", j["size_bytes"]},
+             {"created_at", j["created_at"]},
+             {"updated_at", j["updated_at"]},
+             {"expires_at", j["expires_at"]},
+             {"metadata", j["metadata"]}};
+    if (owner == mine) out["shared_with"] = j["shared_with"];
+    if (with_value) {
+      std::string clear = j["value"].get<std::string>();
+      if (j["encrypted"].get<bool>()) {
+        const auto ciphertext = json::parse(clear).get<std::string>();
+        clear = co_await decrypt(owner, key, ciphertext);
+      }
+      out["value"] = json::parse(clear);
+      count_access(owner, key);
+    } else {
+      const auto counts = co_await db_.run([&](db::Connection& c) {
+        return c.query("SELECT accessed_count, last_accessed FROM storage_data WHERE user_address = $1 AND key = $2",
+                       {owner, key});
+      });
+      if (!counts.empty()) {
+        out["accessed_count"] = counts.get<std::int64_t>(0, 0);
+        const auto last = counts.get_optional<std::string>(0, 1);
+        out["last_accessed"] = last ? json(*last) : json(nullptr);
+      }
+    }
+    co_return http::json_response(200, out.dump());
+  };
+  router.add({http::Verb::get, "/v1/storage/{chain}/{key}", "storage", "storage:read",
+              [resolve](http::Context& ctx) { return resolve(ctx, true); }});
+  router.add({http::Verb::get, "/v1/storage/{chain}/{key}/metadata", "storage", "storage:read",
+              [resolve](http::Context& ctx) { return resolve(ctx, false); }});
+
+  router.add({http::Verb::get, "/v1/storage/{chain}", "storage", "storage:read",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto chain = valid_chain(ctx.param("chain"));
+                const auto owner = owner_of(*ctx.principal, chain);
+                const auto prefix = ctx.query_param("prefix").value_or("");
+                if (!prefix.empty()) valid_key(prefix, "prefix");
+                int limit = 100;
+                if (const auto l = ctx.query_param("limit")) {
+                  if (l->empty() || l->size() > 4 || l->find_first_not_of("0123456789") != std::string::npos ||
+                      std::stoi(*l) < 1 || std::stoi(*l) > 1000) {
+                    throw field_error("limit", "must be 1 to 1000");
+                  }
+                  limit = std::stoi(*l);
+                }
+                std::string sql =
+                    "SELECT key, size_bytes, encrypted, access_level, created_at, updated_at, expires_at FROM storage_data "
+                    "WHERE user_address = $1 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > $2) "
+                    "AND substr(key, 1, $4) = $3";
+                std::vector<db::Value> params{owner, db::utc_now_text(), prefix, static_cast<std::int64_t>(prefix.size())};
+                if (const auto cursor = ctx.query_param("cursor"); cursor && !cursor->empty()) {
+                  const auto decoded = crypto::from_hex(*cursor);
+                  const std::string text = decoded ? std::string(decoded->begin(), decoded->end()) : "";
+                  const auto bar = text.find('|');
+                  if (bar == std::string::npos) throw field_error("cursor", "is not a cursor this service returned");
+                  params.emplace_back(text.substr(0, bar));
+                  params.emplace_back(text.substr(bar + 1));
+                  sql += " AND (created_at < $5 OR (created_at = $5 AND key < $6))";
+                }
+                sql += " ORDER BY created_at DESC, key DESC LIMIT " + std::to_string(limit);
+                const auto rows = co_await db_.run([&](db::Connection& c) { return c.query(sql, params); });
+                json items = json::array();
+                for (std::size_t i = 0; i < rows.rows.size(); ++i) {
+                  const auto exp = rows.get_optional<std::string>(i, 6);
+                  items.push_back({{"key", rows.get<std::string>(i, 0)}, {"size_bytes", rows.get<std::int64_t>(i, 1)},
+                                   {"encrypted", rows.get<bool>(i, 2)}, {"access_level", rows.get<std::string>(i, 3)},
+                                   {"created_at", rows.get<std::string>(i, 4)}, {"updated_at", rows.get<std::string>(i, 5)},
+                                   {"expires_at", exp ? json(*exp) : json(nullptr)}});
+                }
+                json out{{"owner", owner}, {"items", items}};
+                if (static_cast<int>(rows.rows.size()) == limit) {
+                  const auto last = rows.rows.size() - 1;
+                  out["next_cursor"] = hex_of(rows.get<std::string>(last, 4) + "|" + rows.get<std::string>(last, 0));
+                }
+                co_return http::json_response(200, out.dump());
+              }});
+
+  router.add({http::Verb::delete_, "/v1/storage/{chain}/{key}", "storage", "storage:write",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto chain = valid_chain(ctx.param("chain"));
+                const auto key = valid_key(ctx.param("key"));
+                const auto owner = owner_of(*ctx.principal, chain);
+                const auto ck = cache_key(owner, key);
+                co_await cache_.before_write(ck);
+                std::exception_ptr failed;
+                std::int64_t removed = 0;
+                try {
+                  const db::Statement del{"DELETE FROM storage_data WHERE user_address = $1 AND key = $2", {owner, key}};
+                  removed = (co_await db_.write(del)).affected;
+                } catch (...) {
+                  failed = std::current_exception();
+                }
+                co_await cache_.after_write(ck);
+                if (failed) std::rethrow_exception(failed);
+                if (removed == 0) throw NotFound("no entry " + key);
+                co_return no_content();
+              }});
+
+  router.add({http::Verb::post, "/v1/storage/{chain}/{key}/share", "storage", "storage:write",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto chain = valid_chain(ctx.param("chain"));
+                const auto key = valid_key(ctx.param("key"));
+                const auto body = body_of(ctx);
+                if (!body.contains("access_level")) throw field_error("access_level", "is required: private, shared or public");
+                const auto level = access_level_of(body["access_level"]);
+                const auto shared = principals_of(body);
+                if (level == "shared" && shared.empty()) throw field_error("principals", "must name at least one principal to share with");
+                const auto owner = owner_of(*ctx.principal, chain);
+                const auto ck = cache_key(owner, key);
+                co_await cache_.before_write(ck);
+                std::exception_ptr failed;
+                std::int64_t changed = 0;
+                try {
+                  const db::Statement update{
+                      "UPDATE storage_data SET access_level = $3, shared_with = $4, updated_at = $5 "
+                      "WHERE user_address = $1 AND key = $2 AND deleted_at IS NULL",
+                      {owner, key, level, shared.dump(), db::utc_now_text()}};
+                  changed = (co_await db_.write(update)).affected;
+                } catch (...) {
+                  failed = std::current_exception();
+                }
+                co_await cache_.after_write(ck);
+                if (failed) std::rethrow_exception(failed);
+                if (changed == 0) throw NotFound("no entry " + key);
+                json out{{"key", key}, {"owner", owner}, {"access_level", level}, {"shared_with", shared}};
+                co_return http::json_response(200, out.dump());
+              }});
+
+}
+
+}  // namespace nsl::services::storage

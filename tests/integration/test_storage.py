@@ -1,0 +1,258 @@
+"""The Storage service over the real server, on SQLite and PostgreSQL: the guide's §13.3 request
+and load, the §7.2.2 validation table, encryption at rest, tenant isolation, sharing, expiry,
+quotas, access counts, export, erasure and the §17.2 report."""
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import BINARY
+from test_data_layer import started
+from test_identity import sign, tokens_for
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+LOAD_SCRIPT = Path(__file__).with_name("storage_load.lua")
+
+
+def account(p, name, role="user"):
+    out = subprocess.run([BINARY, "admin", "create", "--name", name, "--role", role], cwd=p.workdir, env=p.env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    key = next(l.split()[2] for l in out.stdout.splitlines() if l.startswith("api key"))
+    return {"X-API-Key": key}
+
+
+def call(p, method, path, who, body=None, **kw):
+    return requests.request(method, p.url + path, json=body, headers=who, timeout=30, **kw)
+
+
+@pytest.fixture
+def server(nsl_factory):
+    return started(nsl_factory, env={"RateLimiting__PermitLimit": "1000000", "Storage__MaxKeysPerOwner": "50"})
+
+
+def test_the_guides_request_works_as_written_with_a_bearer_token(server):
+    token = tokens_for(server, server.admin["X-API-Key"])["access_token"]
+    bearer = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    payload = json.dumps({"key": "test_1_0", "value": {"data": "test data"}, "encrypted": False})
+    r = requests.post(server.url + "/v1/storage/store/neo-n3", data=payload, headers=bearer, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["key"] == "test_1_0" and r.json()["created"] is True
+    got = call(server, "GET", "/v1/storage/neo-n3/test_1_0", bearer)
+    assert got.status_code == 200 and got.json()["value"] == {"data": "test data"} and got.json()["encrypted"] is False
+    # Store replaces.
+    r = call(server, "POST", "/v1/storage/store/neo-n3", bearer, {"key": "test_1_0", "value": [1, 2, 3]})
+    assert r.status_code == 200 and r.json()["created"] is False
+    assert call(server, "GET", "/v1/storage/neo-n3/test_1_0", bearer).json()["value"] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"value": 1}, "key"),
+    ({"key": "", "value": 1}, "key"),
+    ({"key": "k" * 257, "value": 1}, "key"),
+    ({"key": "has space", "value": 1}, "key"),
+    ({"key": "a/b", "value": 1}, "key"),
+    ({"key": "dots.not.allowed", "value": 1}, "key"),
+    ({"key": 7, "value": 1}, "key"),
+    ({"key": "k"}, "value"),
+    ({"key": "k", "value": None}, "value"),
+    ({"key": "k", "value": "x" * 1048577}, "value"),
+    ({"key": "k", "value": 1, "encrypted": "yes"}, "encrypted"),
+    ({"key": "k", "value": 1, "access_level": "friends"}, "access_level"),
+    ({"key": "k", "value": 1, "ttl_seconds": 0}, "ttl_seconds"),
+    ({"key": "k", "value": 1, "metadata": [1]}, "metadata"),
+])
+def test_validation_names_the_field(server, body, field):
+    r = call(server, "POST", "/v1/storage/store/neo-n3", server.admin, body)
+    assert r.status_code == 400, r.text
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"] == field
+    assert call(server, "GET", "/v1/storage/neo-n3", server.admin).json()["items"] == []
+
+
+def test_edges_of_the_validation_are_accepted(server):
+    for key in ["k" * 256, "a:b_c-D9", "x"]:
+        assert call(server, "POST", "/v1/storage/store/neo-x", server.admin, {"key": key, "value": 0}).status_code == 200
+    big = "y" * (1048576 - 2)  # with its quotes exactly 1 MB of JSON
+    r = call(server, "POST", "/v1/storage/store/neo-x", server.admin, {"key": "big", "value": big})
+    assert r.status_code == 200 and r.json()["size_bytes"] == 1048576
+    assert call(server, "GET", "/v1/storage/neo-x/big", server.admin).json()["value"] == big
+    assert call(server, "POST", "/v1/storage/store/solana", server.admin, {"key": "k", "value": 1}).json()["errors"][0]["field"] == "chain"
+
+
+def test_encrypted_values_are_stored_only_as_ciphertext(server):
+    clear = "the launch code is 0000-" + "7" * 12
+    r = call(server, "POST", "/v1/storage/store/neo-n3", server.admin,
+             {"key": "vault", "value": {"code": clear}, "encrypted": True})
+    assert r.status_code == 200 and r.json()["encrypted"] is True
+    got = call(server, "GET", "/v1/storage/neo-n3/vault", server.admin).json()
+    assert got["value"] == {"code": clear} and got["encrypted"] is True
+    assert clear.encode() not in server.store.raw_bytes()
+    row = server.store.rows("SELECT value, encrypted FROM storage_data WHERE key = ?", ("vault",))[0]
+    assert clear not in str(row["value"]) and row["encrypted"] in (1, True)
+    # A failed store of an encrypted value does not put it into the audit trail either.
+    bad = call(server, "POST", "/v1/storage/store/neo-n3", server.admin,
+                {"key": "no good", "value": {"code": clear}, "encrypted": True})
+    assert bad.status_code == 400
+    time.sleep(0.5)
+    assert clear.encode() not in server.store.raw_bytes()
+    # Each owner has its own data key: the ciphertext does not open as another owner's record.
+    assert server.store.rows("SELECT count(*) AS n FROM storage_keys")[0]["n"] == 1
+
+
+def test_tenants_are_isolated_on_every_route(server):
+    alice, bob = account(server, "alice"), account(server, "bob")
+    assert call(server, "POST", "/v1/storage/store/neo-n3", alice, {"key": "diary", "value": "alice's"}).status_code == 200
+    owner = call(server, "GET", "/v1/storage/neo-n3/diary", alice).json()["owner"]
+    assert call(server, "GET", "/v1/storage/neo-n3/diary", bob).status_code == 404  # bob's own space
+    assert call(server, "GET", f"/v1/storage/neo-n3/diary?owner={owner}", bob).status_code == 404
+    assert call(server, "GET", f"/v1/storage/neo-n3/diary/metadata?owner={owner}", bob).status_code == 404
+    assert call(server, "DELETE", "/v1/storage/neo-n3/diary", bob).status_code == 404
+    assert call(server, "POST", "/v1/storage/neo-n3/diary/share", bob, {"access_level": "public"}).status_code == 404
+    assert call(server, "GET", "/v1/storage/neo-n3", bob).json()["items"] == []
+    assert call(server, "GET", f"/v1/storage/admin/users/{owner}/export", bob).status_code == 403
+    assert call(server, "DELETE", f"/v1/storage/admin/users/{owner}", bob).status_code == 403
+    # The same key in bob's space is bob's own entry.
+    assert call(server, "POST", "/v1/storage/store/neo-n3", bob, {"key": "diary", "value": "bob's"}).status_code == 200
+    assert call(server, "GET", "/v1/storage/neo-n3/diary", alice).json()["value"] == "alice's"
+    assert call(server, "GET", "/v1/storage/neo-n3/diary", bob).json()["value"] == "bob's"
+    # Neo N3 and Neo X are separate address spaces.
+    assert call(server, "GET", "/v1/storage/neo-x/diary", alice).status_code == 404
+
+
+def test_a_wallet_account_stores_under_its_address_and_only_on_its_chain(server):
+    wallet = sign("neo-x", "warm-up")  # a fresh key and its address, made by ethers
+    key = wallet.get("wif") or wallet.get("private_key")
+    challenge = call(server, "POST", "/v1/auth/wallet/challenge", {}, {"chain": "neo-x", "address": wallet["address"]}).json()
+    signed = sign("neo-x", challenge["message"], key)
+    r = call(server, "POST", "/v1/auth/wallet/sign-in", {}, {"nonce": challenge["nonce"], "signature": signed["signature"]})
+    assert r.status_code == 200, r.text
+    bearer = {"Authorization": "Bearer " + r.json()["access_token"]}
+    stored = call(server, "POST", "/v1/storage/store/neo-x", bearer, {"key": "prefs", "value": {"theme": "dark"}})
+    assert stored.status_code == 200 and stored.json()["owner"] == wallet["address"]
+    assert call(server, "POST", "/v1/storage/store/neo-n3", bearer, {"key": "prefs", "value": 1}).status_code == 403
+
+
+def test_sharing_with_named_principals_and_publicly(server):
+    alice, bob, carol = account(server, "alice"), account(server, "bob"), account(server, "carol")
+    call(server, "POST", "/v1/storage/store/neo-n3", alice, {"key": "notes", "value": {"n": 1}, "encrypted": True})
+    owner = call(server, "GET", "/v1/storage/neo-n3/notes", alice).json()["owner"]
+    path = f"/v1/storage/neo-n3/notes?owner={owner}"
+    assert call(server, "POST", "/v1/storage/neo-n3/notes/share", alice,
+                {"access_level": "shared", "principals": ["bob"]}).status_code == 200
+    got = call(server, "GET", path, bob)
+    assert got.status_code == 200 and got.json()["value"] == {"n": 1} and "shared_with" not in got.json()
+    assert call(server, "GET", path, carol).status_code == 404
+    assert call(server, "POST", "/v1/storage/neo-n3/notes/share", alice, {"access_level": "public"}).status_code == 200
+    assert call(server, "GET", path, carol).status_code == 200
+    # Replacing the value keeps the sharing; making it private again ends it at once.
+    call(server, "POST", "/v1/storage/store/neo-n3", alice, {"key": "notes", "value": {"n": 2}})
+    assert call(server, "GET", path, carol).json()["value"] == {"n": 2}
+    call(server, "POST", "/v1/storage/neo-n3/notes/share", alice, {"access_level": "private"})
+    assert call(server, "GET", path, carol).status_code == 404
+    assert call(server, "GET", path, bob).status_code == 404
+    bad = call(server, "POST", "/v1/storage/neo-n3/notes/share", alice, {"access_level": "shared"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "principals"
+
+
+def test_expiry_is_honoured_on_read_and_purged_by_retention(server):
+    call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": "brief", "value": 1, "ttl_seconds": 1})
+    call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": "lasting", "value": 2})
+    assert call(server, "GET", "/v1/storage/neo-n3/brief", server.admin).status_code == 200
+    time.sleep(1.3)
+    assert call(server, "GET", "/v1/storage/neo-n3/brief", server.admin).status_code == 404
+    keys = [i["key"] for i in call(server, "GET", "/v1/storage/neo-n3", server.admin).json()["items"]]
+    assert keys == ["lasting"]
+    server.args = ["retention", "run"]
+    code, out, err = server.run_to_end()
+    assert code == 0, err
+    assert re.search(r"expired storage entries removed\s+1", out), out
+
+
+def test_listing_is_newest_first_with_prefix_and_cursor(server):
+    for i in range(7):
+        call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": f"item:{i}", "value": i})
+        time.sleep(0.005)
+    call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": "other", "value": 0})
+    seen, cursor = [], None
+    while True:
+        q = "?prefix=item:&limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = call(server, "GET", "/v1/storage/neo-n3" + q, server.admin).json()
+        seen += [i["key"] for i in page["items"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    assert seen == [f"item:{i}" for i in reversed(range(7))]
+    assert call(server, "GET", "/v1/storage/neo-n3?cursor=zz", server.admin).json()["errors"][0]["field"] == "cursor"
+
+
+def test_quotas_and_access_counts(server):
+    for i in range(50):
+        assert call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": f"q{i}", "value": i}).status_code == 200
+    over = call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": "q50", "value": 1})
+    assert over.status_code == 409 and "quota" in over.json()["detail"]
+    assert call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": "q0", "value": 9}).status_code == 200
+    for _ in range(3):
+        call(server, "GET", "/v1/storage/neo-n3/q1", server.admin)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        meta = call(server, "GET", "/v1/storage/neo-n3/q1/metadata", server.admin).json()
+        if meta.get("accessed_count") == 3:
+            break
+        time.sleep(0.2)
+    assert meta["accessed_count"] == 3 and meta["last_accessed"] and "value" not in meta
+
+
+def test_export_erase_and_the_compliance_report(server):
+    alice = account(server, "alice")
+    auditor = account(server, "eve", "auditor")
+    call(server, "POST", "/v1/storage/store/neo-n3", alice, {"key": "a", "value": {"x": 1}, "encrypted": True})
+    call(server, "POST", "/v1/storage/store/neo-n3", alice, {"key": "b", "value": "plain"})
+    owner = call(server, "GET", "/v1/storage/neo-n3/a", alice).json()["owner"]
+    exported = call(server, "GET", f"/v1/storage/admin/users/{owner}/export", auditor)
+    assert exported.status_code == 200
+    assert {i["key"]: i["value"] for i in exported.json()["items"]} == {"a": {"x": 1}, "b": "plain"}
+    report = call(server, "GET", f"/v1/storage/admin/compliance-report?owner={owner}", auditor)
+    assert report.status_code == 200, report.text
+    report = report.json()
+    storage = next(r for r in report["rows"] if r["data_type"] == "Storage Data")
+    assert storage["record_count"] == 2 and storage["encrypted_count"] == 1 and storage["old_records"] == 0
+    assert call(server, "DELETE", f"/v1/storage/admin/users/{owner}", auditor).status_code == 403
+    erased = call(server, "DELETE", f"/v1/storage/admin/users/{owner}", server.admin)
+    assert erased.status_code == 200 and erased.json()["entries_erased"] == 2
+    assert call(server, "GET", "/v1/storage/neo-n3/b", alice).status_code == 404
+    assert server.store.rows("SELECT count(*) AS n FROM storage_data WHERE user_address = ?", (owner,))[0]["n"] == 0
+    assert server.store.rows("SELECT count(*) AS n FROM storage_keys WHERE owner = ?", (owner,))[0]["n"] == 0
+    time.sleep(0.5)
+    trail = server.store.rows("SELECT method_name FROM audit_logs WHERE method_name LIKE ?", ("DELETE /v1/storage/admin/%",))
+    assert len(trail) == 2  # the refused and the done erasure are both on record
+
+
+def test_the_guides_load_scenario_with_wrk(nsl_factory):
+    """Guide §13.3: many clients storing test_<vu>_<iter> keys with a bearer token; every request
+    succeeds and every key reads back."""
+    server = started(nsl_factory, env={"RateLimiting__PermitLimit": "1000000", "Storage__MaxKeysPerOwner": "10000000"})
+    token = tokens_for(server, server.admin["X-API-Key"])["access_token"]
+    out = subprocess.run(["wrk", "-t2", "-c32", "-d3s", "--latency", "-s", str(LOAD_SCRIPT),
+                          server.url + "/v1/storage/store/neo-n3", "--", token],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    stats = json.loads(next(l for l in out.stdout.splitlines() if l.startswith("{")))
+    assert stats["requests"] > 100 and stats["non2xx"] == 0 and stats["socket_errors"] == 0, out.stdout
+    listed, cursor = [], None
+    while True:
+        page = call(server, "GET", "/v1/storage/neo-n3?limit=1000" + (f"&cursor={cursor}" if cursor else ""),
+                    server.admin).json()
+        listed += [i["key"] for i in page["items"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    assert len(listed) >= stats["requests"], (len(listed), stats)
+    for key in listed[:: max(1, len(listed) // 100)]:
+        got = call(server, "GET", "/v1/storage/neo-n3/" + key, server.admin)
+        assert got.status_code == 200 and got.json()["value"] == {"data": "test data"}
