@@ -102,8 +102,8 @@ class RedisTest : public ::testing::Test {
   bool wait_connected(RedisClient& c, std::chrono::milliseconds timeout = 10s) {
     return nsl::testing::wait_until([&] { return c.connected(); }, timeout);
   }
+  metrics::Registry registry_;  // outlives the loop, whose coroutines update its metrics
   Loop loop_;
-  metrics::Registry registry_;
   RedisOptions options_;
 };
 

@@ -7,8 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include "nsl/core/asio.hpp"
@@ -43,12 +42,14 @@ asio::awaitable<void> for_each_bounded(std::size_t count, std::size_t limit, Tas
   const std::size_t workers = std::max<std::size_t>(1, std::min(limit, count));
   auto next = std::make_shared<std::atomic<std::size_t>>(0);
   auto errors = std::make_shared<std::vector<std::exception_ptr>>(count);
-  using Op = decltype(asio::co_spawn(executor, detail::bounded_worker(next, errors, count, task), asio::deferred));
-  std::vector<Op> ops;
-  ops.reserve(workers);
-  for (std::size_t w = 0; w < workers; ++w) ops.push_back(asio::co_spawn(executor, detail::bounded_worker(next, errors, count, task), asio::deferred));
-  auto group = asio::experimental::make_parallel_group(std::move(ops));
-  co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  // Each worker reports its end on a channel on the caller's executor; everything that touches
+  // the channel runs there, so it never outlives the context it belongs to.
+  auto finished = std::make_shared<asio::experimental::concurrent_channel<void(boost::system::error_code)>>(executor, workers);
+  for (std::size_t w = 0; w < workers; ++w) {
+    asio::co_spawn(executor, detail::bounded_worker(next, errors, count, task),
+                   [finished](std::exception_ptr) { finished->try_send(boost::system::error_code{}); });
+  }
+  for (std::size_t w = 0; w < workers; ++w) co_await finished->async_receive(asio::as_tuple(asio::use_awaitable));
   for (const auto& e : *errors) {
     if (e) std::rethrow_exception(e);
   }

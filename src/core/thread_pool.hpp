@@ -49,6 +49,9 @@ class ThreadPool {
   /// Runs `f` on one of the pool's threads without waiting for it.
   void post(std::function<void()> f);
 
+  /// The pool's executor (objects that must outlive their callers' executors bind to it).
+  asio::thread_pool::executor_type executor() noexcept { return pool_.get_executor(); }
+
   const std::string& name() const noexcept { return name_; }
   std::size_t size() const noexcept { return threads_; }
   /// Tasks submitted and not yet started.

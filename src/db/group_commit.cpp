@@ -4,6 +4,8 @@
 
 namespace nsl::db {
 
+// The caller awaits a channel bound to the database's own thread pool (not to the caller's
+// executor, which may be gone when the leader lets go of its reference).
 struct GroupCommit::Queued {
   Item item;
   std::shared_ptr<asio::experimental::concurrent_channel<void(boost::system::error_code)>> done;
@@ -12,8 +14,7 @@ struct GroupCommit::Queued {
 asio::awaitable<Result> GroupCommit::submit(const Statement& statement) {
   auto q = std::make_shared<Queued>();
   q->item.statement = &statement;
-  q->done = std::make_shared<asio::experimental::concurrent_channel<void(boost::system::error_code)>>(
-      co_await asio::this_coro::executor, 1);
+  q->done = std::make_shared<asio::experimental::concurrent_channel<void(boost::system::error_code)>>(pool_.executor(), 1);
   bool lead_now = false;
   {
     std::lock_guard lock(mutex_);

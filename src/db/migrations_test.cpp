@@ -52,7 +52,7 @@ TEST_F(MigrationsTest, FromEmptyCreatesTheGuideSchema) {
   EXPECT_EQ(columns("storage_data"),
             (std::vector<std::string>{"id", "user_address", "key", "value", "encrypted", "access_level", "size_bytes",
                                       "created_at", "updated_at", "accessed_count", "last_accessed", "expires_at",
-                                      "metadata", "deleted_at"}));
+                                      "metadata", "deleted_at", "shared_with"}));
   EXPECT_EQ(columns("oracle_requests"),
             (std::vector<std::string>{"id", "request_id", "user_address", "url", "json_path", "callback_contract", "status",
                                       "result", "error", "gas_used", "created_at", "completed_at", "metadata"}));

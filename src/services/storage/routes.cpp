@@ -178,6 +178,31 @@ asio::awaitable<std::string> StorageService::decrypt(const std::string& owner, c
   co_return std::string(bytes.begin(), bytes.end());
 }
 
+asio::awaitable<StorageService::Usage> StorageService::usage_of(const std::string& owner) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = usage_.find(owner);
+    if (it != usage_.end() && now - it->second.counted < std::chrono::seconds(10)) co_return it->second;
+  }
+  const auto r = co_await db_.run([&](db::Connection& c) {
+    return c.query("SELECT count(*), coalesce(sum(size_bytes), 0) FROM storage_data WHERE user_address = $1 AND deleted_at IS NULL",
+                   {owner});
+  });
+  Usage u{r.get<std::int64_t>(0, 0), r.get<std::int64_t>(0, 1), now};
+  std::lock_guard lock(mutex_);
+  usage_[owner] = u;
+  co_return u;
+}
+
+void StorageService::adjust_usage(const std::string& owner, std::int64_t keys, std::int64_t bytes) {
+  std::lock_guard lock(mutex_);
+  const auto it = usage_.find(owner);
+  if (it == usage_.end()) return;
+  it->second.keys += keys;
+  it->second.bytes += bytes;
+}
+
 void StorageService::count_access(const std::string& owner, const std::string& key) {
   std::lock_guard lock(mutex_);
   auto& a = accesses_[{owner, key}];
@@ -278,6 +303,7 @@ void StorageService::add_routes(http::Router& router) {
                 {
                   std::lock_guard lock(mutex_);
                   data_keys_.erase(owner);
+                  usage_.erase(owner);
                 }
                 log_.warn("storage erased for an owner", {{"owner", owner}, {"entries", removed},
                                                           {"by", ctx.principal->account_id}});
@@ -352,18 +378,17 @@ void StorageService::add_routes(http::Router& router) {
                   if (metadata->size() > kMaxMetadataBytes) throw field_error("metadata", "must be at most 16 KiB");
                 }
                 const auto owner = owner_of(*ctx.principal, chain);
-                // Quotas (checked before the write: concurrent writes of one owner may overshoot by those in flight).
-                const auto usage = co_await db_.run([&](db::Connection& c) {
-                  return c.query("SELECT count(*), coalesce(sum(size_bytes), 0), "
-                                 "coalesce(sum(CASE WHEN key = $2 THEN 1 ELSE 0 END), 0), "
-                                 "coalesce(sum(CASE WHEN key = $2 THEN size_bytes ELSE 0 END), 0) "
-                                 "FROM storage_data WHERE user_address = $1 AND deleted_at IS NULL",
+                // Quotas: against the owner's usage counted at most 10 s ago plus this replica's
+                // writes since (several replicas writing for one owner at once may overshoot a little).
+                const auto previous = co_await db_.run([&](db::Connection& c) {
+                  return c.query("SELECT size_bytes FROM storage_data WHERE user_address = $1 AND key = $2 AND deleted_at IS NULL",
                                  {owner, key});
                 });
-                const bool exists = usage.get<std::int64_t>(0, 2) > 0;
-                const auto keys_after = usage.get<std::int64_t>(0, 0) + (exists ? 0 : 1);
-                const auto bytes_after = usage.get<std::int64_t>(0, 1) - usage.get<std::int64_t>(0, 3) +
-                                         static_cast<std::int64_t>(clear.size());
+                const bool exists = !previous.empty();
+                const std::int64_t old_size = exists ? previous.get<std::int64_t>(0, 0) : 0;
+                const auto usage = co_await usage_of(owner);
+                const auto keys_after = usage.keys + (exists ? 0 : 1);
+                const auto bytes_after = usage.bytes - old_size + static_cast<std::int64_t>(clear.size());
                 if (keys_after > settings_.max_keys) {
                   throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(settings_.max_keys) + " keys is used up");
                 }
@@ -398,6 +423,7 @@ void StorageService::add_routes(http::Router& router) {
                 }
                 co_await cache_.after_write(ck);
                 if (failed) std::rethrow_exception(failed);
+                adjust_usage(owner, exists ? 0 : 1, static_cast<std::int64_t>(clear.size()) - old_size);
                 json out{{"key", key}, {"owner", owner}, {"chain", chain}, {"size_bytes", clear.size()},
                          {"encrypted", encrypted}, {"created", !exists}, {"updated_at", now},
                          {"expires_at", expires ? json(*expires) : json(nullptr)}};
@@ -526,6 +552,10 @@ void StorageService::add_routes(http::Router& router) {
                 co_await cache_.after_write(ck);
                 if (failed) std::rethrow_exception(failed);
                 if (removed == 0) throw NotFound("no entry " + key);
+                {
+                  std::lock_guard lock(mutex_);
+                  usage_.erase(owner);  // counted again on the next write
+                }
                 co_return no_content();
               }});
 

@@ -58,6 +58,15 @@ class StorageService {
   asio::awaitable<std::string> encrypt(const std::string& owner, const std::string& key, const std::string& clear);
   asio::awaitable<std::string> decrypt(const std::string& owner, const std::string& key, const std::string& ciphertext);
   void count_access(const std::string& owner, const std::string& key);
+  struct Usage {
+    std::int64_t keys = 0;
+    std::int64_t bytes = 0;
+    std::chrono::steady_clock::time_point counted{};
+  };
+  /// The owner's entries and bytes: counted in the database at most 10 s ago, plus this
+  /// replica's writes since.
+  asio::awaitable<Usage> usage_of(const std::string& owner);
+  void adjust_usage(const std::string& owner, std::int64_t keys, std::int64_t bytes);
 
   db::Database& db_;
   enclave::EnclaveClient& enclave_;
@@ -66,6 +75,7 @@ class StorageService {
   log::Logger log_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::string> data_keys_;  // owner -> sealed data key
+  std::unordered_map<std::string, Usage> usage_;
   std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::string>> accesses_;
   bool stopping_ = false;
   metrics::Counter& encrypted_writes_;
