@@ -57,6 +57,38 @@ TEST(RootStore, IsCreatedReadableOnlyByItsOwnerAndRefusedOtherwise) {
   EXPECT_THROW(RootStore::open(path, false), StartupError);
 }
 
+TEST(RootStore, EnclavesCreatingOneRootFileTogetherAllEndWithTheSameRoot) {
+  // Replicas started together on one shared root file: each must end up with the root that is
+  // on disk, never one of its own that another replica's file replaced.
+  for (int round = 0; round < 20; ++round) {
+    TempDir dir("roots-race");
+    const auto path = (dir / "root").string();
+    constexpr int kOpeners = 8;
+    std::vector<RootId> ids(kOpeners);
+    std::vector<std::string> errors(kOpeners);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kOpeners; ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          ids[i] = RootStore::open(path, true).roots().at(0).id;
+        } catch (const std::exception& e) {
+          errors[i] = e.what();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    const auto on_disk = RootStore::open(path, false);
+    ASSERT_EQ(on_disk.roots().size(), 1u);
+    for (int i = 0; i < kOpeners; ++i) {
+      EXPECT_EQ(errors[i], "") << "opener " << i;
+      EXPECT_EQ(ids[i], on_disk.roots()[0].id) << "opener " << i << " in round " << round;
+    }
+    std::size_t leftovers = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) leftovers += entry.path() != path;
+    EXPECT_EQ(leftovers, 0u) << "temporary files left behind";
+  }
+}
+
 TEST(Sealer, OpensOnlyUnchangedBlobsOfTheSameRecordPurposeAndRoot) {
   TempDir dir("sealer");
   Sealer sealer(RootStore::open((dir / "root").string(), true));

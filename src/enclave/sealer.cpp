@@ -77,8 +77,11 @@ RootStore RootStore::open(const std::string& path, bool create) {
     store.roots_.push_back(make_root(secret));
     auto copy = secret;
     crypto::wipe(copy.data(), copy.size());
-    store.save();
-    return store;
+    // Replicas sharing one root file may start together: only the first to link its file in
+    // place wins, and the others read what it wrote instead of replacing it with their own.
+    if (store.write(/*exclusive=*/true)) return store;
+    store.roots_.clear();
+    if (::stat(path.c_str(), &st) != 0) fail(path, std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) fail(path, "is not a regular file");
   if (st.st_uid != ::geteuid()) fail(path, "belongs to another user (uid " + std::to_string(st.st_uid) + ")");
@@ -105,10 +108,14 @@ RootStore RootStore::open(const std::string& path, bool create) {
   return store;
 }
 
-void RootStore::save() const {
+void RootStore::save() const { write(/*exclusive=*/false); }
+
+bool RootStore::write(bool exclusive) const {
   const std::filesystem::path target(path_);
-  const auto tmp = target.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A name of our own, so that two writers never share (and rename away) one temporary file.
+  const auto tmp = target.string() + ".tmp." + std::to_string(::getpid()) + "." +
+                   crypto::to_hex(crypto::random_bytes(6));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) fail(path_, std::string("cannot be written: ") + std::strerror(errno));
   ::fchmod(fd, 0600);
   bool ok = true;
@@ -119,11 +126,17 @@ void RootStore::save() const {
   }
   ok = ok && ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    fail(path_, "cannot be written");
+  bool placed = false;
+  int error = 0;
+  if (ok) {
+    placed = exclusive ? ::link(tmp.c_str(), path_.c_str()) == 0 : std::rename(tmp.c_str(), path_.c_str()) == 0;
+    if (!placed) error = errno;
   }
+  ::unlink(tmp.c_str());
+  if (exclusive && error == EEXIST) return false;
+  if (!placed) fail(path_, std::string("cannot be written") + (error != 0 ? std::string(": ") + std::strerror(error) : ""));
   fsync_dir(target.parent_path());
+  return true;
 }
 
 const RootStore::Root& RootStore::rotate() {

@@ -42,6 +42,9 @@ class RootStore {
 
  private:
   void save() const;
+  /// Writes the roots to a temporary file of its own and moves it into place: with rename, or
+  /// with link when `exclusive`, which returns false if the file already exists.
+  bool write(bool exclusive) const;
 
   std::string path_;
   std::vector<Root> roots_;
