@@ -173,4 +173,28 @@ bool verify_digest(ByteView public_key, const Hash256& h, ByteView signature) {
   return BN_cmp(v.get(), r.get()) == 0;
 }
 
+std::optional<std::array<std::uint8_t, 32>> ecdh(ByteView private_key, ByteView peer_public_key) {
+  if (!is_valid_private_key(private_key)) throw std::invalid_argument("not a valid secp256r1 private key");
+  Ctx ctx(BN_CTX_new());
+  Point q(EC_POINT_new(group()));
+  if (EC_POINT_oct2point(group(), q.get(), peer_public_key.data(), peer_public_key.size(), ctx.get()) != 1) {
+    return std::nullopt;
+  }
+  const auto d = bn_from(private_key);
+  Point shared(EC_POINT_new(group()));
+  check(EC_POINT_mul(group(), shared.get(), nullptr, q.get(), d.get(), ctx.get()));
+  if (EC_POINT_is_at_infinity(group(), shared.get())) return std::nullopt;
+  auto x = bn();
+  check(EC_POINT_get_affine_coordinates(group(), shared.get(), x.get(), nullptr, ctx.get()));
+  return to32(x.get());
+}
+
+bool is_valid_public_key(ByteView public_key) {
+  if (public_key.size() != 33 && public_key.size() != 65) return false;
+  Ctx ctx(BN_CTX_new());
+  Point q(EC_POINT_new(group()));
+  return EC_POINT_oct2point(group(), q.get(), public_key.data(), public_key.size(), ctx.get()) == 1 &&
+         !EC_POINT_is_at_infinity(group(), q.get());
+}
+
 }  // namespace nsl::crypto::p256

@@ -19,5 +19,11 @@ std::array<std::uint8_t, 64> sign_digest(ByteView private_key, const Hash256& di
 /// Verifies a 64-byte r||s signature over SHA-256(message) with a compressed or uncompressed key.
 bool verify(ByteView public_key, ByteView message, ByteView signature);
 bool verify_digest(ByteView public_key, const Hash256& digest, ByteView signature);
+/// ECDH: the x coordinate of private_key · peer (SEC 1 §3.3.1, what OpenSSL and WebCrypto
+/// derive), or std::nullopt when the peer is not a point on the curve. Throws
+/// std::invalid_argument for an invalid private key.
+std::optional<std::array<std::uint8_t, 32>> ecdh(ByteView private_key, ByteView peer_public_key);
+/// Whether bytes are a compressed (33) or uncompressed (65) point on the curve.
+bool is_valid_public_key(ByteView public_key);
 
 }  // namespace nsl::crypto::p256

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "nsl/crypto/key_wrap.hpp"
+#include "nsl/crypto/p256.hpp"
+
 namespace nsl::crypto {
 namespace {
 
@@ -77,6 +80,44 @@ TEST(Ed25519, Rfc8032Vectors) {
   EXPECT_TRUE(ed25519::verify(pub2, hex("72"), sig2));
   EXPECT_FALSE(ed25519::verify(pub2, hex("73"), sig2));
   EXPECT_FALSE(ed25519::verify(ed25519::public_key(seed1), hex("72"), sig2));
+}
+
+
+// NIST CAVS ECC CDH primitive test vector, P-256 COUNT = 0.
+TEST(P256Ecdh, NistCdhVector) {
+  const auto peer = hex("04700c48f77f56584c5cc632ca65640db91b6bacce3a4df6b42ce7cc838833d287"
+                        "db71e509e3fd9b060ddb20ba5c51dcc5948d46fbf640dfe0441782cab85fa4ac");
+  const auto d = hex("7d7dc5f71eb29ddaf80d6214632eeae03d9058af1fb6d22ed80badb62bc1a534");
+  const auto z = p256::ecdh(d, peer);
+  ASSERT_TRUE(z.has_value());
+  EXPECT_EQ(to_hex(*z), "46fc62106420ff012e54a434fbdd2d25ccc5852060561e68040dd7778997bd7b");
+  auto off_curve = peer;
+  off_curve[64] ^= 1;
+  EXPECT_FALSE(p256::ecdh(d, off_curve).has_value());
+  EXPECT_FALSE(p256::is_valid_public_key(off_curve));
+  EXPECT_TRUE(p256::is_valid_public_key(peer));
+}
+
+TEST(KeyWrap, OnlyTheRecipientUnwrapsAndAnyChangeFails) {
+  const auto recipient = hex("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721");
+  const auto other = hex("0f56db78ca460b055c500064824bed999a25aaf48ebb519ac201537b85479813");
+  const auto secret = hex("1111111111111111111111111111111111111111111111111111111111111111");
+  const auto pub = p256::public_key(recipient);
+  const auto w = key_wrap::wrap(pub, "secp256k1", secret);
+  EXPECT_EQ(w.ephemeral.size(), 33u);
+  EXPECT_EQ(w.ciphertext.size(), 32u + aes256gcm::kTagSize);
+  EXPECT_EQ(key_wrap::unwrap(recipient, w), secret);
+  EXPECT_FALSE(key_wrap::unwrap(other, w).has_value());
+  auto relabelled = w;
+  relabelled.kind = "secp256r1";  // the kind is bound: a key cannot be imported as another kind
+  EXPECT_FALSE(key_wrap::unwrap(recipient, relabelled).has_value());
+  auto flipped = w;
+  flipped.ciphertext[3] ^= 0x40;
+  EXPECT_FALSE(key_wrap::unwrap(recipient, flipped).has_value());
+  auto other_ephemeral = w;
+  other_ephemeral.ephemeral = Bytes(pub.begin(), pub.end());
+  EXPECT_FALSE(key_wrap::unwrap(recipient, other_ephemeral).has_value());
+  EXPECT_THROW(key_wrap::wrap(hex("02aa"), "secp256k1", secret), std::invalid_argument);
 }
 
 }  // namespace

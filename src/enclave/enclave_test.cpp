@@ -12,6 +12,7 @@
 #include "nsl/core/testing/run_sync.hpp"
 #include "nsl/core/testing/temp_dir.hpp"
 #include "nsl/crypto/hash.hpp"
+#include "nsl/crypto/key_wrap.hpp"
 #include "nsl/crypto/p256.hpp"
 #include "nsl/crypto/secp256k1.hpp"
 #include "nsl/crypto/symmetric.hpp"
@@ -214,6 +215,54 @@ TEST_F(Service, ImportedKeysGiveTheirKnownPublicKeys) {
   EXPECT_EQ(crypto::to_hex(crypto::ByteView(h).subspan(12)), "f39fd6e51aad88f6f4ce6ab8827279cfffb92266");
   EXPECT_EQ(refused({{"op", "import_key"}, {"kind", "secp256r1"}, {"key_ref", "x"}, {"private_key", std::string(64, '0')}}),
             "invalid_key");
+}
+
+TEST_F(Service, KeysTravelOnlyWrappedAndOnlyIfCreatedExportable) {
+  const auto kept = ok({{"op", "create_key"}, {"kind", "secp256k1"}, {"key_ref", "t1/kept"}});
+  const auto recipient = crypto::from_hex("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721").value();
+  const auto recipient_pub = crypto::to_hex(crypto::p256::public_key(recipient));
+  EXPECT_EQ(refused({{"op", "export_key"}, {"kind", "secp256k1"}, {"key_ref", "t1/kept"}, {"sealed", kept["sealed"]},
+                     {"recipient", recipient_pub}}),
+            "not_exportable");
+  const auto movable = ok({{"op", "create_key"}, {"kind", "secp256k1"}, {"key_ref", "t1/movable"}, {"exportable", true}});
+  EXPECT_EQ(refused({{"op", "export_key"}, {"kind", "secp256k1"}, {"key_ref", "t1/movable"}, {"sealed", movable["sealed"]},
+                     {"recipient", "02" + std::string(64, 'f')}}),
+            "bad_request");
+  const auto exported = ok({{"op", "export_key"}, {"kind", "secp256k1"}, {"key_ref", "t1/movable"},
+                            {"sealed", movable["sealed"]}, {"recipient", recipient_pub}})["wrapped"];
+  crypto::key_wrap::Wrapped w{"secp256k1", crypto::from_hex(exported["recipient"].get<std::string>()).value(),
+                              crypto::from_hex(exported["ephemeral_public_key"].get<std::string>()).value(),
+                              crypto::from_hex(exported["nonce"].get<std::string>()).value(),
+                              crypto::from_hex(exported["ciphertext"].get<std::string>()).value()};
+  const auto key = crypto::key_wrap::unwrap(recipient, w);
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(crypto::to_hex(crypto::secp256k1::public_key(*key)), movable["public_key"]);
+
+  // In: wrapped for this enclave's transport key, under the kind it was wrapped for.
+  const auto transport = ok({{"op", "transport_key"}});
+  const auto transport_pub = crypto::from_hex(transport["public_key"].get<std::string>()).value();
+  const auto to_import = crypto::from_hex("347bc2bd9eb7b9f41b217c3ac8ad4b2d4d2a5e4e5bb1ddb71cf2d9bca56e3436").value();
+  auto wrapped_in = crypto::key_wrap::wrap(transport_pub, "secp256r1", to_import);
+  auto as_json = [](const crypto::key_wrap::Wrapped& x) {
+    return json{{"format", "nsl-key-wrap-v1"}, {"recipient", crypto::to_hex(x.recipient)},
+                {"ephemeral_public_key", crypto::to_hex(x.ephemeral)}, {"nonce", crypto::to_hex(x.nonce)},
+                {"ciphertext", crypto::to_hex(x.ciphertext)}};
+  };
+  const auto imported = ok({{"op", "import_wrapped"}, {"kind", "secp256r1"}, {"key_ref", "t1/in"}, {"wrapped", as_json(wrapped_in)}});
+  EXPECT_EQ(imported["public_key"], crypto::to_hex(crypto::p256::public_key(to_import)));
+  EXPECT_EQ(refused({{"op", "import_wrapped"}, {"kind", "secp256k1"}, {"key_ref", "t1/in2"}, {"wrapped", as_json(wrapped_in)}}),
+            "invalid_key");
+  auto changed = wrapped_in;
+  changed.ciphertext[0] ^= 1;
+  EXPECT_EQ(refused({{"op", "import_wrapped"}, {"kind", "secp256r1"}, {"key_ref", "t1/in3"}, {"wrapped", as_json(changed)}}),
+            "invalid_key");
+  const auto for_someone_else = crypto::key_wrap::wrap(crypto::p256::public_key(recipient), "secp256r1", to_import);
+  EXPECT_EQ(refused({{"op", "import_wrapped"}, {"kind", "secp256r1"}, {"key_ref", "t1/in4"}, {"wrapped", as_json(for_someone_else)}}),
+            "invalid_key");
+  // An imported key is not exportable unless asked for.
+  EXPECT_EQ(refused({{"op", "export_key"}, {"kind", "secp256r1"}, {"key_ref", "t1/in"}, {"sealed", imported["sealed"]},
+                     {"recipient", recipient_pub}}),
+            "not_exportable");
 }
 
 TEST_F(Service, MalformedRequestsAreRefusedNeverFatal) {

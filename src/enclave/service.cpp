@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "nsl/crypto/hash.hpp"
+#include "nsl/crypto/key_wrap.hpp"
 #include "nsl/crypto/p256.hpp"
 #include "nsl/crypto/secp256k1.hpp"
 #include "nsl/crypto/symmetric.hpp"
@@ -149,6 +150,28 @@ Bytes derived_p256_key(const Sealer& sealer, std::string_view label) {
   return key;
 }
 
+json wrapped_json(const crypto::key_wrap::Wrapped& w) {
+  return {{"format", crypto::key_wrap::kFormat},        {"kind", w.kind},
+          {"recipient", crypto::to_hex(w.recipient)},   {"ephemeral_public_key", crypto::to_hex(w.ephemeral)},
+          {"nonce", crypto::to_hex(w.nonce)},           {"ciphertext", crypto::to_hex(w.ciphertext)}};
+}
+
+crypto::key_wrap::Wrapped wrapped_of(const json& r, Kind kind) {
+  const auto it = r.find("wrapped");
+  if (it == r.end() || !it->is_object()) bad("\"wrapped\" must be an object");
+  const auto& w = *it;
+  if (w.value("format", std::string()) != crypto::key_wrap::kFormat) {
+    bad(std::string("\"wrapped.format\" must be ") + crypto::key_wrap::kFormat);
+  }
+  crypto::key_wrap::Wrapped out;
+  out.kind = kind_name(kind);
+  out.recipient = hex_field(w, "recipient", 65);
+  out.ephemeral = hex_field(w, "ephemeral_public_key", 65);
+  out.nonce = hex_field(w, "nonce", 12);
+  out.ciphertext = hex_field(w, "ciphertext", 32 + 16);
+  return out;
+}
+
 }  // namespace
 
 EnclaveService::EnclaveService(Sealer& sealer, Identity identity) : sealer_(sealer), identity_(std::move(identity)) {}
@@ -243,6 +266,39 @@ json EnclaveService::dispatch(const json& r) {
     Clear given{hex_field(r, "private_key", 32)};
     if (!valid_private(kind, given.bytes)) throw EnclaveError("invalid_key", std::string("not a valid ") + kind_name(kind) + " private key");
     return sealed_key(sealer_, kind, ref, given.bytes, r.value("exportable", false));
+  }
+  // Moving keys between enclaves (or in from an operator's wallet): wrapped under the enclave's
+  // transport key, a P-256 key derived from the newest root, so the clear key crosses no process
+  // boundary. Keys created exportable leave the same way, wrapped for a recipient's key.
+  if (op == "transport_key") {
+    auto key = derived_p256_key(sealer_, "transport");
+    const auto pub = crypto::p256::public_key(key);
+    crypto::wipe(key.data(), key.size());
+    return {{"ok", true}, {"public_key", crypto::to_hex(pub)}, {"format", crypto::key_wrap::kFormat},
+            {"root_id", crypto::to_hex(sealer_.current_root())}};
+  }
+  if (op == "import_wrapped") {
+    const auto kind = kind_field(r);
+    const auto& ref = string_field(r, "key_ref", kMaxRef);
+    const auto wrapped = wrapped_of(r, kind);
+    auto transport = derived_p256_key(sealer_, "transport");
+    auto unwrapped = crypto::key_wrap::unwrap(transport, wrapped);
+    crypto::wipe(transport.data(), transport.size());
+    if (!unwrapped) {
+      throw EnclaveError("invalid_key", "the wrapped key does not open under this enclave's transport key "
+                                        "(wrapped for another key, for another kind, or changed)");
+    }
+    Clear given{std::move(*unwrapped)};
+    if (!valid_private(kind, given.bytes)) throw EnclaveError("invalid_key", std::string("not a valid ") + kind_name(kind) + " private key");
+    return sealed_key(sealer_, kind, ref, given.bytes, r.value("exportable", false));
+  }
+  if (op == "export_key") {
+    const auto kind = kind_field(r);
+    const auto clear = open_key(sealer_, kind, string_field(r, "key_ref", kMaxRef), hex_field(r, "sealed", 1024));
+    if ((clear.bytes[1] & kExportable) == 0) throw EnclaveError("not_exportable", "the key was not created exportable");
+    const auto recipient = hex_field(r, "recipient", 65);
+    if (!crypto::p256::is_valid_public_key(recipient)) bad("\"recipient\" must be a P-256 public key");
+    return {{"ok", true}, {"wrapped", wrapped_json(crypto::key_wrap::wrap(recipient, kind_name(kind), clear.key()))}};
   }
   if (op == "public_key") {
     const auto kind = kind_field(r);

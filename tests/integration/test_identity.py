@@ -32,9 +32,9 @@ def mint_hs256(secret: bytes, claims: dict, header=None) -> str:
     return f"{h}.{p}.{b64url(sig)}"
 
 
-def admin_key(p):
+def admin_key(p, name="root"):
     """`nsl admin create` in the server's directory; returns the printed key."""
-    out = subprocess.run([BINARY, "admin", "create", "--name", "root"], cwd=p.workdir, env=p.env, capture_output=True,
+    out = subprocess.run([BINARY, "admin", "create", "--name", name], cwd=p.workdir, env=p.env, capture_output=True,
                          text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     return next(l.split()[2] for l in out.stdout.splitlines() if l.startswith("api key"))

@@ -168,3 +168,217 @@ def test_every_key_still_signs_after_the_enclave_is_killed(server):
         assert r.status_code == 200, r.text
     s = api(server, "POST", f"/v1/keys/{keys[1]['id']}/sign-message", server.admin, {"message": "after"}).json()
     assert check("neo-x", keys[1]["public_key"], "after", s["signature_rsv"])["valid"] is True
+
+
+# --- whole transactions ------------------------------------------------------------------------
+
+VALIDATOR = "347bc2bd9eb7b9f41b217c3ac8ad4b2d4d2a5e4e5bb1ddb71cf2d9bca56e3436"  # docs/neo-protocol.md
+HARDHAT = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+PRIVNET_MAGIC = 56753
+
+
+def independent(request):
+    return json.loads(subprocess.run(["node", str(JS / "sign_transactions.js"), json.dumps(request)],
+                                     capture_output=True, text=True, check=True, cwd=JS, timeout=60).stdout)
+
+
+def test_neo_n3_transactions_signed_through_the_api_are_neon_cores_bytes(server):
+    imported = api(server, "POST", "/v1/keys/import", server.admin,
+                   {"name": "validator", "kind": "secp256r1", "private_key": VALIDATOR}).json()
+    expected = independent({"op": "build", "neo": {"private_key": VALIDATOR, "magic": PRIVNET_MAGIC}})["neo"]
+    r = api(server, "POST", f"/v1/keys/{imported['id']}/sign-transaction", server.admin,
+            {"network": PRIVNET_MAGIC, "transaction": expected["unsigned"]})
+    assert r.status_code == 200, r.text
+    signed = r.json()
+    # RFC 6979 signatures are deterministic: the signed bytes are neon-core's, byte for byte.
+    assert signed["transaction"] == expected["signed"]
+    assert signed["hash"] == "0x" + expected["hash"]
+    assert signed["complete"] is True and signed["signer"] == imported["addresses"]["neo_n3"]["address"]
+    # A transaction that carries a witness already gets it replaced, not duplicated.
+    again = api(server, "POST", f"/v1/keys/{imported['id']}/sign-transaction", server.admin,
+                {"network": PRIVNET_MAGIC, "transaction": expected["signed"]}).json()
+    assert again["transaction"] == expected["signed"]
+
+    # A key only the enclave has ever held: neon-core verifies the witness for that network only.
+    created = api(server, "POST", "/v1/keys", server.admin, {"name": "neo-fresh", "kind": "secp256r1"}).json()
+    unsigned = independent({"op": "build", "neo": {"address": created["addresses"]["neo_n3"]["address"],
+                                                   "magic": 860833102}})["neo"]["unsigned"]
+    signed = api(server, "POST", f"/v1/keys/{created['id']}/sign-transaction", server.admin,
+                 {"network": 860833102, "transaction": unsigned}).json()
+    check_request = {"op": "check", "neo": {"transaction": signed["transaction"], "magic": 860833102,
+                                            "public_key": created["public_key"]}}
+    checked = independent(check_request)["neo"]
+    assert checked["valid"] is True
+    assert checked["verification"] == checked["expected_verification"] == signed["verification_script"]
+    check_request["neo"]["magic"] = 894710606  # the same witness is worthless on another network
+    assert independent(check_request)["neo"]["valid"] is False
+
+    # Bad requests name the field; another key's transaction is refused.
+    def refused(key_id, body, status=400):
+        r = api(server, "POST", f"/v1/keys/{key_id}/sign-transaction", server.admin, body)
+        assert r.status_code == status, r.text
+        return r.json()
+    assert refused(imported["id"], {"transaction": unsigned})["errors"][0]["field"] == "network"
+    assert refused(imported["id"], {"network": -1, "transaction": unsigned})["errors"][0]["field"] == "network"
+    e = refused(imported["id"], {"network": PRIVNET_MAGIC, "transaction": unsigned})["errors"][0]
+    assert e["field"] == "transaction" and imported["addresses"]["neo_n3"]["address"] in e["message"]
+    assert refused(imported["id"], {"network": 1, "transaction": "00ff"})["errors"][0]["field"] == "transaction"
+    assert refused(imported["id"], {"network": 1, "transaction": "zz"})["errors"][0]["field"] == "transaction"
+    ed = api(server, "POST", "/v1/keys", server.admin, {"name": "ed", "kind": "ed25519"}).json()
+    refused(ed["id"], {"network": 1, "transaction": unsigned}, status=409)
+
+
+def test_neo_x_transactions_signed_through_the_api_are_ethers_bytes(server):
+    imported = api(server, "POST", "/v1/keys/import", server.admin,
+                   {"name": "hardhat-0", "kind": "secp256k1", "private_key": HARDHAT}).json()
+    expected = independent({"op": "build", "neox": {"private_key": HARDHAT, "chain_id": 47763}})["neox"]
+    assert [t["tx"]["type"] for t in expected] == [2, 2, 0]
+    for t in expected:
+        r = api(server, "POST", f"/v1/keys/{imported['id']}/sign-transaction", server.admin, {"transaction": t["tx"]})
+        assert r.status_code == 200, r.text
+        assert r.json()["raw"] == t["raw"], t["tx"]
+        assert r.json()["hash"] == t["hash"]
+        assert r.json()["from"] == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+    # A key only the enclave holds: ethers recovers its address from the signed transaction.
+    created = api(server, "POST", "/v1/keys", server.admin, {"name": "evm-fresh", "kind": "secp256k1"}).json()
+    for t in expected:
+        tx = dict(t["tx"], chainId=12227332)
+        signed = api(server, "POST", f"/v1/keys/{created['id']}/sign-transaction", server.admin, {"transaction": tx}).json()
+        checked = independent({"op": "check", "neox": {"raw": signed["raw"]}})["neox"]
+        assert checked["from"] == created["addresses"]["neo_x"]["address"] == signed["from"]
+        assert checked["hash"] == signed["hash"] and checked["chainId"] == 12227332 and checked["type"] == tx["type"]
+
+    base = expected[0]["tx"]
+    for change, field in [({"chainId": None}, "transaction.chainId"), ({"chainId": 0}, "transaction.chainId"),
+                          ({"type": 1}, "transaction.type"), ({"to": "0x1234"}, "transaction.to"),
+                          ({"nonce": -3}, "transaction.nonce"), ({"nonce": "1" + "0" * 30}, "transaction.nonce"),
+                          ({"maxFeePerGas": "lots"}, "transaction.maxFeePerGas"), ({"data": "0xzz"}, "transaction.data"),
+                          ({"gasPrice": "1"}, "transaction.gasPrice")]:
+        body = {k: v for k, v in {**base, **change}.items() if v is not None}
+        r = api(server, "POST", f"/v1/keys/{imported['id']}/sign-transaction", server.admin, {"transaction": body})
+        assert r.status_code == 400, (change, r.text)
+        assert r.json()["errors"][0]["field"] == field, (change, r.text)
+    # Another tenant's key is not there for this user.
+    user = wallet_user(server)
+    r = api(server, "POST", f"/v1/keys/{imported['id']}/sign-transaction", user, {"transaction": base})
+    assert r.status_code == 404
+
+
+# --- keys moving between enclaves --------------------------------------------------------------
+
+def _compressed(pub):
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    return pub.public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
+
+
+def _wrapping_key(shared, ephemeral, recipient):
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral + recipient, info=b"nsl-key-wrap-v1").derive(shared)
+
+
+def wrap_for(recipient_hex, kind, private_key):
+    """nsl-key-wrap-v1 as the README describes it, written with Python's cryptography alone."""
+    import os
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    recipient = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes.fromhex(recipient_hex))
+    e = ec.generate_private_key(ec.SECP256R1())
+    ephemeral = _compressed(e.public_key())
+    key = _wrapping_key(e.exchange(ec.ECDH(), recipient), ephemeral, _compressed(recipient))
+    nonce = os.urandom(12)
+    return {"format": "nsl-key-wrap-v1", "recipient": _compressed(recipient).hex(), "ephemeral_public_key": ephemeral.hex(),
+            "nonce": nonce.hex(), "ciphertext": AESGCM(key).encrypt(nonce, private_key, b"nsl-key-wrap-v1:" + kind.encode()).hex()}
+
+
+def unwrap_with(private, wrapped):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    assert wrapped["format"] == "nsl-key-wrap-v1"
+    assert bytes.fromhex(wrapped["recipient"]) == _compressed(private.public_key())
+    ephemeral = bytes.fromhex(wrapped["ephemeral_public_key"])
+    peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), ephemeral)
+    key = _wrapping_key(private.exchange(ec.ECDH(), peer), ephemeral, bytes.fromhex(wrapped["recipient"]))
+    return AESGCM(key).decrypt(bytes.fromhex(wrapped["nonce"]), bytes.fromhex(wrapped["ciphertext"]),
+                               b"nsl-key-wrap-v1:" + wrapped["kind"].encode())
+
+
+def test_exportable_keys_leave_the_enclave_only_wrapped_and_only_for_admins(server, tmp_path):
+    user = wallet_user(server)
+    account = api(server, "GET", "/v1/auth/me", user).json()["account_id"]
+    key = api(server, "POST", "/v1/keys", user, {"name": "movable", "kind": "secp256k1", "exportable": True}).json()
+    kept = api(server, "POST", "/v1/keys", user, {"name": "kept", "kind": "secp256k1"}).json()
+    assert key["exportable"] is True and kept["exportable"] is False
+    recipient = ec.generate_private_key(ec.SECP256R1())
+    body = {"recipient": _compressed(recipient.public_key()).hex()}
+    # Its owner may sign with it but not take it out.
+    assert api(server, "POST", f"/v1/keys/{key['id']}/export", user, body).status_code == 403
+    # An admin exports it, for the user's account, wrapped for the recipient's key alone.
+    r = api(server, "POST", f"/v1/keys/{key['id']}/export", server.admin, {**body, "account_id": account})
+    assert r.status_code == 200, r.text
+    wrapped = r.json()["wrapped"]
+    private = unwrap_with(recipient, wrapped)
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    pub = ec.derive_private_key(int.from_bytes(private, "big"), ec.SECP256K1()).public_key()
+    assert pub.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint).hex() == key["public_key"]
+    # A key not created exportable never leaves; bad recipients are named.
+    r = api(server, "POST", f"/v1/keys/{kept['id']}/export", server.admin, {**body, "account_id": account})
+    assert r.status_code == 409
+    r = api(server, "POST", f"/v1/keys/{key['id']}/export", server.admin, {"recipient": "02" + "ff" * 32, "account_id": account})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "recipient"
+    assert api(server, "POST", f"/v1/keys/{key['id']}/export", server.admin, body).status_code == 404  # not the admin's key
+    # Rotation keeps the key exportable (a new key, exported the same way).
+    rotated = api(server, "POST", f"/v1/keys/{key['id']}/rotate", user).json()
+    assert rotated["exportable"] is True and rotated["public_key"] != key["public_key"]
+    # The private key went through the server only wrapped: it is nowhere in the server's memory.
+    core = tmp_path / "core"
+    dumped = subprocess.run(["gcore", "-o", str(core), str(server.proc.pid)], capture_output=True, text=True, timeout=120)
+    assert dumped.returncode == 0, dumped.stderr
+    image = Path(f"{core}.{server.proc.pid}").read_bytes()
+    assert bytes.fromhex(wrapped["ciphertext"]).hex().encode() in image  # the dump is real: it holds the answer
+    for needle in (private, private.hex().encode(), private.hex().upper().encode()):
+        assert needle not in image
+
+
+def test_keys_are_imported_wrapped_for_the_enclaves_transport_key(server, nsl_factory):
+    transport = api(server, "GET", "/v1/keys/transport-key", server.admin)
+    assert transport.status_code == 200, transport.text
+    t = transport.json()
+    assert t["format"] == "nsl-key-wrap-v1" and len(bytes.fromhex(t["public_key"])) == 33
+    assert api(server, "GET", "/v1/keys/transport-key", wallet_user(server)).status_code == 403
+    wrapped = wrap_for(t["public_key"], "secp256k1", bytes.fromhex(HARDHAT))
+    r = api(server, "POST", "/v1/keys/import", server.admin, {"name": "migrated", "kind": "secp256k1", "wrapped": wrapped})
+    assert r.status_code == 201, r.text
+    assert r.json()["addresses"]["neo_x"]["address"] == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    assert r.json()["exportable"] is False
+
+    def refused(body):
+        r = api(server, "POST", "/v1/keys/import", server.admin, {"name": "x", "kind": "secp256k1", **body})
+        assert r.status_code == 400, r.text
+        return r.json()["errors"][0]["field"]
+    changed = dict(wrapped, ciphertext=("00" if wrapped["ciphertext"][:2] != "00" else "11") + wrapped["ciphertext"][2:])
+    assert refused({"wrapped": changed}) == "wrapped"
+    other = ec.generate_private_key(ec.SECP256R1())
+    assert refused({"wrapped": wrap_for(_compressed(other.public_key()).hex(), "secp256k1", bytes.fromhex(HARDHAT))}) == "wrapped"
+    assert refused({"kind": "secp256r1", "wrapped": wrapped}) == "wrapped"  # wrapped as another kind
+    assert refused({"wrapped": dict(wrapped, format="v0")}) == "wrapped"
+    assert refused({"wrapped": wrapped, "private_key": HARDHAT}) == "private_key"
+    assert refused({}) == "private_key"
+
+    # Migration between deployments: an exportable key leaves one enclave wrapped for the other's
+    # transport key and arrives with the same public key; neither server ever sees it in clear.
+    source = api(server, "POST", "/v1/keys", server.admin, {"name": "oracle", "kind": "secp256r1", "exportable": True}).json()
+    other_server = nsl_factory(env={"RateLimiting__PermitLimit": "100000"})
+    other_server.args = ["migrate"]
+    assert other_server.run_to_end()[0] == 0
+    other_admin = {"X-API-Key": admin_key(other_server, name="other-admin")}
+    other_server.args = ["serve", "--urls", "http://127.0.0.1:0"]
+    other_server.start()
+    target = api(other_server, "GET", "/v1/keys/transport-key", other_admin).json()
+    assert target["public_key"] != t["public_key"]  # another enclave, another root
+    moved = api(server, "POST", f"/v1/keys/{source['id']}/export", server.admin, {"recipient": target["public_key"]}).json()
+    arrived = api(other_server, "POST", "/v1/keys/import", other_admin,
+                  {"name": "oracle-moved", "kind": "secp256r1", "wrapped": moved["wrapped"]})
+    assert arrived.status_code == 201, arrived.text
+    assert arrived.json()["public_key"] == source["public_key"]
+    # The same wrapped key means nothing to the enclave it came from.
+    again = api(server, "POST", "/v1/keys/import", server.admin, {"name": "back", "kind": "secp256r1", "wrapped": moved["wrapped"]})
+    assert again.status_code == 400

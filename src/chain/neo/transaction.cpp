@@ -76,7 +76,7 @@ Bytes signature_invocation(ByteView signature64) {
   return ScriptBuilder().push_bytes(signature64).take();
 }
 
-std::optional<Transaction> deserialize(ByteView data, std::string* why) {
+std::optional<Transaction> deserialize(ByteView data, std::string* why, bool witnesses_optional) {
   auto fail = [&](const char* reason) -> std::optional<Transaction> {
     if (why) *why = reason;
     return std::nullopt;
@@ -154,6 +154,7 @@ std::optional<Transaction> deserialize(ByteView data, std::string* why) {
     }
   }
   if (!r.var_bytes(tx.script, kMaxScript) || tx.script.empty()) return fail("the script must be 1 to 65535 bytes");
+  if (witnesses_optional && r.remaining() == 0) return tx;
   if (!r.var_int(n, kMaxSigners) || n != tx.signers.size()) return fail("one witness per signer");
   for (std::uint64_t i = 0; i < n; ++i) {
     Witness w;

@@ -71,7 +71,8 @@ Bytes signature_invocation(ByteView signature64);
 
 /// Strict decoding with the node's limits (1..16 signers, no duplicates, at most 16 attributes
 /// in all, script 1..65535 bytes, one witness per signer, no trailing bytes); std::nullopt with
-/// the reason otherwise.
-std::optional<Transaction> deserialize(ByteView data, std::string* why = nullptr);
+/// the reason otherwise. With `witnesses_optional`, the unsigned form (serialize_unsigned, ending
+/// after the script) is accepted too and gives a transaction without witnesses.
+std::optional<Transaction> deserialize(ByteView data, std::string* why = nullptr, bool witnesses_optional = false);
 
 }  // namespace nsl::chain::neo

@@ -3,14 +3,20 @@
 #include <nlohmann/json.hpp>
 
 #include "nsl/chain/neo/account.hpp"
+#include "nsl/chain/neo/enclave_signer.hpp"
+#include "nsl/chain/neo/encoding.hpp"
+#include "nsl/chain/neo/transaction.hpp"
 #include "nsl/chain/neox/abi.hpp"
 #include "nsl/chain/neox/address.hpp"
+#include "nsl/chain/neox/enclave_signer.hpp"
+#include "nsl/chain/neox/transaction.hpp"
 #include "nsl/core/errors.hpp"
 #include "nsl/core/ids.hpp"
 #include "nsl/crypto/hash.hpp"
 #include "nsl/crypto/p256.hpp"
 #include "nsl/crypto/secp256k1.hpp"
 #include "nsl/crypto/symmetric.hpp"
+#include "nsl/crypto/uint256.hpp"
 
 namespace nsl::services::keys {
 namespace {
@@ -47,6 +53,13 @@ std::string kind_of(const json& j) {
   const auto k = text(j, "kind", 16);
   if (k != "secp256r1" && k != "secp256k1" && k != "ed25519") throw field_error("kind", "must be secp256r1, secp256k1 or ed25519");
   return k;
+}
+
+bool flag(const json& j, const char* name) {
+  const auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return false;
+  if (!it->is_boolean()) throw field_error(name, "must be true or false");
+  return it->get<bool>();
 }
 
 std::string valid_name(const json& j) {
@@ -169,26 +182,28 @@ bool verify_signature(const std::string& kind, const Bytes& pub, const Bytes& pa
 
 http::Response no_content() { return http::Response{http::beast_http::status::no_content, 11}; }
 
-// Creates (or imports) version 1 of a key, or the next version of `id`.
+// Creates (or imports) version 1 of a key, or the next version of `id`. `request` is the enclave
+// operation that makes the sealed key (create_key, import_key or import_wrapped).
 asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclave, const std::string& account,
                                 std::string id, std::int64_t version, std::string name, std::string kind,
-                                std::optional<Bytes> private_key) {
-  json request{{"kind", kind}, {"key_ref", key_ref(account, id, version)}};
-  if (private_key) {
-    request["op"] = "import_key";
-    request["private_key"] = crypto::to_hex(*private_key);
-    crypto::wipe(private_key->data(), private_key->size());
-  } else {
-    request["op"] = "create_key";
-  }
+                                json request) {
+  request["kind"] = kind;
+  request["key_ref"] = key_ref(account, id, version);
+  const bool exportable = request.value("exportable", false);
+  const char* key_field = request.contains("wrapped") ? "wrapped" : "private_key";
+  const bool request_has_key = request.contains("wrapped") || request.contains("private_key");
   json answer;
   try {
     answer = co_await enclave.call(std::move(request));
   } catch (const enclave::EnclaveError& e) {
-    if (e.code() == "invalid_key") throw field_error("private_key", std::string("is not a valid key: ") + e.what());
+    // The enclave names what is wrong with a key it was given (not a valid key, a wrapping that
+    // does not open or is malformed); anything else is the server's fault.
+    if (e.code() == "invalid_key" || (e.code() == "bad_request" && request_has_key)) {
+      throw field_error(key_field, std::string("is not a valid key: ") + e.what());
+    }
     throw RequestError(ErrorKind::internal, "the enclave refused the key", e.what());
   }
-  KeyRow row{id, name, kind, answer.at("sealed").get<std::string>(), answer.at("public_key").get<std::string>(), "active", "", version, false};
+  KeyRow row{id, name, kind, answer.at("sealed").get<std::string>(), answer.at("public_key").get<std::string>(), "active", "", version, exportable};
   const auto created = co_await db.transaction([&](db::Connection& c) {
     if (version == 1) {
       const auto taken = c.query("SELECT 1 FROM keys WHERE account_id = $1 AND name = $2", {account, name});
@@ -196,13 +211,153 @@ asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclav
     } else {
       c.query("UPDATE keys SET status = 'retired' WHERE id = $1 AND account_id = $2 AND version < $3", {id, account, version});
     }
-    c.query("INSERT INTO keys (id, version, account_id, name, kind, sealed, public_key, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'active')",
-            {id, version, account, name, kind, row.sealed_hex, row.public_hex});
+    c.query("INSERT INTO keys (id, version, account_id, name, kind, sealed, public_key, status, exportable) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8)",
+            {id, version, account, name, kind, row.sealed_hex, row.public_hex, std::int64_t{exportable ? 1 : 0}});
     return c.query("SELECT created_at FROM keys WHERE id = $1 AND version = $2", {id, version}).get<std::string>(0, 0);
   });
   if (created.empty()) throw RequestError(ErrorKind::conflict, "a key named " + name + " exists already").with_field("name", "is taken");
   row.created_at = created;
   co_return describe(row);
+}
+
+
+// Unsigned integers in a JSON transaction: a JSON number, decimal digits, or 0x hex.
+std::optional<crypto::Uint256> number_field(const json& tx, const char* name, bool required) {
+  const std::string field = std::string("transaction.") + name;
+  const auto it = tx.find(name);
+  if (it == tx.end() || it->is_null()) {
+    if (required) throw field_error(field, "is required");
+    return std::nullopt;
+  }
+  std::optional<crypto::Uint256> v;
+  if (it->is_number_unsigned()) v = crypto::Uint256(it->get<std::uint64_t>());
+  if (it->is_string()) v = crypto::Uint256::parse(it->get_ref<const std::string&>());
+  if (!v) throw field_error(field, "must be an unsigned integer (a number, decimal digits or 0x hex)");
+  return v;
+}
+
+std::uint64_t u64_field(const json& tx, const char* name) {
+  const auto v = number_field(tx, name, true);
+  const auto be = v->to_be_minimal();
+  if (be.size() > 8) throw field_error(std::string("transaction.") + name, "must fit in 64 bits");
+  std::uint64_t out = 0;
+  for (const auto b : be) out = (out << 8) | b;
+  return out;
+}
+
+chain::neox::Address address_field(const json& j, const char* name, const std::string& field) {
+  const auto it = j.find(name);
+  if (it == j.end() || !it->is_string()) throw field_error(field, "must be an address (0x and 40 hex digits)");
+  std::string why;
+  const auto a = chain::neox::parse_address(it->get_ref<const std::string&>(), &why);
+  if (!a) throw field_error(field, why.empty() ? "is not an address" : why);
+  return *a;
+}
+
+std::string hex0x(crypto::ByteView b) { return "0x" + crypto::to_hex(b); }
+
+// Neo X: an EIP-155 (type 0) or EIP-1559 (type 2) transaction given as JSON with ethers' field
+// names; the answer is the signed raw transaction, its hash and the sender.
+asio::awaitable<json> sign_neox_transaction(enclave::EnclaveClient& enclave, enclave::SealedKey key, const json& body) {
+  const auto it = body.find("transaction");
+  if (it == body.end() || !it->is_object()) throw field_error("transaction", "is required (an object with ethers' field names)");
+  const auto& j = *it;
+  chain::neox::Transaction tx;
+  const auto type = number_field(j, "type", false).value_or(crypto::Uint256(2));
+  if (type == crypto::Uint256(2)) {
+    tx.type = chain::neox::Transaction::Type::eip1559;
+    tx.max_fee_per_gas = *number_field(j, "maxFeePerGas", true);
+    tx.max_priority_fee_per_gas = *number_field(j, "maxPriorityFeePerGas", true);
+    if (j.contains("gasPrice")) throw field_error("transaction.gasPrice", "belongs to type 0 transactions");
+  } else if (type == crypto::Uint256(0)) {
+    tx.type = chain::neox::Transaction::Type::legacy;
+    tx.gas_price = *number_field(j, "gasPrice", true);
+    if (j.contains("accessList")) throw field_error("transaction.accessList", "belongs to type 2 transactions");
+  } else {
+    throw field_error("transaction.type", "must be 0 (legacy, EIP-155) or 2 (EIP-1559)");
+  }
+  tx.chain_id = u64_field(j, "chainId");
+  if (tx.chain_id == 0) throw field_error("transaction.chainId", "must not be 0 (EIP-155 replay protection)");
+  tx.nonce = u64_field(j, "nonce");
+  tx.gas_limit = u64_field(j, "gasLimit");
+  if (j.contains("to") && !j["to"].is_null()) tx.to = address_field(j, "to", "transaction.to");
+  tx.value = number_field(j, "value", false).value_or(crypto::Uint256());
+  if (j.contains("data") && !j["data"].is_null()) {
+    const auto* d = j["data"].is_string() ? &j["data"].get_ref<const std::string&>() : nullptr;
+    auto bytes = d ? crypto::from_hex(*d) : std::nullopt;
+    if (!bytes) throw field_error("transaction.data", "must be hex");
+    if (bytes->size() > 128 * 1024) throw field_error("transaction.data", "must be at most 128 KiB");
+    tx.data = std::move(*bytes);
+  }
+  if (!tx.to && tx.data.empty()) throw field_error("transaction.to", "is required unless data deploys a contract");
+  if (j.contains("accessList") && !j["accessList"].is_null()) {
+    if (!j["accessList"].is_array() || j["accessList"].size() > 256) {
+      throw field_error("transaction.accessList", "must be an array of at most 256 entries");
+    }
+    for (const auto& e : j["accessList"]) {
+      if (!e.is_object()) throw field_error("transaction.accessList", "entries are {address, storageKeys}");
+      chain::neox::AccessListEntry entry;
+      entry.address = address_field(e, "address", "transaction.accessList");
+      const auto keys = e.find("storageKeys");
+      if (keys != e.end()) {
+        if (!keys->is_array() || keys->size() > 1024) throw field_error("transaction.accessList", "storageKeys must be an array");
+        for (const auto& sk : *keys) {
+          auto b = sk.is_string() ? crypto::from_hex(sk.get_ref<const std::string&>()) : std::nullopt;
+          if (!b || b->size() != 32) throw field_error("transaction.accessList", "storage keys are 32 bytes of hex");
+          chain::neox::Hash256 h{};
+          std::copy(b->begin(), b->end(), h.begin());
+          entry.storage_keys.push_back(h);
+        }
+      }
+      tx.access_list.push_back(std::move(entry));
+    }
+  }
+  chain::neox::EnclaveSigner signer(enclave, std::move(key));
+  const auto sig = co_await signer.sign(tx);
+  const auto raw = chain::neox::encode_signed(tx, sig);
+  const auto hash = chain::neox::transaction_hash(raw);
+  co_return json{{"raw", hex0x(raw)},
+                 {"hash", hex0x(hash)},
+                 {"from", chain::neox::to_checksum(signer.address())},
+                 {"signature", {{"r", hex0x(sig.r.to_be32())}, {"s", hex0x(sig.s.to_be32())}, {"v", sig.v.to_decimal()}}}};
+}
+
+// Neo N3: the transaction's bytes (unsigned, or signed by others already) and the network magic;
+// the answer is the transaction with this key's witness in its signer's place.
+asio::awaitable<json> sign_neo_transaction(enclave::EnclaveClient& enclave, enclave::SealedKey key, const json& body) {
+  const auto magic_it = body.find("network");
+  if (magic_it == body.end() || !magic_it->is_number_unsigned() || magic_it->get<std::uint64_t>() > 0xffffffffULL) {
+    throw field_error("network", "is required: the network magic (an unsigned 32-bit number)");
+  }
+  const auto magic = static_cast<std::uint32_t>(magic_it->get<std::uint64_t>());
+  const auto raw = hex(body, "transaction", 102400);
+  std::string why;
+  auto tx = chain::neo::deserialize(raw, &why, /*witnesses_optional=*/true);
+  if (!tx) throw field_error("transaction", "is not a Neo N3 transaction: " + why);
+  chain::neo::EnclaveAccountSigner signer(enclave, std::move(key));
+  const auto account = chain::neo::script_hash(signer.verification_script());
+  std::size_t index = tx->signers.size();
+  for (std::size_t i = 0; i < tx->signers.size(); ++i) {
+    if (tx->signers[i].account == account) index = i;
+  }
+  if (index == tx->signers.size()) {
+    throw field_error("transaction", "has no signer for this key's account " + chain::neo::to_address(account));
+  }
+  auto invocation = co_await signer.invocation(chain::neo::sign_data(*tx, magic));
+  tx->witnesses.resize(tx->signers.size());
+  tx->witnesses[index] = {invocation, signer.verification_script()};
+  bool complete = true;
+  for (const auto& w : tx->witnesses) complete = complete && !w.invocation.empty();
+  const auto hash = chain::neo::transaction_hash(*tx);
+  co_return json{{"hash", chain::neo::to_display(hash)},
+                 {"network", magic},
+                 {"signer", chain::neo::to_address(account)},
+                 {"signature", crypto::to_hex(crypto::ByteView(invocation).subspan(2))},
+                 {"invocation_script", crypto::to_hex(invocation)},
+                 {"verification_script", crypto::to_hex(signer.verification_script())},
+                 {"complete", complete},
+                 {"transaction", crypto::to_hex(chain::neo::serialize(*tx))}};
 }
 
 }  // namespace
@@ -211,22 +366,44 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
   router.add({http::Verb::post, "/v1/keys", "keys", "keys:create",
               [&db, &enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
+                json request{{"op", "create_key"}, {"exportable", flag(body, "exportable")}};
                 auto out = co_await store_key(db, enclave, ctx.principal->account_id, random_uuid(), 1, valid_name(body),
-                                              kind_of(body), std::nullopt);
+                                              kind_of(body), std::move(request));
                 co_return http::json_response(201, out.dump());
+              }});
+  // Registered before /v1/keys/{id}, which would otherwise take it.
+  router.add({http::Verb::get, "/v1/keys/transport-key", "keys", "keys:import",
+              [&enclave](http::Context&) -> asio::awaitable<http::Response> {
+                json request{{"op", "transport_key"}};
+                const auto answer = co_await enclave.call(std::move(request));
+                co_return http::json_response(200, json{{"public_key", answer.at("public_key")},
+                                                        {"format", answer.at("format")},
+                                                        {"root_id", answer.at("root_id")}}.dump());
               }});
   router.add({http::Verb::post, "/v1/keys/import", "keys", "keys:import",
               [&db, &enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
                 auto body = body_of(ctx);
                 const auto kind = kind_of(body);
-                auto given = text(body, "private_key", 200);
-                std::optional<Bytes> key = crypto::from_hex(given);
-                if (!key && kind == "secp256r1") key = chain::neo::decode_wif(given);
-                crypto::wipe(given.data(), given.size());
-                body["private_key"] = nullptr;
-                if (!key || key->size() != 32) throw field_error("private_key", "must be 32 bytes of hex (or a WIF for secp256r1)");
+                json request{{"exportable", flag(body, "exportable")}};
+                const bool has_clear = body.contains("private_key"), has_wrapped = body.contains("wrapped");
+                if (has_clear == has_wrapped) throw field_error("private_key", "or wrapped is required (exactly one of them)");
+                if (has_wrapped) {
+                  if (!body["wrapped"].is_object()) throw field_error("wrapped", "must be an nsl-key-wrap-v1 object");
+                  request["op"] = "import_wrapped";
+                  request["wrapped"] = body["wrapped"];
+                } else {
+                  auto given = text(body, "private_key", 200);
+                  std::optional<Bytes> key = crypto::from_hex(given);
+                  if (!key && kind == "secp256r1") key = chain::neo::decode_wif(given);
+                  crypto::wipe(given.data(), given.size());
+                  body["private_key"] = nullptr;
+                  if (!key || key->size() != 32) throw field_error("private_key", "must be 32 bytes of hex (or a WIF for secp256r1)");
+                  request["op"] = "import_key";
+                  request["private_key"] = crypto::to_hex(*key);
+                  crypto::wipe(key->data(), key->size());
+                }
                 auto out = co_await store_key(db, enclave, ctx.principal->account_id, random_uuid(), 1, valid_name(body), kind,
-                                              std::move(key));
+                                              std::move(request));
                 co_return http::json_response(201, out.dump());
               }});
   router.add({http::Verb::get, "/v1/keys", "keys", "keys:read",
@@ -266,6 +443,40 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
   };
   router.add({http::Verb::post, "/v1/keys/{id}/sign", "keys", "keys:sign", sign(false)});
   router.add({http::Verb::post, "/v1/keys/{id}/sign-message", "keys", "keys:sign", sign(true)});
+  router.add({http::Verb::post, "/v1/keys/{id}/sign-transaction", "keys", "keys:sign",
+              [&db, &enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto body = body_of(ctx);
+                const auto& account = ctx.principal->account_id;
+                const auto k = co_await current(db, account, std::string(ctx.param("id")));
+                if (k.status != "active") throw RequestError(ErrorKind::conflict, "the key is disabled");
+                json out;
+                if (k.kind == "secp256r1") {
+                  out = co_await sign_neo_transaction(enclave, sealed(account, k), body);
+                } else if (k.kind == "secp256k1") {
+                  out = co_await sign_neox_transaction(enclave, sealed(account, k), body);
+                } else {
+                  throw RequestError(ErrorKind::conflict, "an ed25519 key signs no Neo N3 or Neo X transaction");
+                }
+                co_return http::json_response(200, out.dump());
+              }});
+  // A key leaves the enclave only if it was created exportable, only wrapped for the recipient's
+  // P-256 key (nsl-key-wrap-v1), and only for those allowed keys:export (admins).
+  router.add({http::Verb::post, "/v1/keys/{id}/export", "keys", "keys:export",
+              [&db, &enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto body = body_of(ctx);
+                const auto account = body.contains("account_id") ? text(body, "account_id", 100) : ctx.principal->account_id;
+                const auto recipient = hex(body, "recipient", 65);
+                if (!crypto::p256::is_valid_public_key(recipient)) {
+                  throw field_error("recipient", "must be a P-256 public key (33 or 65 bytes of hex)");
+                }
+                const auto k = co_await current(db, account, std::string(ctx.param("id")));
+                if (!k.exportable) throw RequestError(ErrorKind::conflict, "the key was not created exportable");
+                json request{{"op", "export_key"}, {"kind", k.kind}, {"key_ref", key_ref(account, k.id, k.version)},
+                             {"sealed", k.sealed_hex}, {"recipient", crypto::to_hex(recipient)}};
+                const auto answer = co_await enclave.call(std::move(request));
+                co_return http::json_response(200, json{{"id", k.id}, {"version", k.version}, {"kind", k.kind},
+                                                        {"public_key", k.public_hex}, {"wrapped", answer.at("wrapped")}}.dump());
+              }});
   router.add({http::Verb::post, "/v1/keys/{id}/verify", "keys", "keys:read",
               [&db](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
@@ -283,8 +494,9 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
   router.add({http::Verb::post, "/v1/keys/{id}/rotate", "keys", "keys:create",
               [&db, &enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto k = co_await current(db, ctx.principal->account_id, std::string(ctx.param("id")));
+                json request{{"op", "create_key"}, {"exportable", k.exportable}};
                 auto out = co_await store_key(db, enclave, ctx.principal->account_id, k.id, k.version + 1, k.name, k.kind,
-                                              std::nullopt);
+                                              std::move(request));
                 co_return http::json_response(200, out.dump());
               }});
   router.add({http::Verb::post, "/v1/keys/{id}/disable", "keys", "keys:create",
