@@ -9,6 +9,7 @@
 #   bench/storage_bench.sh [SECONDS=10] [CONNECTIONS=64]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/bench/lib.sh"
 BUILD_DIR="${NSL_BENCH_BUILD_DIR:-$ROOT/build-release}"
 SECONDS_="${1:-10}"
 CONNECTIONS="${2:-64}"
@@ -18,8 +19,7 @@ NSL_BUILD_TYPE=Release NSL_BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/build.sh" -DNSL
 WORK="$(mktemp -d /tmp/nsl-storagebench.XXXXXX)"
 chmod 755 "$WORK"  # the server runs as `postgres` when this runs as root
 cleanup() {
-  [ -n "${NSL_PID:-}" ] && kill "$NSL_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
+  nsl_stop
   "$ROOT/scripts/postgres.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -28,22 +28,9 @@ echo "starting PostgreSQL ..." >&2
 URL="$("$ROOT/scripts/postgres.sh" start "$WORK/pg")"
 BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 
-mkdir -p "$WORK/nsl"
 export ConnectionStrings__DefaultConnection="$URL?Maximum Pool Size=32"
 export RateLimiting__PermitLimit=100000000 Storage__MaxKeysPerOwner=100000000 Storage__MaxMegabytesPerOwner=100000
-(cd "$WORK/nsl" && "$BUILD_DIR/src/app/nsl" migrate >/dev/null)
-KEY=$(cd "$WORK/nsl" && "$BUILD_DIR/src/app/nsl" admin create --name bench | awk '/^api key/ {print $3}')
-(cd "$WORK/nsl" && exec "$BUILD_DIR/src/app/nsl" serve --urls http://127.0.0.1:0 > "$WORK/nsl.log" 2>&1) &
-NSL_PID=$!
-for _ in $(seq 1 200); do
-  PORT=$(grep -o '"port":[0-9]*' "$WORK/nsl.log" 2>/dev/null | head -1 | grep -o '[0-9]*$' || true)
-  [ -n "$PORT" ] && break
-  sleep 0.05
-done
-[ -n "$PORT" ] || { echo "nsl did not start:" >&2; cat "$WORK/nsl.log" >&2; exit 1; }
-BASE="http://127.0.0.1:$PORT"
-TOKEN=$(curl -sf -X POST -H 'Content-Type: application/json' -d "{\"api_key\":\"$KEY\"}" "$BASE/v1/auth/token" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+nsl_start "$BUILD_DIR" "$WORK/nsl"
 
 echo "preloading 1000 encrypted entries ..." >&2
 python3 - "$BASE" "$TOKEN" <<'PY'
@@ -59,7 +46,7 @@ echo "nsl store: $CONNECTIONS connections, ${SECONDS_} s ..." >&2
 STORE=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" --latency -s "$ROOT/bench/storage_store.lua" "$BASE/v1/storage/store/neo-n3" -- "$TOKEN" "${NSL_BENCH_ENCRYPTED:-true}" | grep '^{')
 echo "nsl get: $CONNECTIONS connections, ${SECONDS_} s ..." >&2
 GET=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" --latency -s "$ROOT/bench/storage_get.lua" "$BASE" -- "$TOKEN" 1000 | grep '^{')
-kill "$NSL_PID"; wait "$NSL_PID" 2>/dev/null || true; NSL_PID=""
+nsl_stop
 
 cat > "$WORK/upsert.sql" <<SQL
 \set k random(1, 1000000)
