@@ -357,7 +357,7 @@ int serve(const config::Source& source) {
   }
   if (audit_writer) audit_writer->add_routes(router);
   services::attestation::add_routes(router, *enclave.client);
-  services::keys::add_routes(router, *database, *enclave.client);
+  services::keys::add_routes(router, *database, *enclave.client, cache);
   services::secrets::SecretStore secrets(*database, *enclave.client);
   services::storage::StorageSettings storage_settings;
   storage_settings.max_keys = settings->storage.max_keys_per_owner;

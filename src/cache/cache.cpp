@@ -243,6 +243,18 @@ asio::awaitable<std::optional<std::string>> Cache::get(const std::string& key, c
   co_return value;
 }
 
+asio::awaitable<void> Cache::write(const std::string& key, std::function<asio::awaitable<void>()> change) {
+  co_await before_write(key);
+  std::exception_ptr failed;
+  try {
+    co_await change();
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  co_await after_write(key);
+  if (failed) std::rethrow_exception(failed);
+}
+
 asio::awaitable<void> Cache::before_write(const std::string& key) {
   l1_drop(key);
   if (!redis_) co_return;

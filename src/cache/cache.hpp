@@ -64,6 +64,9 @@ class Cache {
   asio::awaitable<void> before_write(const std::string& key);
   /// After the commit and before acknowledging it. Never throws.
   asio::awaitable<void> after_write(const std::string& key);
+  /// before_write, `change` (the database write), then after_write whether or not it threw;
+  /// rethrows what `change` threw.
+  asio::awaitable<void> write(const std::string& key, std::function<asio::awaitable<void>()> change);
 
   /// True while Redis is configured and not connected (readiness reports it).
   bool degraded() const noexcept;

@@ -1,10 +1,10 @@
 #include "nsl/crypto/symmetric.hpp"
 
+#include <array>
 #include <memory>
 #include <stdexcept>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
@@ -42,6 +42,20 @@ void check_gcm(ByteView key, ByteView nonce) {
   if (nonce.size() != aes256gcm::kNonceSize) throw std::invalid_argument("AES-256-GCM needs a 12-byte nonce");
 }
 
+// Algorithms fetched once: an implicit fetch on every call takes the provider store's lock, which
+// showed in profiles of the enclave signing under load.
+const EVP_MD* sha256_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  require(md != nullptr, "SHA-256 fetch");
+  return md;
+}
+
+const EVP_CIPHER* aes256gcm_cipher() {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  require(cipher != nullptr, "AES-256-GCM fetch");
+  return cipher;
+}
+
 Pkey ed25519_key(ByteView seed) {
   if (seed.size() != 32) throw std::invalid_argument("an Ed25519 private key is 32 bytes");
   Pkey key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size()));
@@ -57,12 +71,34 @@ Bytes random_bytes(std::size_t n) {
   return out;
 }
 
+// RFC 2104 over SHA-256 (block size 64).
 Hash256 hmac_sha256(ByteView key, ByteView data) {
-  Hash256 out{};
-  unsigned int len = 0;
-  require(HMAC(EVP_sha256(), key.data(), as_int(key.size()), data.data(), data.size(), out.data(), &len) != nullptr &&
-              len == out.size(),
+  std::array<std::uint8_t, 64> block{};
+  if (key.size() > block.size()) {
+    Hash256 hashed{};
+    MdCtx c(EVP_MD_CTX_new());
+    require(c && EVP_DigestInit_ex2(c.get(), sha256_md(), nullptr) == 1 && EVP_DigestUpdate(c.get(), key.data(), key.size()) == 1 &&
+                EVP_DigestFinal_ex(c.get(), hashed.data(), nullptr) == 1,
+            "HMAC-SHA256 key");
+    std::copy(hashed.begin(), hashed.end(), block.begin());
+  } else {
+    std::copy(key.begin(), key.end(), block.begin());
+  }
+  std::array<std::uint8_t, 64> pad{};
+  Hash256 inner{}, out{};
+  MdCtx c(EVP_MD_CTX_new());
+  require(c != nullptr, "HMAC-SHA256");
+  for (std::size_t i = 0; i < pad.size(); ++i) pad[i] = block[i] ^ 0x36;
+  require(EVP_DigestInit_ex2(c.get(), sha256_md(), nullptr) == 1 && EVP_DigestUpdate(c.get(), pad.data(), pad.size()) == 1 &&
+              EVP_DigestUpdate(c.get(), data.data(), data.size()) == 1 && EVP_DigestFinal_ex(c.get(), inner.data(), nullptr) == 1,
           "HMAC-SHA256");
+  for (std::size_t i = 0; i < pad.size(); ++i) pad[i] = block[i] ^ 0x5c;
+  require(EVP_DigestInit_ex2(c.get(), sha256_md(), nullptr) == 1 && EVP_DigestUpdate(c.get(), pad.data(), pad.size()) == 1 &&
+              EVP_DigestUpdate(c.get(), inner.data(), inner.size()) == 1 && EVP_DigestFinal_ex(c.get(), out.data(), nullptr) == 1,
+          "HMAC-SHA256");
+  wipe(block.data(), block.size());
+  wipe(pad.data(), pad.size());
+  wipe(inner.data(), inner.size());
   return out;
 }
 
@@ -88,7 +124,7 @@ Bytes seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext) {
   check_gcm(key, nonce);
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   require(ctx != nullptr, "cipher context");
-  require(EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), nonce.data()) == 1, "AES-GCM init");
+  require(EVP_EncryptInit_ex(ctx.get(), aes256gcm_cipher(), nullptr, key.data(), nonce.data()) == 1, "AES-GCM init");
   int len = 0;
   if (!aad.empty()) require(EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), as_int(aad.size())) == 1, "AES-GCM aad");
   Bytes out(plaintext.size() + kTagSize);
@@ -110,7 +146,7 @@ std::optional<Bytes> open(ByteView key, ByteView nonce, ByteView aad, ByteView s
   const std::size_t n = sealed.size() - kTagSize;
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   require(ctx != nullptr, "cipher context");
-  require(EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), nonce.data()) == 1, "AES-GCM init");
+  require(EVP_DecryptInit_ex(ctx.get(), aes256gcm_cipher(), nullptr, key.data(), nonce.data()) == 1, "AES-GCM init");
   int len = 0;
   if (!aad.empty()) require(EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), as_int(aad.size())) == 1, "AES-GCM aad");
   Bytes out(n);

@@ -25,6 +25,11 @@ TEST(HmacSha256, Rfc4231TestCase2) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+TEST(HmacSha256, Rfc4231TestCase6KeyLongerThanABlock) {
+  EXPECT_EQ(to_hex(hmac_sha256(Bytes(131, 0xaa), as_bytes("Test Using Larger Than Block-Size Key - Hash Key First"))),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 // The GCM specification's test case 16 (AES-256, 60-byte plaintext, 20-byte AAD).
 TEST(Aes256Gcm, SpecificationTestCase16) {
   const auto key = hex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");

@@ -22,7 +22,9 @@ EnclaveClient::EnclaveClient(ClientOptions options, metrics::Registry& registry,
                                  {"op", "outcome"})),
       duration_(registry.histogram("nsl_enclave_request_duration_seconds", "Duration of requests to the enclave.")
                     .with({})),
-      pool_("enclave", options_.threads, registry) {}
+      pool_("enclave", options_.threads, registry),
+      batcher_(pool_, [this](std::vector<Call*>& calls) { run_batch(calls); }, options_.max_batch,
+               static_cast<int>(options_.threads)) {}
 
 EnclaveClient::~EnclaveClient() {
   pool_.join();
@@ -57,15 +59,14 @@ void EnclaveClient::checkin(int fd) {
   idle_.push_back(fd);
 }
 
-json EnclaveClient::exchange(const json& request) {
-  const auto body = request.dump();
+json EnclaveClient::exchange(const std::string& body, bool retry) {
   for (int attempt = 0;; ++attempt) {
     const int fd = checkout();
     auto reply = write_frame(fd, body) ? read_frame(fd) : std::nullopt;
     if (!reply) {
       ::close(fd);
       // The enclave closed an idle connection or restarted: once more on a fresh connection.
-      if (attempt == 0 && retryable(request)) continue;
+      if (attempt == 0 && retry) continue;
       throw EnclaveUnavailable("the enclave did not answer");
     }
     checkin(fd);
@@ -75,22 +76,26 @@ json EnclaveClient::exchange(const json& request) {
   }
 }
 
+// One answer: counted, and either the response without "ok" or the enclave's refusal thrown.
+json EnclaveClient::finish(const std::string& op, json answer) {
+  if (!answer.is_object() || !answer.value("ok", false)) {
+    const auto& err = answer.is_object() && answer.contains("error") && answer["error"].is_object() ? answer["error"] : json::object();
+    const auto outcome = err.value("code", "internal");
+    requests_.with({op, outcome}).inc();
+    throw EnclaveError(outcome, err.value("message", "the enclave refused the request"));
+  }
+  requests_.with({op, "ok"}).inc();
+  answer.erase("ok");
+  return answer;
+}
+
 json EnclaveClient::call_blocking(const json& request) {
   const auto op = request.value("op", "");
   const auto started = std::chrono::steady_clock::now();
-  std::string outcome = "ok";
   try {
-    auto j = exchange(request);
+    auto j = exchange(request.dump(), retryable(request));
     duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (!j.value("ok", false)) {
-      const auto& err = j.contains("error") && j["error"].is_object() ? j["error"] : json::object();
-      outcome = err.value("code", "internal");
-      requests_.with({op, outcome}).inc();
-      throw EnclaveError(outcome, err.value("message", "the enclave refused the request"));
-    }
-    requests_.with({op, outcome}).inc();
-    j.erase("ok");
-    return j;
+    return finish(op, std::move(j));
   } catch (const EnclaveUnavailable& e) {
     requests_.with({op, "unavailable"}).inc();
     log_.warn("enclave unavailable", {{"op", op}, {"error", e.what()}});
@@ -98,11 +103,81 @@ json EnclaveClient::call_blocking(const json& request) {
   }
 }
 
+void EnclaveClient::run_batch(std::vector<Call*>& calls) {
+  // Frames of about 1 MiB at most: a large request (a storage value) travels alone.
+  constexpr std::size_t kFrameBudget = 1 << 20;
+  std::vector<Call*> frame;
+  std::vector<std::string> bodies;
+  std::size_t size = 0;
+  for (auto* call : calls) {
+    auto body = call->request.dump();
+    if (!frame.empty() && size + body.size() > kFrameBudget) {
+      send_batch(frame, bodies);
+      frame.clear();
+      bodies.clear();
+      size = 0;
+    }
+    size += body.size();
+    frame.push_back(call);
+    bodies.push_back(std::move(body));
+  }
+  if (!frame.empty()) send_batch(frame, bodies);
+}
+
+void EnclaveClient::send_batch(std::vector<Call*>& calls, const std::vector<std::string>& bodies) {
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    if (calls.size() == 1) {
+      const auto op = calls[0]->request.value("op", "");
+      auto answer = exchange(bodies[0], true);
+      duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      try {
+        calls[0]->response = finish(op, std::move(answer));
+      } catch (...) {
+        calls[0]->error = std::current_exception();
+      }
+      return;
+    }
+    std::string frame = R"({"op":"batch","items":[)";
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+      if (i > 0) frame += ',';
+      frame += bodies[i];
+    }
+    frame += "]}";
+    auto answer = exchange(frame, true);
+    duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    const auto results = answer.find("results");
+    if (!answer.value("ok", false) || results == answer.end() || !results->is_array() || results->size() != calls.size()) {
+      throw EnclaveUnavailable("the enclave answered a batch of " + std::to_string(calls.size()) + " requests wrongly");
+    }
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      try {
+        calls[i]->response = finish(calls[i]->request.value("op", ""), std::move((*results)[i]));
+      } catch (...) {
+        calls[i]->error = std::current_exception();
+      }
+    }
+  } catch (const EnclaveUnavailable& e) {
+    log_.warn("enclave unavailable", {{"requests", calls.size()}, {"error", e.what()}});
+    for (auto* call : calls) {
+      requests_.with({call->request.value("op", ""), "unavailable"}).inc();
+      if (!call->response && !call->error) call->error = std::current_exception();
+    }
+  }
+}
+
 asio::awaitable<json> EnclaveClient::call(json request) {
-  // The lambda captures a pointer only: GCC 12 mishandles coroutine parameters holding objects.
-  const json* req = &request;
-  auto r = co_await pool_.run([this, req] { return call_blocking(*req); });
-  co_return r;
+  if (!retryable(request)) {
+    // Never batched: a lost answer must not make it run twice.
+    const json* req = &request;
+    auto r = co_await pool_.run([this, req] { return call_blocking(*req); });
+    co_return r;
+  }
+  Call c;
+  c.request = std::move(request);
+  auto done = co_await batcher_.submit(std::move(c));
+  if (done.error) std::rethrow_exception(done.error);
+  co_return std::move(*done.response);
 }
 
 asio::awaitable<SealedKey> EnclaveClient::create_key(std::string kind, std::string key_ref, bool exportable) {

@@ -1,13 +1,16 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "nsl/core/asio.hpp"
+#include "nsl/core/batcher.hpp"
 #include "nsl/core/logging.hpp"
 #include "nsl/core/metrics.hpp"
 #include "nsl/core/thread_pool.hpp"
@@ -19,8 +22,9 @@ namespace nsl::enclave {
 struct ClientOptions {
   std::string socket_path;
   crypto::Bytes token;
-  std::size_t threads = 4;  // requests in flight at once (one connection each)
+  std::size_t threads = 4;  // frames in flight at once (one connection each)
   std::chrono::milliseconds timeout{5000};
+  std::size_t max_batch = 64;  // requests in one frame
 };
 
 /// A key as the server keeps it: the sealed blob (useless without the enclave) and its public key.
@@ -32,7 +36,9 @@ struct SealedKey {
 };
 
 /// The server's side of the enclave boundary: typed calls over pooled connections, made on a
-/// named thread pool ("enclave") so no IO thread waits on the socket. A connection that fails is
+/// named thread pool ("enclave") so no IO thread waits on the socket. Requests made meanwhile
+/// travel together in one frame (op "batch", at most `max_batch` and about 1 MiB), so under load
+/// each round trip and thread hop serves many callers. A connection that fails is
 /// dropped and the request tried once more on a fresh one (the enclave may have restarted);
 /// then EnclaveUnavailable. Refusals are EnclaveError with the enclave's code. Exports
 /// `nsl_enclave_requests_total{op,outcome}` and `nsl_enclave_request_duration_seconds`.
@@ -56,9 +62,18 @@ class EnclaveClient {
   asio::awaitable<Signature> sign(const SealedKey& key, crypto::Bytes digest_or_message);
 
  private:
+  struct Call {
+    nlohmann::json request;
+    std::optional<nlohmann::json> response;
+    std::exception_ptr error;
+    bool done() const { return response.has_value(); }
+  };
   int checkout();
   void checkin(int fd);
-  nlohmann::json exchange(const nlohmann::json& request);
+  nlohmann::json exchange(const std::string& body, bool retry);
+  void run_batch(std::vector<Call*>& calls);
+  void send_batch(std::vector<Call*>& calls, const std::vector<std::string>& bodies);
+  nlohmann::json finish(const std::string& op, nlohmann::json answer);
 
   ClientOptions options_;
   log::Logger log_;
@@ -67,6 +82,7 @@ class EnclaveClient {
   std::mutex mutex_;
   std::vector<int> idle_;
   ThreadPool pool_;
+  Batcher<Call> batcher_;
 };
 
 }  // namespace nsl::enclave

@@ -371,6 +371,50 @@ TEST_F(Socket, TheServerProcessWithTheTokenIsServed) {
   EXPECT_NE(registry_.render().find("nsl_enclave_requests_total{op=\"sign\",outcome=\"ok\"} 1"), std::string::npos);
 }
 
+TEST_F(Socket, ConcurrentRequestsShareFramesAndEachGetsItsOwnAnswer) {
+  start(::getpid());
+  EnclaveClient c({(dir_ / "e.sock").string(), token_, 1, 2000ms}, registry_, sink_);  // one frame at a time
+  const auto key = nsl::testing::run_sync(c.create_key("secp256r1", "t/batch"));
+  auto wrong = key;
+  wrong.key_ref = "t/other";  // fails to unseal: only its own request fails
+  constexpr int kCalls = 300;
+  std::vector<std::optional<EnclaveClient::Signature>> sigs(kCalls);
+  std::vector<std::string> errors(kCalls);
+  asio::io_context io;
+  for (int i = 0; i < kCalls; ++i) {
+    asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+      const auto digest = crypto::sha256(text("m" + std::to_string(i)));
+      try {
+        auto sig = co_await c.sign(i == 137 ? wrong : key, Bytes(digest.begin(), digest.end()));
+        sigs[i] = std::move(sig);
+      } catch (const EnclaveError& e) {
+        errors[i] = e.code();
+      }
+    }, asio::detached);
+  }
+  std::thread other([&] { io.run(); });
+  io.run();
+  other.join();
+  for (int i = 0; i < kCalls; ++i) {
+    if (i == 137) {
+      EXPECT_EQ(errors[i], "unseal_failed");
+      continue;
+    }
+    ASSERT_TRUE(sigs[i].has_value()) << i << ": " << errors[i];
+    const auto digest = crypto::sha256(text("m" + std::to_string(i)));
+    EXPECT_TRUE(crypto::p256::verify_digest(key.public_key, digest, sigs[i]->bytes)) << i;
+  }
+  const auto metrics = registry_.render();
+  EXPECT_NE(metrics.find("nsl_enclave_requests_total{op=\"sign\",outcome=\"ok\"} 299"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("nsl_enclave_requests_total{op=\"sign\",outcome=\"unseal_failed\"} 1"), std::string::npos);
+  // Far fewer frames than requests crossed the socket.
+  const auto at = metrics.find("nsl_enclave_request_duration_seconds_count ");
+  ASSERT_NE(at, std::string::npos);
+  const auto frames = std::stol(metrics.substr(at + std::string("nsl_enclave_request_duration_seconds_count ").size()));
+  EXPECT_LT(frames, kCalls / 2) << "requests were not batched";
+  EXPECT_GE(frames, 1 + kCalls / 64);
+}
+
 TEST_F(Socket, AWrongTokenOrAnotherProcessIsRefused) {
   start(::getpid());
   auto wrong = client(crypto::random_bytes(32));

@@ -307,12 +307,21 @@ json EnclaveService::dispatch(const json& r) {
             {"exportable", (clear.bytes[1] & kExportable) != 0}};
   }
   if (op == "sign") return sign_one(r);
-  if (op == "sign_batch") {
+  // Several requests in one frame (the server batches whatever its callers sent meanwhile); each
+  // has its own answer. "sign_batch" is the older name of the same operation.
+  if (op == "batch" || op == "sign_batch") {
     const auto it = r.find("items");
     if (it == r.end() || !it->is_array()) bad("\"items\" must be an array");
     if (it->size() > kMaxBatch) bad("\"items\" holds more than " + std::to_string(kMaxBatch) + " requests");
     json results = json::array();
-    for (const auto& item : *it) results.push_back(handle(item.is_object() ? json(item) : json(nullptr)));
+    for (const auto& item : *it) {
+      const auto inner = item.is_object() ? item.value("op", std::string()) : std::string();
+      if (inner == "batch" || inner == "sign_batch") {
+        results.push_back({{"ok", false}, {"error", {{"code", "bad_request"}, {"message", "batches do not nest"}}}});
+        continue;
+      }
+      results.push_back(handle(item.is_object() ? item : json(nullptr)));
+    }
     return {{"ok", true}, {"results", std::move(results)}};
   }
   if (op == "seal") {

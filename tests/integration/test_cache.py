@@ -76,3 +76,35 @@ def test_a_bad_redis_connection_string_is_refused_at_startup(nsl_factory):
                     env={"ConnectionStrings__Redis": "127.0.0.1:6379,ssl=true"})
     code, _, err = p.run_to_end(timeout=30)
     assert code == 2 and "ConnectionStrings:Redis" in err and "ssl=true" in err
+
+
+def test_a_key_disabled_or_deleted_on_one_replica_signs_on_none(nsl_factory, tmp_path):
+    env = redis_env(tmp_path, RateLimiting__PermitLimit="100000")
+    a = started(nsl_factory, env=env)
+    b = nsl_factory(env=env).start()
+    digest = {"digest": "11" * 32}
+
+    def sign(p, key_id):
+        return requests.post(f"{p.url}/v1/keys/{key_id}/sign", json=digest, headers=a.admin, timeout=10).status_code
+
+    for action in ("disable", "delete", "rotate"):
+        key = requests.post(a.url + "/v1/keys", json={"name": f"k-{action}", "kind": "secp256r1"}, headers=a.admin,
+                            timeout=10).json()
+        # Both replicas have the key record cached now.
+        for _ in range(3):
+            assert sign(a, key["id"]) == 200 and sign(b, key["id"]) == 200
+        if action == "disable":
+            assert requests.post(f"{a.url}/v1/keys/{key['id']}/disable", headers=a.admin, timeout=10).status_code == 200
+            assert sign(b, key["id"]) == 409 and sign(a, key["id"]) == 409
+        elif action == "delete":
+            assert requests.delete(f"{a.url}/v1/keys/{key['id']}", headers=a.admin, timeout=10).status_code == 204
+            assert sign(b, key["id"]) == 404 and sign(a, key["id"]) == 404
+        else:
+            rotated = requests.post(f"{a.url}/v1/keys/{key['id']}/rotate", headers=a.admin, timeout=10).json()
+            # The other replica signs with the new version at once.
+            r = requests.post(f"{b.url}/v1/keys/{key['id']}/sign", json=digest, headers=a.admin, timeout=10).json()
+            check = requests.post(f"{a.url}/v1/keys/{key['id']}/verify", json={**digest, "signature": r["signature"]},
+                                  headers=a.admin, timeout=10).json()
+            assert rotated["version"] == 2 and check == {"valid": True}
+            b_view = requests.get(f"{b.url}/v1/keys/{key['id']}", headers=a.admin, timeout=10).json()
+            assert b_view["version"] == 2 and b_view["public_key"] == rotated["public_key"]

@@ -10,6 +10,7 @@
 #include "nsl/chain/neox/address.hpp"
 #include "nsl/chain/neox/enclave_signer.hpp"
 #include "nsl/chain/neox/transaction.hpp"
+#include "nsl/cache/cache.hpp"
 #include "nsl/core/errors.hpp"
 #include "nsl/core/ids.hpp"
 #include "nsl/crypto/hash.hpp"
@@ -114,15 +115,35 @@ KeyRow row_of(const db::Result& r, std::size_t i) {
           r.get<std::int64_t>(i, 8) != 0};
 }
 
-// The newest version of the caller's key, or 404 (also for another account's key).
-asio::awaitable<KeyRow> current(db::Database& db, const std::string& account, const std::string& id) {
-  const auto r = co_await db.run([&](db::Connection& c) {
-    return c.query(std::string("SELECT ") + kColumns +
-                       " FROM keys WHERE id = $1 AND account_id = $2 AND status != 'retired' ORDER BY version DESC LIMIT 1",
-                   {id, account});
-  });
-  if (r.empty()) throw NotFound("no key " + id);
-  co_return row_of(r, 0);
+std::string cache_key(const std::string& account, const std::string& id) { return "key:" + account + "/" + id; }
+
+json row_json(const KeyRow& k) {
+  return {{"id", k.id}, {"name", k.name}, {"kind", k.kind}, {"sealed", k.sealed_hex}, {"public_key", k.public_hex},
+          {"status", k.status}, {"created_at", k.created_at}, {"version", k.version}, {"exportable", k.exportable}};
+}
+
+KeyRow row_from(const json& j) {
+  return {j.at("id"), j.at("name"), j.at("kind"), j.at("sealed"), j.at("public_key"), j.at("status"), j.at("created_at"),
+          j.at("version").get<std::int64_t>(), j.at("exportable").get<bool>()};
+}
+
+// The newest version of the caller's key, or 404 (also for another account's key). Read through
+// the two-level cache: every change to a key (rotate, disable, delete) invalidates it on every
+// replica before it is acknowledged, so a disabled key signs nowhere once the caller is told.
+asio::awaitable<KeyRow> current(db::Database& db, cache::Cache& cache, const std::string& account, const std::string& id) {
+  auto* database = &db;
+  cache::Cache::Loader loader = [database, account, id]() -> asio::awaitable<std::optional<std::string>> {
+    const auto r = co_await database->run([&](db::Connection& c) {
+      return c.query(std::string("SELECT ") + kColumns +
+                         " FROM keys WHERE id = $1 AND account_id = $2 AND status != 'retired' ORDER BY version DESC LIMIT 1",
+                     {id, account});
+    });
+    if (r.empty()) co_return std::nullopt;
+    co_return row_json(row_of(r, 0)).dump();
+  };
+  const auto text = co_await cache.get(cache_key(account, id), loader);
+  if (!text) throw NotFound("no key " + id);
+  co_return row_from(json::parse(*text));
 }
 
 enclave::SealedKey sealed(const std::string& account, const KeyRow& k) {
@@ -362,9 +383,9 @@ asio::awaitable<json> sign_neo_transaction(enclave::EnclaveClient& enclave, encl
 
 }  // namespace
 
-void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& enclave) {
+void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& enclave, cache::Cache& cache) {
   router.add({http::Verb::post, "/v1/keys", "keys", "keys:create",
-              [&db, &enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
+              [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
                 json request{{"op", "create_key"}, {"exportable", flag(body, "exportable")}};
                 auto out = co_await store_key(db, enclave, ctx.principal->account_id, random_uuid(), 1, valid_name(body),
@@ -381,7 +402,7 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                                                         {"root_id", answer.at("root_id")}}.dump());
               }});
   router.add({http::Verb::post, "/v1/keys/import", "keys", "keys:import",
-              [&db, &enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
+              [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
                 auto body = body_of(ctx);
                 const auto kind = kind_of(body);
                 json request{{"exportable", flag(body, "exportable")}};
@@ -407,7 +428,7 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                 co_return http::json_response(201, out.dump());
               }});
   router.add({http::Verb::get, "/v1/keys", "keys", "keys:read",
-              [&db](http::Context& ctx) -> asio::awaitable<http::Response> {
+              [&db, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto r = co_await db.run([&](db::Connection& c) {
                   return c.query(std::string("SELECT ") + kColumns +
                                      " FROM keys WHERE account_id = $1 AND status != 'retired' ORDER BY created_at, id",
@@ -418,15 +439,15 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                 co_return http::json_response(200, json{{"keys", keys}}.dump());
               }});
   router.add({http::Verb::get, "/v1/keys/{id}", "keys", "keys:read",
-              [&db](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto k = co_await current(db, ctx.principal->account_id, std::string(ctx.param("id")));
+              [&db, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto k = co_await current(db, cache, ctx.principal->account_id, std::string(ctx.param("id")));
                 co_return http::json_response(200, describe(k).dump());
               }});
-  auto sign = [&db, &enclave](bool message) {
-    return [&db, &enclave, message](http::Context& ctx) -> asio::awaitable<http::Response> {
+  auto sign = [&db, &enclave, &cache](bool message) {
+    return [&db, &enclave, &cache, message](http::Context& ctx) -> asio::awaitable<http::Response> {
       const auto body = body_of(ctx);
       const auto& account = ctx.principal->account_id;
-      const auto k = co_await current(db, account, std::string(ctx.param("id")));
+      const auto k = co_await current(db, cache, account, std::string(ctx.param("id")));
       if (k.status != "active") throw RequestError(ErrorKind::conflict, "the key is disabled");
       Bytes payload;
       if (message) {
@@ -444,10 +465,10 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
   router.add({http::Verb::post, "/v1/keys/{id}/sign", "keys", "keys:sign", sign(false)});
   router.add({http::Verb::post, "/v1/keys/{id}/sign-message", "keys", "keys:sign", sign(true)});
   router.add({http::Verb::post, "/v1/keys/{id}/sign-transaction", "keys", "keys:sign",
-              [&db, &enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
+              [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
                 const auto& account = ctx.principal->account_id;
-                const auto k = co_await current(db, account, std::string(ctx.param("id")));
+                const auto k = co_await current(db, cache, account, std::string(ctx.param("id")));
                 if (k.status != "active") throw RequestError(ErrorKind::conflict, "the key is disabled");
                 json out;
                 if (k.kind == "secp256r1") {
@@ -462,14 +483,14 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
   // A key leaves the enclave only if it was created exportable, only wrapped for the recipient's
   // P-256 key (nsl-key-wrap-v1), and only for those allowed keys:export (admins).
   router.add({http::Verb::post, "/v1/keys/{id}/export", "keys", "keys:export",
-              [&db, &enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
+              [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
                 const auto account = body.contains("account_id") ? text(body, "account_id", 100) : ctx.principal->account_id;
                 const auto recipient = hex(body, "recipient", 65);
                 if (!crypto::p256::is_valid_public_key(recipient)) {
                   throw field_error("recipient", "must be a P-256 public key (33 or 65 bytes of hex)");
                 }
-                const auto k = co_await current(db, account, std::string(ctx.param("id")));
+                const auto k = co_await current(db, cache, account, std::string(ctx.param("id")));
                 if (!k.exportable) throw RequestError(ErrorKind::conflict, "the key was not created exportable");
                 json request{{"op", "export_key"}, {"kind", k.kind}, {"key_ref", key_ref(account, k.id, k.version)},
                              {"sealed", k.sealed_hex}, {"recipient", crypto::to_hex(recipient)}};
@@ -478,9 +499,9 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                                                         {"public_key", k.public_hex}, {"wrapped", answer.at("wrapped")}}.dump());
               }});
   router.add({http::Verb::post, "/v1/keys/{id}/verify", "keys", "keys:read",
-              [&db](http::Context& ctx) -> asio::awaitable<http::Response> {
+              [&db, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
-                const auto k = co_await current(db, ctx.principal->account_id, std::string(ctx.param("id")));
+                const auto k = co_await current(db, cache, ctx.principal->account_id, std::string(ctx.param("id")));
                 Bytes payload;
                 if (body.contains("message")) {
                   payload = message_payload(k.kind, text(body, "message", 64 * 1024));
@@ -492,28 +513,37 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                 co_return http::json_response(200, json{{"valid", valid}}.dump());
               }});
   router.add({http::Verb::post, "/v1/keys/{id}/rotate", "keys", "keys:create",
-              [&db, &enclave](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto k = co_await current(db, ctx.principal->account_id, std::string(ctx.param("id")));
-                json request{{"op", "create_key"}, {"exportable", k.exportable}};
-                auto out = co_await store_key(db, enclave, ctx.principal->account_id, k.id, k.version + 1, k.name, k.kind,
-                                              std::move(request));
+              [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto k = co_await current(db, cache, ctx.principal->account_id, std::string(ctx.param("id")));
+                json out;
+                co_await cache.write(cache_key(ctx.principal->account_id, k.id), [&]() -> asio::awaitable<void> {
+                  json request{{"op", "create_key"}, {"exportable", k.exportable}};
+                  out = co_await store_key(db, enclave, ctx.principal->account_id, k.id, k.version + 1, k.name, k.kind,
+                                           std::move(request));
+                });
                 co_return http::json_response(200, out.dump());
               }});
   router.add({http::Verb::post, "/v1/keys/{id}/disable", "keys", "keys:create",
-              [&db](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto k = co_await current(db, ctx.principal->account_id, std::string(ctx.param("id")));
-                co_await db.run([&](db::Connection& c) {
-                  c.query("UPDATE keys SET status = 'disabled' WHERE id = $1 AND version = $2", {k.id, k.version});
+              [&db, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto k = co_await current(db, cache, ctx.principal->account_id, std::string(ctx.param("id")));
+                co_await cache.write(cache_key(ctx.principal->account_id, k.id), [&]() -> asio::awaitable<void> {
+                  co_await db.run([&](db::Connection& c) {
+                    c.query("UPDATE keys SET status = 'disabled' WHERE id = $1 AND version = $2", {k.id, k.version});
+                  });
                 });
                 auto row = k;
                 row.status = "disabled";
                 co_return http::json_response(200, describe(row).dump());
               }});
   router.add({http::Verb::delete_, "/v1/keys/{id}", "keys", "keys:create",
-              [&db](http::Context& ctx) -> asio::awaitable<http::Response> {
+              [&db, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const std::string id(ctx.param("id"));
-                const auto removed = co_await db.run([&](db::Connection& c) {
-                  return c.query("DELETE FROM keys WHERE id = $1 AND account_id = $2", {id, ctx.principal->account_id}).affected;
+                std::int64_t removed = 0;
+                co_await cache.write(cache_key(ctx.principal->account_id, id), [&]() -> asio::awaitable<void> {
+                  removed = co_await db.run([&](db::Connection& c) {
+                    return static_cast<std::int64_t>(
+                        c.query("DELETE FROM keys WHERE id = $1 AND account_id = $2", {id, ctx.principal->account_id}).affected);
+                  });
                 });
                 if (removed == 0) throw NotFound("no key " + id);
                 co_return no_content();

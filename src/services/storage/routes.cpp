@@ -413,16 +413,7 @@ void StorageService::add_routes(http::Router& router) {
                      static_cast<std::int64_t>(clear.size()), now, expires ? db::Value(*expires) : db::Value(nullptr),
                      metadata ? db::Value(*metadata) : db::Value(nullptr), db::Value(shared.dump()),
                      std::int64_t{level_given ? 1 : 0}, std::int64_t{shared_given ? 1 : 0}}};
-                const auto ck = cache_key(owner, key);
-                co_await cache_.before_write(ck);
-                std::exception_ptr failed;
-                try {
-                  co_await db_.write(upsert);
-                } catch (...) {
-                  failed = std::current_exception();
-                }
-                co_await cache_.after_write(ck);
-                if (failed) std::rethrow_exception(failed);
+                co_await cache_.write(cache_key(owner, key), [&]() -> asio::awaitable<void> { co_await db_.write(upsert); });
                 adjust_usage(owner, exists ? 0 : 1, static_cast<std::int64_t>(clear.size()) - old_size);
                 json out{{"key", key}, {"owner", owner}, {"chain", chain}, {"size_bytes", clear.size()},
                          {"encrypted", encrypted}, {"created", !exists}, {"updated_at", now},
@@ -539,18 +530,11 @@ void StorageService::add_routes(http::Router& router) {
                 const auto chain = valid_chain(ctx.param("chain"));
                 const auto key = valid_key(ctx.param("key"));
                 const auto owner = owner_of(*ctx.principal, chain);
-                const auto ck = cache_key(owner, key);
-                co_await cache_.before_write(ck);
-                std::exception_ptr failed;
                 std::int64_t removed = 0;
-                try {
+                co_await cache_.write(cache_key(owner, key), [&]() -> asio::awaitable<void> {
                   const db::Statement del{"DELETE FROM storage_data WHERE user_address = $1 AND key = $2", {owner, key}};
                   removed = (co_await db_.write(del)).affected;
-                } catch (...) {
-                  failed = std::current_exception();
-                }
-                co_await cache_.after_write(ck);
-                if (failed) std::rethrow_exception(failed);
+                });
                 if (removed == 0) throw NotFound("no entry " + key);
                 {
                   std::lock_guard lock(mutex_);
@@ -569,21 +553,14 @@ void StorageService::add_routes(http::Router& router) {
                 const auto shared = principals_of(body);
                 if (level == "shared" && shared.empty()) throw field_error("principals", "must name at least one principal to share with");
                 const auto owner = owner_of(*ctx.principal, chain);
-                const auto ck = cache_key(owner, key);
-                co_await cache_.before_write(ck);
-                std::exception_ptr failed;
                 std::int64_t changed = 0;
-                try {
+                co_await cache_.write(cache_key(owner, key), [&]() -> asio::awaitable<void> {
                   const db::Statement update{
                       "UPDATE storage_data SET access_level = $3, shared_with = $4, updated_at = $5 "
                       "WHERE user_address = $1 AND key = $2 AND deleted_at IS NULL",
                       {owner, key, level, shared.dump(), db::utc_now_text()}};
                   changed = (co_await db_.write(update)).affected;
-                } catch (...) {
-                  failed = std::current_exception();
-                }
-                co_await cache_.after_write(ck);
-                if (failed) std::rethrow_exception(failed);
+                });
                 if (changed == 0) throw NotFound("no entry " + key);
                 json out{{"key", key}, {"owner", owner}, {"access_level", level}, {"shared_with", shared}};
                 co_return http::json_response(200, out.dump());
