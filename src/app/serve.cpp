@@ -190,6 +190,37 @@ http::RateLimitSettings rate_limit_settings(const config::RateLimitingSettings& 
   return out;
 }
 
+// RateLimiting:Routes as the limiter takes them: each route's own limits over the general ones.
+std::map<std::string, http::RateLimitSettings> route_limits(const config::RateLimitingSettings& r) {
+  std::map<std::string, http::RateLimitSettings> out;
+  const auto base = rate_limit_settings(r);
+  for (const auto& [route, limit] : r.routes) {
+    auto one = base;
+    one.permit_limit = limit.permit_limit;
+    one.window = std::chrono::duration_cast<std::chrono::milliseconds>(limit.window);
+    one.queue_limit = limit.queue_limit;
+    out[route] = one;
+  }
+  return out;
+}
+
+// The RateLimiting:Routes keys that name no route of this server (a typo would silently limit
+// nothing).
+std::vector<std::string> unknown_limited_routes(const config::RateLimitingSettings& r, const http::Router& router) {
+  std::vector<std::string> unknown;
+  for (const auto& [key, limit] : r.routes) {
+    const auto space = key.find(' ');
+    const auto verb = space == std::string::npos ? std::string() : key.substr(0, space);
+    const auto pattern = space == std::string::npos ? key : key.substr(space + 1);
+    bool found = false;
+    for (const auto& route : router.routes()) {
+      found = found || (route.pattern == pattern && (verb.empty() || verb == std::string(http::beast_http::to_string(route.verb))));
+    }
+    if (!found) unknown.push_back(key);
+  }
+  return unknown;
+}
+
 // Names this process among the replicas (cache invalidations and acknowledgements).
 std::string replica_id() {
   char host[256] = {};
@@ -224,7 +255,8 @@ asio::awaitable<void> maintain_database(db::Database& database, const SettingsSt
 }
 
 asio::awaitable<void> watch_configuration(config::Source source, SettingsStore& store, log::Sink& sink,
-                                          http::RateLimiter& limiter, log::Logger log, const std::atomic<bool>& stopping) {
+                                          http::RateLimiter& limiter, const http::Router& router, log::Logger log,
+                                          const std::atomic<bool>& stopping) {
   auto fingerprint = source.fingerprint();
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (!stopping.load()) {
@@ -255,6 +287,10 @@ asio::awaitable<void> watch_configuration(config::Source source, SettingsStore& 
     updated->rate_limiting = next.rate_limiting;
     sink.set_levels(updated->logging.levels);
     limiter.update(rate_limit_settings(updated->rate_limiting));
+    limiter.update_routes(route_limits(updated->rate_limiting));
+    if (const auto unknown = unknown_limited_routes(updated->rate_limiting, router); !unknown.empty()) {
+      log.warn("RateLimiting:Routes names routes this server does not have", {{"routes", join(unknown, ", ")}});
+    }
     store.set(std::move(updated));
     log.info("configuration reloaded", {{"applied", join(applied, ", ")}});
   }
@@ -369,6 +405,11 @@ int serve(const config::Source& source) {
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
   pipeline.set_authenticator(&identity);
   http::RateLimiter limiter(rate_limit_settings(settings->rate_limiting));
+  if (const auto unknown = unknown_limited_routes(settings->rate_limiting, router); !unknown.empty()) {
+    throw StartupError("RateLimiting:Routes names routes this server does not have: " + join(unknown, ", ") +
+                       " (write them as \"VERB /pattern\", e.g. \"POST /v1/auth/token\" or \"POST /v1/keys/{id}/sign\")");
+  }
+  limiter.update_routes(route_limits(settings->rate_limiting));
   pipeline.set_rate_limiter(&limiter);
   std::unique_ptr<cache::RedisRateCounter> shared_counter;
   if (redis) {
@@ -407,7 +448,7 @@ int serve(const config::Source& source) {
   if (metrics_server) metrics_server->start();
 
   std::atomic<bool> stopping{false};
-  asio::co_spawn(ioc, watch_configuration(source, store, sink, limiter, sink.get("config"), stopping), asio::detached);
+  asio::co_spawn(ioc, watch_configuration(source, store, sink, limiter, router, sink.get("config"), stopping), asio::detached);
   asio::co_spawn(ioc, maintain_database(*database, store, sink.get("db"), stopping), asio::detached);
   asio::co_spawn(ioc, storage.run(), asio::detached);
   // Revocations and disabled accounts from other replicas, within a second.

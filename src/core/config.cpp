@@ -261,9 +261,7 @@ void read_services(Reader r, ServicesSettings& out, SecuritySettings& security) 
   r.finish();
 }
 
-void read_rate_limiting(Reader r, RateLimitingSettings& out) {
-  r.boolean("EnableRateLimiting", out.enabled);
-  r.integer("PermitLimit", out.permit_limit, 1, 1'000'000'000);
+void read_window(Reader& r, std::chrono::seconds& out) {
   if (const json* w = r.find("Window"); w && !w->is_null()) {
     std::optional<std::chrono::seconds> window;
     if (w->is_string()) window = parse_timespan(w->get<std::string>());
@@ -271,14 +269,50 @@ void read_rate_limiting(Reader r, RateLimitingSettings& out) {
     if (!window || window->count() < 1 || window->count() > 86400) {
       r.errors().add(r.child("Window"), "must be a duration between 00:00:01 and 1.00:00:00 (hh:mm:ss), got " + describe(*w));
     } else {
-      out.window = *window;
+      out = *window;
     }
   }
+}
+
+// "POST /v1/auth/token" or "/v1/keys/{id}/sign": an upper-case verb (optional), one space, a
+// pattern as the routes are written. Whether the route exists is checked once they are known.
+std::optional<std::string> route_key(const std::string& key) {
+  const auto space = key.find(' ');
+  const std::string verb = space == std::string::npos ? "" : key.substr(0, space);
+  const std::string pattern = space == std::string::npos ? key : key.substr(space + 1);
+  if (pattern.empty() || pattern[0] != '/' || pattern.find(' ') != std::string::npos) return std::nullopt;
+  static const std::vector<std::string> verbs{"GET", "POST", "PUT", "PATCH", "DELETE"};
+  std::string upper(verb);
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!verb.empty() && std::find(verbs.begin(), verbs.end(), upper) == verbs.end()) return std::nullopt;
+  return verb.empty() ? pattern : upper + " " + pattern;
+}
+
+void read_rate_limiting(Reader r, RateLimitingSettings& out) {
+  r.boolean("EnableRateLimiting", out.enabled);
+  r.integer("PermitLimit", out.permit_limit, 1, 1'000'000'000);
+  read_window(r, out.window);
   r.string("QueueProcessingOrder", out.queue_processing_order);
   if (out.queue_processing_order != "OldestFirst" && out.queue_processing_order != "NewestFirst") {
     r.errors().add(r.child("QueueProcessingOrder"), "must be OldestFirst or NewestFirst, got \"" + out.queue_processing_order + "\"");
   }
   r.integer("QueueLimit", out.queue_limit, 0, 1'000'000);
+  Reader routes = r.section("Routes");
+  out.routes.clear();
+  routes.each_remaining([&](const std::string& key, const json& value, const std::string& path) {
+    const auto normalized = route_key(key);
+    if (!normalized) {
+      r.errors().add(path, "must name a route as \"VERB /pattern\" or \"/pattern\" (e.g. \"POST /v1/auth/token\")");
+      return;
+    }
+    Reader one(&value, path, r.errors());
+    RouteRateLimit limit{out.permit_limit, out.window, out.queue_limit};
+    one.integer("PermitLimit", limit.permit_limit, 1, 1'000'000'000);
+    read_window(one, limit.window);
+    one.integer("QueueLimit", limit.queue_limit, 0, 1'000'000);
+    one.finish();
+    out.routes[*normalized] = limit;
+  });
   r.finish();
 }
 
@@ -637,15 +671,23 @@ json to_masked_json(const Settings& s) {
   j["Services"] = {{"EnableAllServices", s.services.enable_all_services},
                    {"ServiceTimeoutSeconds", s.services.service_timeout_seconds},
                    {"MaxConcurrentRequests", s.services.max_concurrent_requests}};
-  const auto w = s.rate_limiting.window.count();
-  char window[32];
-  std::snprintf(window, sizeof window, "%02lld:%02lld:%02lld", static_cast<long long>(w / 3600),
-                static_cast<long long>(w / 60 % 60), static_cast<long long>(w % 60));
+  auto timespan = [](std::chrono::seconds window) {
+    const auto w = window.count();
+    char text[32];
+    std::snprintf(text, sizeof text, "%02lld:%02lld:%02lld", static_cast<long long>(w / 3600),
+                  static_cast<long long>(w / 60 % 60), static_cast<long long>(w % 60));
+    return std::string(text);
+  };
+  json routes = json::object();
+  for (const auto& [route, limit] : s.rate_limiting.routes) {
+    routes[route] = {{"PermitLimit", limit.permit_limit}, {"Window", timespan(limit.window)}, {"QueueLimit", limit.queue_limit}};
+  }
   j["RateLimiting"] = {{"EnableRateLimiting", s.rate_limiting.enabled},
                        {"PermitLimit", s.rate_limiting.permit_limit},
-                       {"Window", window},
+                       {"Window", timespan(s.rate_limiting.window)},
                        {"QueueProcessingOrder", s.rate_limiting.queue_processing_order},
-                       {"QueueLimit", s.rate_limiting.queue_limit}};
+                       {"QueueLimit", s.rate_limiting.queue_limit},
+                       {"Routes", routes}};
   j["Jwt"] = {{"Secret", s.jwt.secret.empty() ? "(not set)" : "********"},
               {"Issuer", s.jwt.issuer},
               {"Audience", s.jwt.audience},

@@ -50,12 +50,22 @@ struct ServicesSettings {
 };
 
 /// `RateLimiting` (guide §6.1.1). Reloadable.
+struct RouteRateLimit {
+  int permit_limit = 100;
+  std::chrono::seconds window{60};
+  int queue_limit = 50;
+  bool operator==(const RouteRateLimit&) const = default;
+};
+
 struct RateLimitingSettings {
   bool enabled = true;
   int permit_limit = 100;
   std::chrono::seconds window{60};
   std::string queue_processing_order = "OldestFirst";
   int queue_limit = 50;
+  /// `Routes`: limits of their own for some routes, keyed "VERB /pattern" or "/pattern" (every
+  /// verb), e.g. "POST /v1/auth/token"; each field not given is the general one.
+  std::map<std::string, RouteRateLimit> routes;
   bool operator==(const RateLimitingSettings&) const = default;
 };
 

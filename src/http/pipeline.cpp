@@ -169,9 +169,13 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
 }
 
 asio::awaitable<std::chrono::milliseconds> Pipeline::rate_limit(Context& ctx, const std::string& key) {
+  // A route with a limit of its own (RateLimiting:Routes) counts in a budget of its own.
+  const auto policy = ctx.route ? limiter_->policy_for(beast_http::to_string(ctx.route->verb), ctx.route->pattern)
+                                : RateLimiter::Policy{limiter_->settings(), ""};
+  const auto bucket = key + policy.bucket_suffix;
   std::optional<RateLimiter::Decision> shared;
-  if (shared_) shared = co_await shared_->acquire(key, limiter_->settings());
-  const auto d = shared ? *shared : limiter_->acquire(key);
+  if (shared_) shared = co_await shared_->acquire(bucket, policy.settings);
+  const auto d = shared ? *shared : limiter_->acquire(bucket, policy.settings);
   const auto reset_s = std::to_string((d.reset.count() + 999) / 1000);
   ctx.response_headers = {{"X-RateLimit-Limit", std::to_string(d.limit)},
                           {"X-RateLimit-Remaining", std::to_string(d.remaining)},

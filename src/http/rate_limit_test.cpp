@@ -52,5 +52,27 @@ TEST(RateLimiter, IdleKeysAreForgotten) {
   EXPECT_EQ(limiter.keys(), 1u);
 }
 
+TEST(RateLimiter, RoutesWithLimitsOfTheirOwnKeepThemAcrossSweeps) {
+  RateLimiter limiter({true, 5, 100ms, 0, true});
+  limiter.update_routes({{"POST /v1/auth/token", {true, 2, 10s, 0, true}}, {"/v1/keys/{id}/sign", {true, 50, 1s, 0, true}}});
+  const auto token = limiter.policy_for("POST", "/v1/auth/token");
+  EXPECT_EQ(token.settings.permit_limit, 2);
+  EXPECT_EQ(token.bucket_suffix, "|POST /v1/auth/token");
+  EXPECT_EQ(limiter.policy_for("GET", "/v1/auth/token").settings.permit_limit, 5);  // another verb: the general limit
+  EXPECT_EQ(limiter.policy_for("POST", "/v1/keys/{id}/sign").bucket_suffix, "|/v1/keys/{id}/sign");
+  EXPECT_EQ(limiter.policy_for("GET", "/v1/keys").bucket_suffix, "");
+  const auto t0 = Clock::now();
+  const auto key = "principal:a" + token.bucket_suffix;
+  EXPECT_TRUE(limiter.acquire(key, token.settings, t0).allowed);
+  EXPECT_TRUE(limiter.acquire(key, token.settings, t0).allowed);
+  EXPECT_FALSE(limiter.acquire(key, token.settings, t0 + 10ms).allowed);
+  // Many general windows later (and sweeps) the route's 10 s window still holds.
+  for (int i = 1; i <= 30; ++i) limiter.acquire("principal:b", t0 + i * 150ms);
+  const auto later = limiter.acquire(key, token.settings, t0 + 5s);
+  EXPECT_FALSE(later.allowed);
+  EXPECT_EQ(later.reset, 5s);
+  EXPECT_TRUE(limiter.acquire(key, token.settings, t0 + 10s).allowed);
+}
+
 }  // namespace
 }  // namespace nsl::http

@@ -265,9 +265,10 @@ def test_admin_create_refuses_a_taken_name(server):
     assert out.returncode != 0 and "exists already" in out.stderr
 
 
-def limited_server(nsl_factory, permit, window="00:00:03", queue=0, order="OldestFirst"):
+def limited_server(nsl_factory, permit, window="00:00:03", queue=0, order="OldestFirst", routes=None, env=None):
     p = nsl_factory(config={"RateLimiting": {"PermitLimit": permit, "Window": window, "QueueLimit": queue,
-                                             "QueueProcessingOrder": order}})
+                                             "QueueProcessingOrder": order, **({"Routes": routes} if routes else {})}},
+                    env=env)
     p.args = ["migrate"]
     assert p.run_to_end()[0] == 0
     key = admin_key(p)
@@ -323,6 +324,41 @@ def test_a_changed_limit_applies_without_a_restart(nsl_factory):
     p.write_config({"RateLimiting": {"PermitLimit": 50, "Window": "00:00:30", "QueueLimit": 0}})
     p.wait_for(lambda l: l.get("message") == "configuration reloaded", timeout=10)
     assert me(p, **headers).status_code == 200
+
+
+def test_routes_with_limits_of_their_own_count_in_budgets_of_their_own(nsl_factory):
+    # A strict limit on token exchange from the file, a looser one on /v1/auth/me (any verb) from
+    # the environment; everything else shares the general budget of 6.
+    p = limited_server(nsl_factory, permit=6, window="00:00:30",
+                       routes={"post /v1/auth/token": {"PermitLimit": 2}},
+                       env={"RateLimiting__Routes__/v1/auth/me__PermitLimit": "8"})
+    headers = {"X-API-Key": p.admin_key}
+    tokens = [post(p, "/v1/auth/token", {"api_key": p.admin_key}) for _ in range(3)]
+    assert [t.status_code for t in tokens] == [200, 200, 429]
+    assert tokens[0].headers["X-RateLimit-Limit"] == "2" and tokens[2].headers["Retry-After"]
+    mes = [me(p, **headers) for _ in range(9)]
+    assert [m.status_code for m in mes] == [200] * 8 + [429]
+    assert mes[0].headers["X-RateLimit-Limit"] == "8"
+    # The general budget was untouched by both.
+    others = [requests.get(p.url + "/v1/api-keys", headers=headers, timeout=10) for _ in range(7)]
+    assert [o.status_code for o in others] == [200] * 6 + [429]
+    assert others[0].headers["X-RateLimit-Limit"] == "6" and others[0].headers["X-RateLimit-Remaining"] == "5"
+    shown = subprocess.run([BINARY, "config", "check"], cwd=p.workdir, env=p.env, capture_output=True, text=True, timeout=30)
+    routes = json.loads(shown.stdout[:shown.stdout.rindex("}") + 1])["RateLimiting"]["Routes"]
+    assert routes["POST /v1/auth/token"]["PermitLimit"] == 2 and routes["/v1/auth/me"]["Window"] == "00:00:30"
+
+
+@pytest.mark.parametrize("routes,message", [
+    ({"POST /v1/auth/tokens": {"PermitLimit": 2}}, "RateLimiting:Routes names routes this server does not have: POST /v1/auth/tokens"),
+    ({"FETCH /v1/auth/token": {"PermitLimit": 2}}, "RateLimiting:Routes:FETCH /v1/auth/token: must name a route"),
+    ({"POST /v1/auth/token": {"PermitLimit": 0}}, "RateLimiting:Routes:POST /v1/auth/token:PermitLimit: must be between 1"),
+    ({"POST /v1/auth/token": {"Permits": 3}}, "RateLimiting:Routes:POST /v1/auth/token:Permits: unknown configuration key"),
+])
+def test_a_route_limit_that_names_no_route_or_is_invalid_stops_startup(nsl_factory, routes, message):
+    p = nsl_factory(config={"RateLimiting": {"Routes": routes}}, args=["serve", "--urls", "http://127.0.0.1:0"])
+    code, out, err = p.run_to_end()
+    assert code == 2, (out, err)
+    assert message in err, err
 
 
 def test_a_revocation_reaches_every_replica(nsl_factory, tmp_path):
