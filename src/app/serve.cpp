@@ -386,6 +386,7 @@ int serve(const config::Source& source) {
                                      sink.get("identity"));
   // Services register their routes here, explicitly, as they are built.
   identity.add_routes(router);
+  identity.add_admin_routes(router);
   // The audit trail (Security:EnableAuditLogging): every request but health and metrics.
   std::unique_ptr<audit::AuditWriter> audit_writer;
   if (settings->security.enable_audit_logging) {

@@ -76,10 +76,11 @@ bool AuditWriter::write(std::deque<http::AuditEntry>& batch) {
         for (const auto& e : batch) {
           c.query("INSERT INTO audit_logs (event_type, user_address, service_name, method_name, request_id, correlation_id, "
                   "ip_address, user_agent, request_data, response_data, status_code, error_message, execution_time_ms) "
-                  "VALUES ('api_request', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                  "VALUES ($13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                   {text_or_null(e.principal.substr(0, 42)), e.service.substr(0, 50), e.method, e.request_id.substr(0, 100),
                    e.correlation_id.substr(0, 100), text_or_null(e.ip_address), text_or_null(e.user_agent),
-                   text_or_null(storable_json(e.request_data)), text_or_null(storable_json(e.response_data)), std::int64_t{e.status}, text_or_null(e.error_message), e.execution_time_ms});
+                   text_or_null(storable_json(e.request_data)), text_or_null(storable_json(e.response_data)), std::int64_t{e.status}, text_or_null(e.error_message), e.execution_time_ms,
+                   e.event_type.substr(0, 50)});
         }
         c.commit();
       } catch (...) {
@@ -178,6 +179,7 @@ void AuditWriter::add_routes(http::Router& router) {
                 };
                 filter("principal", "user_address =", false);
                 filter("service", "service_name =", false);
+                filter("event_type", "event_type =", false);
                 filter("status", "status_code =", true);
                 filter("from", "created_at >=", false);
                 filter("to", "created_at <", false);

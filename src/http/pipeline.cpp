@@ -295,6 +295,10 @@ AuditEntry Pipeline::audit_entry(const Context& ctx, const Response& res, std::s
     headers[name] = credential ? std::string("[REDACTED]") : std::string(h.value()).substr(0, 1024);
   }
   nlohmann::json request{{"query", std::string(ctx.query)}, {"headers", headers}};
+  if (!ctx.acting_on.empty()) {
+    e.event_type = "admin_action";
+    request["target_account"] = ctx.acting_on.substr(0, 200);
+  }
   const bool failed = e.status >= 400;
   if (failed) {
     request["body"] = ctx.route && ctx.route->private_body ? nlohmann::json("[NOT RECORDED]") : audit_body(ctx.request.body());

@@ -48,6 +48,7 @@ class Authenticator {
 
 /// What the audit trail records of one request (guide §17.1, table audit_logs).
 struct AuditEntry {
+  std::string event_type = "api_request";  // or "admin_action": an account acting on another
   std::string service;
   std::string method;         // "GET /v1/api-keys/{id}": the route, not the path (no ids)
   std::string principal;      // the account's address, or its id; empty when anonymous

@@ -59,6 +59,9 @@ struct Context {
   bool https = false;  // TLS, or X-Forwarded-Proto: https from a trusted proxy
   std::chrono::steady_clock::time_point deadline{};
   std::vector<std::pair<std::string, std::string>> response_headers;  // added to whatever the response is
+  /// Set by handlers when an admin or auditor acts on another account: its audit record becomes an
+  /// "admin_action" naming that account.
+  std::string acting_on;
 
   /// A path parameter; the router guarantees it exists for the matched route.
   std::string_view param(std::string_view name) const;

@@ -29,7 +29,7 @@ const std::vector<std::string>& role_permissions(Role role) {
   static const std::vector<std::string> user{"keys:create", "keys:read", "keys:sign", "secrets:write", "secrets:read-metadata",
                                              "storage:read", "storage:write", "oracle:request", "randomness:request",
                                              "automation:manage", "compute:run"};
-  static const std::vector<std::string> auditor{"audit:read", "storage:read-metadata", "storage:export", "storage:report"};
+  static const std::vector<std::string> auditor{"audit:read", "accounts:read", "storage:read-metadata", "storage:export", "storage:report"};
   switch (role) {
     case Role::admin: return admin;
     case Role::operator_: return operator_;

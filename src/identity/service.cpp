@@ -36,6 +36,28 @@ RequestError unauthorized(const std::string& why) {
   return std::move(RequestError(ErrorKind::unauthorized, why).with_header("WWW-Authenticate", "Bearer"));
 }
 
+// The permissions a new API key asks for ("permissions", default: all of `granted`), each within
+// `granted`; 400 for a malformed list, 403 for a permission beyond it.
+std::vector<std::string> requested_permissions(const json& body, const std::vector<std::string>& granted, const char* whose) {
+  if (!body.contains("permissions")) return granted;
+  if (!body["permissions"].is_array() || body["permissions"].empty() || body["permissions"].size() > 64) {
+    throw RequestError(ErrorKind::bad_request, "permissions must be a list of 1 to 64 permissions")
+        .with_field("permissions", "must be a list of 1 to 64 permissions");
+  }
+  std::vector<std::string> wanted;
+  for (const auto& x : body["permissions"]) {
+    if (!x.is_string() || !valid_permission(x.get<std::string>())) {
+      throw RequestError(ErrorKind::bad_request, "permissions holds a malformed permission")
+          .with_field("permissions", "each must look like \"service:action\", \"service:*\" or \"*\"");
+    }
+    if (!identity::allows(granted, x.get<std::string>())) {
+      throw RequestError(ErrorKind::forbidden, "a key cannot carry " + x.get<std::string>() + ", which " + whose + " lacks");
+    }
+    wanted.push_back(x.get<std::string>());
+  }
+  return wanted;
+}
+
 // The JSON object of a request body; 400 naming the problem otherwise.
 json body_of(const http::Context& ctx) {
   auto j = json::parse(ctx.request.body(), nullptr, false);
@@ -467,32 +489,8 @@ void IdentityService::add_routes(http::Router& router) {
                 const auto body = body_of(ctx);
                 const auto name = text_field(body, "name", 100);
                 const auto& p = *ctx.principal;
-                std::vector<std::string> wanted = p.permissions;
-                if (body.contains("permissions")) {
-                  if (!body["permissions"].is_array() || body["permissions"].empty() || body["permissions"].size() > 64) {
-                    throw RequestError(ErrorKind::bad_request, "permissions must be a list of 1 to 64 permissions")
-                        .with_field("permissions", "must be a list of 1 to 64 permissions");
-                  }
-                  wanted.clear();
-                  for (const auto& x : body["permissions"]) {
-                    if (!x.is_string() || !valid_permission(x.get<std::string>())) {
-                      throw RequestError(ErrorKind::bad_request, "permissions holds a malformed permission")
-                          .with_field("permissions", "each must look like \"service:action\", \"service:*\" or \"*\"");
-                    }
-                    if (!identity::allows(p.permissions, x.get<std::string>())) {
-                      throw RequestError(ErrorKind::forbidden, "a key cannot carry " + x.get<std::string>() + ", which this credential lacks");
-                    }
-                    wanted.push_back(x.get<std::string>());
-                  }
-                }
-                std::string lookup;
-                const auto key = new_api_key(lookup);
-                const auto id = random_uuid();
-                co_await db_.run([&](db::Connection& c) {
-                  c.query("INSERT INTO api_keys (id, account_id, name, lookup, hash, permissions) VALUES ($1, $2, $3, $4, $5, $6)",
-                          {id, p.account_id, name, lookup, sha256_hex(key), json(wanted).dump()});
-                });
-                const json out{{"id", id}, {"name", name}, {"api_key", key}, {"permissions", wanted}};
+                auto wanted = requested_permissions(body, p.permissions, "this credential");
+                auto out = co_await create_api_key(p.account_id, name, std::move(wanted));
                 co_return http::json_response(201, out.dump());
               }});
   router.add({http::Verb::get, "/v1/api-keys", "auth", "",
@@ -520,6 +518,164 @@ void IdentityService::add_routes(http::Router& router) {
                 });
                 // Another account's key is as unknown as a missing one.
                 if (changed == 0) throw NotFound("no API key " + id);
+                co_return no_content();
+              }});
+}
+
+asio::awaitable<json> IdentityService::create_api_key(std::string account_id, std::string name, std::vector<std::string> permissions) {
+  std::string lookup;
+  const auto key = new_api_key(lookup);
+  const auto id = random_uuid();
+  co_await db_.run([&](db::Connection& c) {
+    c.query("INSERT INTO api_keys (id, account_id, name, lookup, hash, permissions) VALUES ($1, $2, $3, $4, $5, $6)",
+            {id, account_id, name, lookup, sha256_hex(key), json(permissions).dump()});
+  });
+  co_return json{{"id", id}, {"name", name}, {"api_key", key}, {"permissions", permissions}};
+}
+
+namespace {
+
+json account_json(const db::Result& r, std::size_t i) {
+  return {{"id", r.get<std::string>(i, 0)}, {"name", r.get<std::string>(i, 1)}, {"kind", r.get<std::string>(i, 2)},
+          {"role", r.get<std::string>(i, 3)}, {"disabled", r.get<std::int64_t>(i, 4) != 0}, {"created_at", r.get<std::string>(i, 5)}};
+}
+
+constexpr const char* kAccountColumns = "id, name, kind, role, disabled, created_at";
+
+Role role_field(const json& body) {
+  const auto name = text_field(body, "role", 16);
+  const auto role = parse_role(name);
+  if (!role) throw RequestError(ErrorKind::bad_request, "role is unknown").with_field("role", "must be admin, operator, user or auditor");
+  return *role;
+}
+
+}  // namespace
+
+// Admins (and, reading, auditors) acting on other accounts. Every such request is audited as an
+// "admin_action" naming the account acted on.
+void IdentityService::add_admin_routes(http::Router& router) {
+  auto account = [this](http::Context& ctx) -> asio::awaitable<json> {
+    const std::string id(ctx.param("id"));
+    ctx.acting_on = id;
+    const auto r = co_await db_.run([&](db::Connection& c) {
+      return c.query(std::string("SELECT ") + kAccountColumns + " FROM accounts WHERE id = $1", {id});
+    });
+    if (r.empty()) throw NotFound("no account " + id);
+    co_return account_json(r, 0);
+  };
+  router.add({http::Verb::get, "/v1/admin/accounts", "admin", "accounts:read",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                std::string sql = std::string("SELECT ") + kAccountColumns + " FROM accounts WHERE 1 = 1";
+                std::vector<db::Value> params;
+                if (const auto role = ctx.query_param("role")) {
+                  if (!parse_role(*role)) throw RequestError(ErrorKind::bad_request, "role is unknown").with_field("role", "must be admin, operator, user or auditor");
+                  params.emplace_back(*role);
+                  sql += " AND role = $" + std::to_string(params.size());
+                }
+                if (const auto after = ctx.query_param("after")) {
+                  params.emplace_back(*after);
+                  sql += " AND id > $" + std::to_string(params.size());
+                }
+                sql += " ORDER BY id LIMIT 1001";
+                const auto r = co_await db_.run([&](db::Connection& c) { return c.query(sql, params); });
+                json accounts = json::array();
+                for (std::size_t i = 0; i < r.rows.size() && i < 1000; ++i) accounts.push_back(account_json(r, i));
+                json out{{"accounts", accounts}};
+                if (r.rows.size() > 1000) out["next"] = accounts.back()["id"];
+                co_return http::json_response(200, out.dump());
+              }});
+  router.add({http::Verb::post, "/v1/admin/accounts", "admin", "accounts:write",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto body = body_of(ctx);
+                const auto name = text_field(body, "name", 100);
+                const auto role = role_field(body);
+                std::optional<CreatedAccount> created;
+                std::string taken;
+                co_await db_.run([&](db::Connection& c) {
+                  try {
+                    created = create_account(c, name, role);
+                  } catch (const std::invalid_argument& e) {
+                    taken = e.what();
+                  }
+                });
+                if (!created) throw RequestError(ErrorKind::conflict, taken).with_field("name", "is taken");
+                ctx.acting_on = created->account_id;
+                const json out{{"account", {{"id", created->account_id}, {"name", name}, {"kind", "name"},
+                                            {"role", role_name(role)}, {"disabled", false}}},
+                               {"api_key", created->api_key}};
+                co_return http::json_response(201, out.dump());
+              }});
+  router.add({http::Verb::get, "/v1/admin/accounts/{id}", "admin", "accounts:read",
+              [this, account](http::Context& ctx) -> asio::awaitable<http::Response> {
+                auto out = co_await account(ctx);
+                const auto rows = co_await db_.run([&](db::Connection& c) {
+                  return c.query("SELECT id, name, permissions, created_at, revoked_at, last_used_at FROM api_keys "
+                                 "WHERE account_id = $1 ORDER BY created_at, id",
+                                 {std::string(ctx.param("id"))});
+                });
+                json keys = json::array();
+                for (std::size_t i = 0; i < rows.rows.size(); ++i) {
+                  keys.push_back({{"id", rows.get<std::string>(i, 0)}, {"name", rows.get<std::string>(i, 1)},
+                                  {"permissions", json::parse(rows.get<std::string>(i, 2))},
+                                  {"created_at", rows.get<std::string>(i, 3)},
+                                  {"revoked_at", is_null(rows, i, 4) ? json(nullptr) : json(rows.get<std::string>(i, 4))},
+                                  {"last_used_at", is_null(rows, i, 5) ? json(nullptr) : json(rows.get<std::string>(i, 5))}});
+                }
+                out["api_keys"] = keys;
+                co_return http::json_response(200, out.dump());
+              }});
+  // Role, disable and enable: never on one's own account (an admin cannot lock everyone out).
+  auto change = [this, account](std::string what) {
+    return [this, account, what](http::Context& ctx) -> asio::awaitable<http::Response> {
+      auto current = co_await account(ctx);
+      const auto id = current["id"].get<std::string>();
+      if (id == ctx.principal->account_id) {
+        throw RequestError(ErrorKind::conflict, "an admin cannot change their own account's role or disable it");
+      }
+      if (what == "role") {
+        const auto role = role_field(body_of(ctx));
+        co_await db_.run([&](db::Connection& c) {
+          c.query("UPDATE accounts SET role = $2 WHERE id = $1", {id, std::string(role_name(role))});
+        });
+        current["role"] = role_name(role);
+      } else {
+        const bool disable = what == "disable";
+        co_await db_.run([&](db::Connection& c) {
+          c.query("UPDATE accounts SET disabled = $2 WHERE id = $1", {id, std::int64_t{disable ? 1 : 0}});
+        });
+        {
+          // At once on this replica; the others within a sync interval.
+          std::unique_lock lock(state_mutex_);
+          if (disable) disabled_.insert(id);
+          else disabled_.erase(id);
+        }
+        current["disabled"] = disable;
+      }
+      co_return http::json_response(200, current.dump());
+    };
+  };
+  router.add({http::Verb::post, "/v1/admin/accounts/{id}/role", "admin", "accounts:write", change("role")});
+  router.add({http::Verb::post, "/v1/admin/accounts/{id}/disable", "admin", "accounts:write", change("disable")});
+  router.add({http::Verb::post, "/v1/admin/accounts/{id}/enable", "admin", "accounts:write", change("enable")});
+  router.add({http::Verb::post, "/v1/admin/accounts/{id}/api-keys", "admin", "accounts:write",
+              [this, account](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto target = co_await account(ctx);
+                const auto body = body_of(ctx);
+                const auto name = text_field(body, "name", 100);
+                const auto role = parse_role(target["role"].get<std::string>()).value_or(Role::user);
+                auto wanted = requested_permissions(body, role_permissions(role), "the account's role");
+                auto out = co_await create_api_key(target["id"].get<std::string>(), name, std::move(wanted));
+                co_return http::json_response(201, out.dump());
+              }});
+  router.add({http::Verb::delete_, "/v1/admin/accounts/{id}/api-keys/{key_id}", "admin", "accounts:write",
+              [this, account](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto target = co_await account(ctx);
+                const std::string key_id(ctx.param("key_id"));
+                const auto changed = co_await db_.run([&](db::Connection& c) {
+                  return c.query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, $3) WHERE id = $1 AND account_id = $2",
+                                 {key_id, target["id"].get<std::string>(), db::utc_now_text()}).affected;
+                });
+                if (changed == 0) throw NotFound("no API key " + key_id + " on account " + target["id"].get<std::string>());
                 co_return no_content();
               }});
 }

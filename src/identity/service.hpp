@@ -55,6 +55,9 @@ class IdentityService final : public http::Authenticator {
   /// POST /v1/auth/token, /v1/auth/refresh, /v1/auth/revoke, GET /v1/auth/me,
   /// POST /v1/auth/wallet/challenge, /v1/auth/wallet/sign-in, and /v1/api-keys (create, list, revoke).
   void add_routes(http::Router& router);
+  /// /v1/admin/accounts...: list, show (with API keys), create, change role, disable, enable, and
+  /// create or revoke API keys of another account (accounts:read, accounts:write).
+  void add_admin_routes(http::Router& router);
 
   /// Creates an account with a first API key carrying all of its role's permissions (used by
   /// `nsl admin create`). Throws std::invalid_argument for a taken or malformed name.
@@ -69,6 +72,7 @@ class IdentityService final : public http::Authenticator {
   std::optional<Claims> verified(std::string_view token, TokenError& error);
   bool refused_by_state(const Claims& claims) const;
 
+  asio::awaitable<nlohmann::json> create_api_key(std::string account_id, std::string name, std::vector<std::string> permissions);
   asio::awaitable<nlohmann::json> issue_tokens(std::string account_id, std::string name, std::string role,
                                                std::vector<std::string> scope, std::string family);
 

@@ -132,3 +132,65 @@ def test_audit_logging_can_be_turned_off(nsl_factory):
     time.sleep(0.4)
     assert rows(p) == []
     assert requests.get(p.url + "/v1/audit", headers={"X-API-Key": p.admin_key}, timeout=10).status_code == 404
+
+
+def test_admins_manage_other_accounts_and_every_such_action_is_audited(nsl_factory):
+    p = audited_server(nsl_factory, env={"RateLimiting__PermitLimit": "100000"})
+    admin = {"X-API-Key": p.admin_key}
+
+    def call(method, path, headers=admin, body=None, request_id=None):
+        h = dict(headers, **({"X-Request-Id": request_id} if request_id else {}))
+        return requests.request(method, p.url + path, json=body, headers=h, timeout=10)
+
+    created = call("POST", "/v1/admin/accounts", body={"name": "ops-bot", "role": "operator"}, request_id="adm-create")
+    assert created.status_code == 201, created.text
+    bot = created.json()["account"]
+    bot_key = {"X-API-Key": created.json()["api_key"]}
+    assert call("GET", "/v1/auth/me", bot_key).json()["role"] == "operator"
+    assert call("POST", "/v1/admin/accounts", body={"name": "ops-bot", "role": "user"}).status_code == 409
+    bad = call("POST", "/v1/admin/accounts", body={"name": "x", "role": "root"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "role"
+
+    # Only admins act, auditors read, everybody else is refused.
+    assert call("GET", "/v1/admin/accounts", bot_key).status_code == 403
+    auditor_key = {"X-API-Key": call("POST", "/v1/admin/accounts", body={"name": "aud", "role": "auditor"}).json()["api_key"]}
+    listed = call("GET", "/v1/admin/accounts?role=operator", auditor_key)
+    assert listed.status_code == 200 and [a["name"] for a in listed.json()["accounts"]] == ["ops-bot"]
+    assert call("POST", f"/v1/admin/accounts/{bot['id']}/disable", auditor_key).status_code == 403
+
+    # API keys of another account: within its role's permissions only; revoked ones stop working.
+    scoped = call("POST", f"/v1/admin/accounts/{bot['id']}/api-keys", body={"name": "ro", "permissions": ["keys:read"]})
+    assert scoped.status_code == 201 and scoped.json()["permissions"] == ["keys:read"]
+    assert call("GET", "/v1/keys", {"X-API-Key": scoped.json()["api_key"]}).status_code == 200
+    assert call("POST", f"/v1/admin/accounts/{bot['id']}/api-keys", body={"name": "x", "permissions": ["audit:read"]}).status_code == 403
+    shown = call("GET", f"/v1/admin/accounts/{bot['id']}").json()
+    initial = next(k for k in shown["api_keys"] if k["name"] == "initial")
+    assert "api_key" not in json.dumps(shown["api_keys"]) and shown["role"] == "operator"
+    assert call("DELETE", f"/v1/admin/accounts/{bot['id']}/api-keys/{initial['id']}", request_id="adm-revoke").status_code == 204
+    assert call("GET", "/v1/auth/me", bot_key).status_code == 401
+    assert call("DELETE", f"/v1/admin/accounts/{bot['id']}/api-keys/{initial['id']}x").status_code == 404
+
+    # Disable: the account's tokens stop at once; enable brings them back. Role changes apply.
+    ro = {"X-API-Key": scoped.json()["api_key"]}
+    token = post(p, "/v1/auth/token", {"api_key": scoped.json()["api_key"]}).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert call("GET", "/v1/keys", bearer).status_code == 200
+    assert call("POST", f"/v1/admin/accounts/{bot['id']}/disable", request_id="adm-disable").json()["disabled"] is True
+    assert call("GET", "/v1/keys", bearer).status_code == 401 and call("GET", "/v1/keys", ro).status_code == 401
+    assert call("POST", f"/v1/admin/accounts/{bot['id']}/enable").json()["disabled"] is False
+    assert call("GET", "/v1/keys", bearer).status_code == 200
+    assert call("POST", f"/v1/admin/accounts/{bot['id']}/role", body={"role": "user"}).json()["role"] == "user"
+    assert call("GET", "/v1/admin/accounts/nobody").status_code == 404
+    me = call("GET", "/v1/auth/me").json()["account_id"]
+    assert call("POST", f"/v1/admin/accounts/{me}/disable").status_code == 409  # nobody locks themselves out
+
+    # The audit trail names who acted on whom.
+    for request_id in ("adm-create", "adm-revoke", "adm-disable"):
+        [row] = wait_rows(p, "request_id = ?", (request_id,))
+        assert row["event_type"] == "admin_action", row
+        assert json.loads(row["request_data"])["target_account"] == bot["id"]
+        assert row["user_address"] != bot["id"]
+    found = call("GET", "/v1/audit?event_type=admin_action&limit=1000", auditor_key).json()
+    entries = found["entries"] if isinstance(found, dict) and "entries" in found else found
+    assert {e["request_id"] for e in entries} >= {"adm-create", "adm-revoke", "adm-disable"}
+    assert all(e["event_type"] == "admin_action" for e in entries)

@@ -486,6 +486,7 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
               [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
                 const auto account = body.contains("account_id") ? text(body, "account_id", 100) : ctx.principal->account_id;
+                if (account != ctx.principal->account_id) ctx.acting_on = account;
                 const auto recipient = hex(body, "recipient", 65);
                 if (!crypto::p256::is_valid_public_key(recipient)) {
                   throw field_error("recipient", "must be a P-256 public key (33 or 65 bytes of hex)");

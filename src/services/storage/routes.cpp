@@ -255,6 +255,7 @@ void StorageService::add_routes(http::Router& router) {
   router.add({http::Verb::get, "/v1/storage/admin/users/{owner}/export", "storage", "storage:export",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const std::string owner(ctx.param("owner"));
+                ctx.acting_on = owner;
                 if (owner.empty() || owner.size() > 42) throw field_error("owner", "must be 1 to 42 characters");
                 const auto rows = co_await db_.run([&](db::Connection& c) {
                   return c.query("SELECT key, value, encrypted, access_level, size_bytes, created_at, updated_at, expires_at, "
@@ -287,6 +288,7 @@ void StorageService::add_routes(http::Router& router) {
   router.add({http::Verb::delete_, "/v1/storage/admin/users/{owner}", "storage", "storage:erase",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const std::string owner(ctx.param("owner"));
+                ctx.acting_on = owner;
                 if (owner.empty() || owner.size() > 42) throw field_error("owner", "must be 1 to 42 characters");
                 const auto keys = co_await db_.run([&](db::Connection& c) {
                   return c.query("SELECT key FROM storage_data WHERE user_address = $1", {owner});
