@@ -28,6 +28,7 @@
 #include "nsl/http/pipeline.hpp"
 #include "nsl/http/router.hpp"
 #include "nsl/http/server.hpp"
+#include "nsl/http/tls.hpp"
 #include "nsl/identity/service.hpp"
 #include "nsl/services/attestation/routes.hpp"
 #include "nsl/services/keys/routes.hpp"
@@ -107,7 +108,7 @@ using namespace std::chrono_literals;
 
 std::vector<http::ListenAddress> addresses_of(const config::ServerSettings& s) {
   std::vector<http::ListenAddress> out;
-  for (const auto& u : s.urls) out.push_back({u.host, u.port, u.text});
+  for (const auto& u : s.urls) out.push_back({u.host, u.port, u.text, u.scheme == "https"});
   return out;
 }
 
@@ -125,6 +126,7 @@ http::PipelineSettings pipeline_settings(const config::Settings& s) {
   http::PipelineSettings p;
   p.max_concurrent_requests = s.services.max_concurrent_requests;
   p.service_timeout = std::chrono::seconds(s.services.service_timeout_seconds);
+  p.require_https = s.security.require_https;
   for (const auto& proxy : s.server.trusted_proxies) {
     boost::system::error_code ec;
     auto a = asio::ip::make_address(proxy, ec);
@@ -188,6 +190,21 @@ http::RateLimitSettings rate_limit_settings(const config::RateLimitingSettings& 
   out.queue_limit = r.queue_limit;
   out.oldest_first = r.queue_processing_order == "OldestFirst";
   return out;
+}
+
+// Reloads the HTTPS certificate when its files change (checked every second): new connections
+// get the new one; a change that does not load keeps the current one and is logged.
+asio::awaitable<void> watch_certificate(http::TlsCertificate& certificate, log::Logger log, const std::atomic<bool>& stopping) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping.load()) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    try {
+      if (certificate.reload_if_changed()) log.info("TLS certificate reloaded", {{"certificate", certificate.describe()}});
+    } catch (const std::exception& e) {
+      log.error("TLS certificate reload failed; keeping the current certificate", {{"error", e.what()}});
+    }
+  }
 }
 
 // RateLimiting:Routes as the limiter takes them: each route's own limits over the general ones.
@@ -419,6 +436,13 @@ int serve(const config::Source& source) {
   }
   if (audit_writer) pipeline.set_auditor(audit_writer.get());
   http::Server server(ioc, server_options(*settings, "nsl"), pipeline, registry, sink);
+  std::unique_ptr<http::TlsCertificate> certificate;
+  if (!settings->server.certificate_path.empty()) {
+    certificate = std::make_unique<http::TlsCertificate>(settings->server.certificate_path,
+                                                         settings->server.certificate_key_path);
+    server.set_tls(certificate.get());
+    log.info("TLS certificate loaded", {{"certificate", certificate->describe()}});
+  }
   server.listen(addresses_of(settings->server));
 
   // Optional listener that serves only /metrics (Metrics:Port).
@@ -434,10 +458,15 @@ int serve(const config::Source& source) {
                              "Metrics:Port " + std::to_string(settings->metrics.port)}});
   }
 
-  for (const auto& ep : server.local_endpoints()) {
+  const auto endpoints = server.local_endpoints();
+  const auto tls = server.local_tls();
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    const auto& ep = endpoints[i];
     const auto host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-    log.info("Now listening on: http://" + host + ":" + std::to_string(ep.port()),
-             {{"address", ep.address().to_string()}, {"port", ep.port()}});
+    const std::string scheme = tls[i] ? "https" : "http";
+    log.info("Now listening on: " + scheme + "://" + host + ":" + std::to_string(ep.port()),
+             {{"address", ep.address().to_string()}, {"port", ep.port()}, {"tls", static_cast<bool>(tls[i])}});
+    if (tls[i]) pipeline.set_https_port(ep.port());
   }
   if (metrics_server) {
     for (const auto& ep : metrics_server->local_endpoints()) {
@@ -450,6 +479,7 @@ int serve(const config::Source& source) {
 
   std::atomic<bool> stopping{false};
   asio::co_spawn(ioc, watch_configuration(source, store, sink, limiter, router, sink.get("config"), stopping), asio::detached);
+  if (certificate) asio::co_spawn(ioc, watch_certificate(*certificate, sink.get("tls"), stopping), asio::detached);
   asio::co_spawn(ioc, maintain_database(*database, store, sink.get("db"), stopping), asio::detached);
   asio::co_spawn(ioc, storage.run(), asio::detached);
   // Revocations and disabled accounts from other replicas, within a second.

@@ -249,6 +249,15 @@ void read_server(Reader r, ServerSettings& out) {
   r.integer("KeepAliveTimeoutSeconds", out.keep_alive_timeout_seconds, 1, 86400);
   r.integer("ShutdownTimeoutSeconds", out.shutdown_timeout_seconds, 0, 3600);
   r.string_list("TrustedProxies", out.trusted_proxies);
+  {
+    Reader cert = r.section("Certificate");
+    cert.string("Path", out.certificate_path);
+    cert.string("KeyPath", out.certificate_key_path);
+    cert.finish();
+    if (out.certificate_path.empty() != out.certificate_key_path.empty()) {
+      r.errors().add(r.child("Certificate"), "needs both Path (PEM certificate chain) and KeyPath (PEM private key)");
+    }
+  }
   r.finish();
 }
 
@@ -437,12 +446,8 @@ std::optional<ListenUrl> parse_listen_url(std::string_view text, std::string& wh
     return std::nullopt;
   }
   url.scheme = to_lower(text.substr(0, scheme_end));
-  if (url.scheme == "https") {
-    why = "\"" + url.text + "\": HTTPS listeners are not available in this build; terminate TLS at the load balancer";
-    return std::nullopt;
-  }
-  if (url.scheme != "http") {
-    why = "\"" + url.text + "\": scheme must be http";
+  if (url.scheme != "http" && url.scheme != "https") {
+    why = "\"" + url.text + "\": scheme must be http or https";
     return std::nullopt;
   }
   auto rest = text.substr(scheme_end + 3);
@@ -569,6 +574,11 @@ Settings from_json(const json& doc, const std::map<std::string, std::string>& or
   read_logging(root.section("Logging"), s.logging);
   read_urls(root, s.server);
   read_server(root.section("Server"), s.server);
+  for (const auto& u : s.server.urls) {
+    if (u.scheme == "https" && s.server.certificate_path.empty()) {
+      errors.add("Urls", "\"" + u.text + "\" is HTTPS: set Server:Certificate:Path and Server:Certificate:KeyPath");
+    }
+  }
   read_services(root.section("Services"), s.services, s.security);
   read_rate_limiting(root.section("RateLimiting"), s.rate_limiting);
   read_jwt(root.section("Jwt"), s.jwt);
@@ -667,7 +677,8 @@ json to_masked_json(const Settings& s) {
                  {"RequestHeadersTimeoutSeconds", s.server.request_headers_timeout_seconds},
                  {"KeepAliveTimeoutSeconds", s.server.keep_alive_timeout_seconds},
                  {"ShutdownTimeoutSeconds", s.server.shutdown_timeout_seconds},
-                 {"TrustedProxies", s.server.trusted_proxies}};
+                 {"TrustedProxies", s.server.trusted_proxies},
+                 {"Certificate", {{"Path", s.server.certificate_path}, {"KeyPath", s.server.certificate_key_path}}}};
   j["Services"] = {{"EnableAllServices", s.services.enable_all_services},
                    {"ServiceTimeoutSeconds", s.services.service_timeout_seconds},
                    {"MaxConcurrentRequests", s.services.max_concurrent_requests}};

@@ -21,7 +21,7 @@ struct LoggingSettings {
 
 /// One address the HTTP server listens on, parsed from `Urls` ("http://+:5000").
 struct ListenUrl {
-  std::string scheme;  // "http"
+  std::string scheme;  // "http" or "https"
   std::string host;    // "0.0.0.0", "::", "127.0.0.1", ...
   std::uint16_t port = 0;
   std::string text;    // as configured
@@ -38,6 +38,8 @@ struct ServerSettings {
   int keep_alive_timeout_seconds = 120;
   int shutdown_timeout_seconds = 30;
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-Proto is believed
+  std::string certificate_path;      // Certificate:Path, PEM chain for https:// URLs (reloaded on change)
+  std::string certificate_key_path;  // Certificate:KeyPath, PEM private key
   bool operator==(const ServerSettings&) const = default;
 };
 

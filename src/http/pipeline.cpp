@@ -117,41 +117,47 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
     ctx.route = match.route;
     ctx.params = std::move(match.params);
     service = match.route->service;
-    // 2b. authentication and the route's permission
-    const bool limited = limiter_ && service != "health" && service != "metrics";
-    if (!match.route->is_public) {
-      if (!authenticator_) throw RequestError(ErrorKind::unauthorized, "authentication is required").with_header("WWW-Authenticate", "Bearer");
-      std::exception_ptr refused;
-      try {
-        ctx.principal = co_await authenticator_->authenticate(ctx);
-      } catch (...) {
-        refused = std::current_exception();
+    if (https_required(ctx, service)) {
+      // Security:RequireHttps: plain HTTP is sent to the same path over HTTPS (308 keeps the
+      // method and body), before anything else happens.
+      res = https_redirect(ctx);
+    } else {
+      // 2b. authentication and the route's permission
+      const bool limited = limiter_ && service != "health" && service != "metrics";
+      if (!match.route->is_public) {
+        if (!authenticator_) throw RequestError(ErrorKind::unauthorized, "authentication is required").with_header("WWW-Authenticate", "Bearer");
+        std::exception_ptr refused;
+        try {
+          ctx.principal = co_await authenticator_->authenticate(ctx);
+        } catch (...) {
+          refused = std::current_exception();
+        }
+        if (refused) {
+          // Failed attempts count against the caller's address: guessing keys runs into the limit.
+          if (limited) (void)co_await rate_limit(ctx, "ip:" + ctx.connection.remote.to_string());
+          std::rethrow_exception(refused);
+        }
+        if (!match.route->permission.empty() && !authenticator_->allows(*ctx.principal, match.route->permission)) {
+          throw RequestError(ErrorKind::forbidden, "this credential lacks the permission " + match.route->permission);
+        }
       }
-      if (refused) {
-        // Failed attempts count against the caller's address: guessing keys runs into the limit.
-        if (limited) (void)co_await rate_limit(ctx, "ip:" + ctx.connection.remote.to_string());
-        std::rethrow_exception(refused);
+      // 2c. rate limiting
+      if (limited) {
+        const std::string key = ctx.principal ? "principal:" + ctx.principal->account_id
+                                              : "ip:" + ctx.connection.remote.to_string();
+        const auto wait = co_await rate_limit(ctx, key);
+        if (wait.count() > 0) {
+          asio::steady_timer queued(co_await asio::this_coro::executor, wait);
+          co_await queued.async_wait(asio::use_awaitable);
+        }
       }
-      if (!match.route->permission.empty() && !authenticator_->allows(*ctx.principal, match.route->permission)) {
-        throw RequestError(ErrorKind::forbidden, "this credential lacks the permission " + match.route->permission);
+      // 3. concurrency bound
+      if (in_flight_.load(std::memory_order_relaxed) > settings_.max_concurrent_requests) {
+        throw Unavailable("the server is at its limit of concurrent requests; retry shortly").with_header("Retry-After", "1");
       }
+      // 4. handler under the deadline
+      res = co_await dispatch(ctx);
     }
-    // 2c. rate limiting
-    if (limited) {
-      const std::string key = ctx.principal ? "principal:" + ctx.principal->account_id
-                                            : "ip:" + ctx.connection.remote.to_string();
-      const auto wait = co_await rate_limit(ctx, key);
-      if (wait.count() > 0) {
-        asio::steady_timer queued(co_await asio::this_coro::executor, wait);
-        co_await queued.async_wait(asio::use_awaitable);
-      }
-    }
-    // 3. concurrency bound
-    if (in_flight_.load(std::memory_order_relaxed) > settings_.max_concurrent_requests) {
-      throw Unavailable("the server is at its limit of concurrent requests; retry shortly").with_header("Retry-After", "1");
-    }
-    // 4. handler under the deadline
-    res = co_await dispatch(ctx);
   } catch (...) {
     // 5. errors
     res = error_response(std::current_exception(), ctx);
@@ -166,6 +172,27 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
   }
   finish(ctx, res, started, service, method_label(request));
   co_return res;
+}
+
+bool Pipeline::https_required(const Context& ctx, std::string_view service) const {
+  if (!settings_.require_https || ctx.https) return false;
+  // Health and metrics stay reachable over plain HTTP for probes and scrapers on trusted peers.
+  return !((service == "health" || service == "metrics") && is_trusted(settings_.trusted_proxies, ctx.connection.remote));
+}
+
+Response Pipeline::https_redirect(const Context& ctx) const {
+  std::string host(ctx.request[Field::host]);
+  if (host.empty()) throw BadRequest("a Host header is required");
+  // The host without its port (an IPv6 literal keeps its brackets).
+  const auto bracket = host.rfind(']');
+  const auto colon = host.rfind(':');
+  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) host.resize(colon);
+  if (settings_.https_port != 0 && settings_.https_port != 443) host += ":" + std::to_string(settings_.https_port);
+  Response res{beast_http::status::permanent_redirect, 11};
+  res.set(Field::location, "https://" + host + std::string(ctx.request.target()));
+  res.set(Field::content_type, "text/plain; charset=utf-8");
+  res.body() = "HTTPS is required: https://" + host + std::string(ctx.request.target()) + "\n";
+  return res;
 }
 
 asio::awaitable<std::chrono::milliseconds> Pipeline::rate_limit(Context& ctx, const std::string& key) {

@@ -21,6 +21,10 @@ struct PipelineSettings {
   int max_concurrent_requests = 1000;
   std::chrono::milliseconds service_timeout{30'000};
   std::vector<asio::ip::address> trusted_proxies;
+  /// Security:RequireHttps: plain HTTP gets 308 to https:// (health and metrics from trusted
+  /// proxies excepted), on `https_port` (0 or 443: the default port).
+  bool require_https = false;
+  std::uint16_t https_port = 0;
 };
 
 /// The one middleware pipeline every request goes through, in this order:
@@ -76,6 +80,8 @@ class Pipeline {
   void set_auditor(Auditor* auditor) { auditor_ = auditor; }
   /// Routes that are not public need an authenticator; without one they answer 401.
   void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
+  /// The port HTTPS redirects point to (known once the listeners are bound; before start()).
+  void set_https_port(std::uint16_t port) { settings_.https_port = port; }
   /// Every route but health and metrics is rate limited when a limiter is set.
   void set_rate_limiter(RateLimiter* limiter) { limiter_ = limiter; }
   /// Counts in `shared` (all replicas) when it answers, in the RateLimiter otherwise.
@@ -103,6 +109,8 @@ class Pipeline {
   AuditEntry audit_entry(const Context& ctx, const Response& res, std::string_view service, std::int64_t ms) const;
   /// Takes a permit for `key`: the time to wait in the queue, or RequestError 429.
   asio::awaitable<std::chrono::milliseconds> rate_limit(Context& ctx, const std::string& key);
+  bool https_required(const Context& ctx, std::string_view service) const;
+  Response https_redirect(const Context& ctx) const;
 
   const Router& router_;
   PipelineSettings settings_;

@@ -17,8 +17,11 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 
 #include "nsl/core/errors.hpp"
+#include "nsl/http/tls.hpp"
 
 namespace nsl::http {
 namespace {
@@ -107,8 +110,8 @@ void render_head(const Response& res, std::string& head) {
   head += "\r\n";
 }
 
-asio::awaitable<boost::system::error_code> write_response(beast::tcp_stream& stream, const Response& res,
-                                                          std::string& head) {
+template <class Stream>
+asio::awaitable<boost::system::error_code> write_response(Stream& stream, const Response& res, std::string& head) {
   render_head(res, head);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(res.body())};
   auto [ec, n] = co_await asio::async_write(stream, buffers, kAsTuple);
@@ -142,6 +145,7 @@ Server::~Server() = default;
 
 void Server::listen(const std::vector<ListenAddress>& addresses) {
   for (const auto& a : addresses) {
+    if (a.tls && !tls_) throw StartupError("cannot listen on " + a.text + ": HTTPS needs Server:Certificate:Path and Server:Certificate:KeyPath");
     beast::error_code ec;
     const auto address = asio::ip::make_address(a.host, ec);
     if (ec) throw StartupError("cannot listen on " + a.text + ": \"" + a.host + "\" is not an IP address");
@@ -154,8 +158,11 @@ void Server::listen(const std::vector<ListenAddress>& addresses) {
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw StartupError("cannot listen on " + a.text + ": " + ec.message());
     acceptors_.push_back(std::move(acceptor));
+    acceptor_tls_.push_back(a.tls);
   }
 }
+
+std::vector<bool> Server::local_tls() const { return acceptor_tls_; }
 
 std::vector<tcp::endpoint> Server::local_endpoints() const {
   std::vector<tcp::endpoint> out;
@@ -167,8 +174,8 @@ std::vector<tcp::endpoint> Server::local_endpoints() const {
 }
 
 void Server::start() {
-  for (auto& a : acceptors_) {
-    asio::co_spawn(a->get_executor(), accept_loop(*a), asio::detached);
+  for (std::size_t i = 0; i < acceptors_.size(); ++i) {
+    asio::co_spawn(acceptors_[i]->get_executor(), accept_loop(*acceptors_[i], acceptor_tls_[i]), asio::detached);
   }
   asio::co_spawn(asio::make_strand(ioc_), sweep(), asio::detached);
 }
@@ -212,7 +219,7 @@ asio::awaitable<void> Server::sweep() {
   }
 }
 
-asio::awaitable<void> Server::accept_loop(Acceptor& acceptor) {
+asio::awaitable<void> Server::accept_loop(Acceptor& acceptor, bool tls) {
   while (!stopping()) {
     auto strand = asio::make_strand(ioc_);
     auto [ec, socket] = co_await acceptor.async_accept(strand, kAsTuple);
@@ -229,28 +236,25 @@ asio::awaitable<void> Server::accept_loop(Acceptor& acceptor) {
     // The completion handler keeps the session (and so the cancellation signal its slot refers
     // to) alive until co_spawn has finished with the slot, which is after the coroutine's frame
     // is gone.
-    asio::co_spawn(strand, session(std::move(socket), state),
+    asio::co_spawn(strand, session(std::move(socket), state, tls),
                    asio::bind_cancellation_slot(slot, [keep = state](const std::exception_ptr&) {}));
   }
 }
 
-asio::awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<Session> state) {
+asio::awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<Session> state, bool tls) {
   using Clock = std::chrono::steady_clock;
   active_.fetch_add(1, std::memory_order_relaxed);
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   ConnectionInfo info;
+  info.tls = tls;
   if (auto remote = socket.remote_endpoint(ignored); !ignored) {
     info.remote = remote.address();
     info.remote_port = remote.port();
   }
-  beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  std::string head;  // response head, reused for every response on this connection
-  head.reserve(1024);
-  state->stream = &stream;
   state->buffer = &buffer;
-  // A new connection must start its request within the headers timeout.
+  // A new connection must start its request (and its TLS handshake) within the headers timeout.
   state->set(Session::idle, Clock::now() + options_.request_headers_timeout);
   std::list<std::shared_ptr<Session>>::iterator self;
   {
@@ -259,29 +263,78 @@ asio::awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<Sessio
     self = sessions_.begin();
   }
 
+  beast::tcp_stream* raw = nullptr;
   bool linger = false;
+  if (tls) {
+    // The context in use when the connection arrived stays with it (a reload affects new ones).
+    auto context = tls_->context();
+    asio::ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *context);
+    raw = &stream.next_layer();
+    state->stream = raw;
+    auto [hs_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kAsTuple);
+    if (!hs_ec) linger = co_await exchange(stream, *state, info);
+    co_await finish_connection(*raw, *state, linger);
+    state->stream = nullptr;
+  } else {
+    beast::tcp_stream stream(std::move(socket));
+    raw = &stream;
+    state->stream = raw;
+    linger = co_await exchange(stream, *state, info);
+    co_await finish_connection(*raw, *state, linger);
+    state->stream = nullptr;
+  }
+  state->buffer = nullptr;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    sessions_.erase(self);
+  }
+  active_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<void> Server::finish_connection(beast::tcp_stream& raw, Session& state, bool linger) {
+  beast::error_code ignored;
+  raw.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (linger) {
+    state.set(Session::writing, std::chrono::steady_clock::now() + std::chrono::seconds(2));
+    auto& buffer = *state.buffer;
+    std::size_t drained = 0;
+    while (drained < (16u << 20)) {
+      auto [ec, n] = co_await raw.async_read_some(buffer.prepare(65536), kAsTuple);
+      if (ec) break;
+      buffer.consume(buffer.size());
+      drained += n;
+    }
+  }
+  raw.socket().close(ignored);
+}
+
+template <class Stream>
+asio::awaitable<bool> Server::exchange(Stream& stream, Session& state, const ConnectionInfo& info) {
+  using Clock = std::chrono::steady_clock;
+  auto& buffer = *state.buffer;
+  std::string head;  // response head, reused for every response on this connection
+  head.reserve(1024);
   while (!stopping() || buffer.size() > 0) {
     beast_http::request_parser<beast_http::string_body> parser;
     parser.header_limit(options_.max_request_headers_bytes);
     parser.body_limit(options_.max_request_body_bytes);
-    state->parser = &parser;
-    state->read_timed_out = false;
-    if (buffer.size() > 0) state->set(Session::reading, Clock::now() + options_.request_headers_timeout);
+    state.parser = &parser;
+    state.read_timed_out = false;
+    if (buffer.size() > 0) state.set(Session::reading, Clock::now() + options_.request_headers_timeout);
     auto [read_ec, read_n] = co_await beast_http::async_read(stream, buffer, parser, kAsTuple);
     (void)read_n;
-    state->parser = nullptr;
+    state.parser = nullptr;
     if (read_ec) {
-      auto error = classify_read_error(state->read_timed_out ? beast::error::timeout : read_ec);
-      if (!error) break;
+      auto error = classify_read_error(state.read_timed_out ? beast::error::timeout : read_ec);
+      if (!error) co_return false;
       const Request* partial = parser.is_header_done() ? &parser.get() : nullptr;
       auto res = pipeline_.reject(*error, info, partial);
       res.keep_alive(false);
-      state->set(Session::writing, Clock::now() + options_.write_timeout);
+      state.set(Session::writing, Clock::now() + options_.write_timeout);
       co_await write_response(stream, res, head);
-      linger = true;
-      break;
+      co_return true;
     }
-    state->set(Session::handling, Clock::now() + pipeline_.service_timeout());
+    state.set(Session::handling, Clock::now() + pipeline_.service_timeout());
     auto& request = parser.get();
     auto res = co_await pipeline_.handle(request, info);
     // A deadline cancellation ends with the handler; the connection goes on.
@@ -289,35 +342,12 @@ asio::awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<Sessio
     res.version(request.version());
     const bool keep_alive = request.keep_alive() && !stopping();
     res.keep_alive(keep_alive);
-    state->set(Session::writing, Clock::now() + options_.write_timeout);
+    state.set(Session::writing, Clock::now() + options_.write_timeout);
     const auto write_ec = co_await write_response(stream, res, head);
-    if (write_ec || !keep_alive) break;
-    state->set(Session::idle, Clock::now() + options_.keep_alive_timeout);
+    if (write_ec || !keep_alive) co_return false;
+    state.set(Session::idle, Clock::now() + options_.keep_alive_timeout);
   }
-
-  if (linger) {
-    // After an error response the client may still be sending: read and discard for a moment
-    // so it sees the response instead of a connection reset.
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    state->set(Session::writing, Clock::now() + std::chrono::seconds(2));
-    std::size_t drained = 0;
-    while (drained < (16u << 20)) {
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(65536), kAsTuple);
-      if (ec) break;
-      buffer.consume(buffer.size());
-      drained += n;
-    }
-  } else {
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  }
-  state->stream = nullptr;
-  state->buffer = nullptr;
-  {
-    std::lock_guard lock(sessions_mutex_);
-    sessions_.erase(self);
-  }
-  stream.socket().close(ignored);
-  active_.fetch_sub(1, std::memory_order_relaxed);
+  co_return false;
 }
 
 void Server::close_sessions(bool idle_only) {

@@ -11,6 +11,8 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include "nsl/core/asio.hpp"
 #include "nsl/core/logging.hpp"
@@ -34,20 +36,28 @@ struct ListenAddress {
   std::string host;
   std::uint16_t port = 0;
   std::string text;  // as configured, for messages
+  bool tls = false;  // HTTPS: needs set_tls()
 };
 
-/// HTTP/1.1 server on Beast: keep-alive, header and body limits, read and idle timeouts, and a
-/// graceful shutdown that stops accepting, closes idle connections and lets requests already
-/// being read or handled finish (their responses carry `Connection: close`).
+class TlsCertificate;
+
+/// HTTP/1.1 server on Beast, plain or over TLS: keep-alive, header and body limits, read and idle
+/// timeouts (the TLS handshake counts as reading the request), and a graceful shutdown that stops
+/// accepting, closes idle connections and lets requests already being read or handled finish
+/// (their responses carry `Connection: close`).
 class Server {
  public:
   Server(asio::io_context& ioc, ServerOptions options, Pipeline& pipeline, metrics::Registry& registry, log::Sink& logs);
   ~Server();
 
+  /// The certificate HTTPS listeners serve (new connections take its newest context).
+  void set_tls(const TlsCertificate* tls) { tls_ = tls; }
   /// Binds every address. Throws StartupError naming the address that failed.
   void listen(const std::vector<ListenAddress>& addresses);
   /// The bound endpoints (with the real port when port 0 was asked for).
   std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
+  /// Whether each bound endpoint (in the same order) speaks TLS.
+  std::vector<bool> local_tls() const;
   /// Starts accepting on every bound address.
   void start();
   /// Graceful shutdown; completes when every connection is closed or `grace` has passed
@@ -61,8 +71,15 @@ class Server {
   struct Session;
   using Acceptor = asio::ip::tcp::acceptor;
 
-  asio::awaitable<void> accept_loop(Acceptor& acceptor);
-  asio::awaitable<void> session(asio::ip::tcp::socket socket, std::shared_ptr<Session> state);
+  asio::awaitable<void> accept_loop(Acceptor& acceptor, bool tls);
+  asio::awaitable<void> session(asio::ip::tcp::socket socket, std::shared_ptr<Session> state, bool tls);
+  /// Requests and responses on one connection until it ends; true when an error response was
+  /// sent and the client may still be sending.
+  template <class Stream>
+  asio::awaitable<bool> exchange(Stream& stream, Session& state, const ConnectionInfo& info);
+  /// Ends the connection; after an error response, first reads and discards what the client is
+  /// still sending (for a moment) so that it sees the response rather than a reset.
+  asio::awaitable<void> finish_connection(boost::beast::tcp_stream& raw, Session& state, bool linger);
   asio::awaitable<void> sweep();
   void close_sessions(bool idle_only);
 
@@ -71,6 +88,8 @@ class Server {
   Pipeline& pipeline_;
   log::Logger log_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::vector<bool> acceptor_tls_;
+  const TlsCertificate* tls_ = nullptr;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> active_{0};
   std::mutex sessions_mutex_;
