@@ -9,7 +9,7 @@ PACKAGES=(
   libboost1.81-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libssl-dev libgtest-dev
   libsecp256k1-dev libcrypto++-dev libcurl4-openssl-dev libseccomp-dev libpq-dev libhiredis-dev
   postgresql redis-server
-  gdb
+  gdb openssl
   python3 python3-pip sqlite3 curl wrk
 )
 
