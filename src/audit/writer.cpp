@@ -11,6 +11,7 @@ namespace {
 
 using nlohmann::json;
 constexpr std::size_t kBatch = 500;
+constexpr std::size_t kRowsPerInsert = 64;  // 832 parameters
 
 db::Value text_or_null(const std::string& s) { return s.empty() ? db::Value(nullptr) : db::Value(s); }
 
@@ -70,24 +71,43 @@ void AuditWriter::record(http::AuditEntry entry) {
 
 bool AuditWriter::write(std::deque<http::AuditEntry>& batch) {
   try {
-    db_.with_connection_blocking([&](db::Connection& c) {
-      c.begin_write();
-      try {
-        for (const auto& e : batch) {
-          c.query("INSERT INTO audit_logs (event_type, user_address, service_name, method_name, request_id, correlation_id, "
-                  "ip_address, user_agent, request_data, response_data, status_code, error_message, execution_time_ms) "
-                  "VALUES ($13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                  {text_or_null(e.principal.substr(0, 42)), e.service.substr(0, 50), e.method, e.request_id.substr(0, 100),
-                   e.correlation_id.substr(0, 100), text_or_null(e.ip_address), text_or_null(e.user_agent),
-                   text_or_null(storable_json(e.request_data)), text_or_null(storable_json(e.response_data)), std::int64_t{e.status}, text_or_null(e.error_message), e.execution_time_ms,
-                   e.event_type.substr(0, 50)});
+    // PostgreSQL: rows of up to kRowsPerInsert in one INSERT, which sets up the statement (its
+    // partition routing and CHECK constraints) once for them all. SQLite: one row per statement,
+    // which it runs faster than a long VALUES list.
+    constexpr std::size_t kColumns = 13;
+    const std::size_t per_statement = db_.dialect() == db::Dialect::postgres ? kRowsPerInsert : 1;
+    std::vector<db::Statement> rows;
+    for (std::size_t first = 0; first < batch.size(); first += per_statement) {
+      const std::size_t n = std::min(per_statement, batch.size() - first);
+      db::Statement& st = rows.emplace_back();
+      st.sql =
+          "INSERT INTO audit_logs (event_type, user_address, service_name, method_name, request_id, correlation_id, "
+          "ip_address, user_agent, request_data, response_data, status_code, error_message, execution_time_ms) VALUES ";
+      st.params.reserve(n * kColumns);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto& e = batch[first + i];
+        st.sql += i == 0 ? "(" : ", (";
+        for (std::size_t c = 1; c <= kColumns; ++c) {
+          st.sql += (c == 1 ? "$" : ", $") + std::to_string(i * kColumns + c);
         }
-        c.commit();
-      } catch (...) {
-        c.rollback();
-        throw;
+        st.sql += ")";
+        auto& p = st.params;
+        p.emplace_back(e.event_type.substr(0, 50));
+        p.push_back(text_or_null(e.principal.substr(0, 42)));
+        p.emplace_back(e.service.substr(0, 50));
+        p.emplace_back(e.method);
+        p.emplace_back(e.request_id.substr(0, 100));
+        p.emplace_back(e.correlation_id.substr(0, 100));
+        p.push_back(text_or_null(e.ip_address));
+        p.push_back(text_or_null(e.user_agent));
+        p.push_back(text_or_null(storable_json(e.request_data)));
+        p.push_back(text_or_null(storable_json(e.response_data)));
+        p.emplace_back(std::int64_t{e.status});
+        p.push_back(text_or_null(e.error_message));
+        p.emplace_back(e.execution_time_ms);
       }
-    });
+    }
+    db_.with_connection_blocking([&](db::Connection& c) { c.execute_all(rows); });
     written_.inc(static_cast<double>(batch.size()));
     return true;
   } catch (const std::exception& e) {

@@ -63,6 +63,7 @@ template std::string Result::get<std::string>(std::size_t, std::size_t) const;
 template Blob Result::get<Blob>(std::size_t, std::size_t) const;
 template std::optional<std::int64_t> Result::get_optional<std::int64_t>(std::size_t, std::size_t) const;
 template std::optional<double> Result::get_optional<double>(std::size_t, std::size_t) const;
+template std::optional<bool> Result::get_optional<bool>(std::size_t, std::size_t) const;
 template std::optional<std::string> Result::get_optional<std::string>(std::size_t, std::size_t) const;
 template std::optional<Blob> Result::get_optional<Blob>(std::size_t, std::size_t) const;
 

@@ -73,6 +73,12 @@ class DatabaseError : public DependencyError {
   Kind kind_;
 };
 
+/// One statement with its parameters.
+struct Statement {
+  std::string sql;
+  std::vector<Value> params;
+};
+
 /// One connection, used by one thread at a time. Placeholders are written `$1`, `$2`, ... in
 /// every dialect, so a statement reads the same on SQLite and PostgreSQL.
 class Connection {
@@ -87,13 +93,21 @@ class Connection {
   virtual void begin_write() = 0;
   virtual void commit() = 0;
   virtual void rollback() = 0;
+  /// Runs every statement in one write transaction: all of them or, when one fails (its error
+  /// is thrown), none. PostgreSQL sends them in one pipeline: one round trip for the lot.
+  virtual void execute_all(const std::vector<Statement>& statements);
 };
 
-/// One statement with its parameters.
-struct Statement {
-  std::string sql;
-  std::vector<Value> params;
-};
+inline void Connection::execute_all(const std::vector<Statement>& statements) {
+  begin_write();
+  try {
+    for (const auto& s : statements) (void)query(s.sql, s.params);
+    commit();
+  } catch (...) {
+    rollback();
+    throw;
+  }
+}
 
 /// A database: a pool of connections and a named pool of threads to use them on, so that
 /// callers on IO threads only ever await. Implementations: SQLite (embedded default).

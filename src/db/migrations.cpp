@@ -438,6 +438,15 @@ CREATE TABLE storage_keys (
 );
 )sql";
 
+// The unique (user_address, key) index answers every lookup these two did, and every write paid
+// for them. Worse, PostgreSQL's generic plans for a one-entry lookup picked them (or the partial
+// listing index) on a table whose statistics were not yet gathered, and then read every entry of
+// the owner for each lookup.
+constexpr const char* kV9 = R"sql(
+DROP INDEX idx_storage_user_address;
+DROP INDEX idx_storage_key;
+)sql";
+
 std::string now_text(Connection&) { return utc_now_text(); }
 
 // A fixed key for pg_advisory_lock: migrations of one database run one process at a time.
@@ -475,6 +484,8 @@ const std::vector<Migration>& migrations() {
       {6, "secrets: sealed, versioned values per account", {{Dialect::sqlite, kV6Sqlite}, {Dialect::postgres, kV6Postgres}}},
       {7, "jobs: leased background work shared by replicas", {{Dialect::sqlite, kV7Sqlite}, {Dialect::postgres, kV7Postgres}}},
       {8, "storage: sharing and per-owner data keys", {{Dialect::sqlite, kV8Sqlite}, {Dialect::postgres, kV8Postgres}}},
+      {9, "storage: drop the single-column indexes the unique (user_address, key) index covers",
+       {{Dialect::sqlite, kV9}, {Dialect::postgres, kV9}}},
   };
   return kAll;
 }

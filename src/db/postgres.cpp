@@ -221,6 +221,23 @@ class PgConnection final : public Connection {
     ResultPtr r(PQexec(conn_, "ROLLBACK"));
   }
 
+  void execute_all(const std::vector<Statement>& statements) override {
+    if (statements.size() < 2 || in_tx_) {
+      Connection::execute_all(statements);
+      return;
+    }
+    std::vector<GroupCommit::Item> items(statements.size());
+    std::vector<GroupCommit::Item*> batch;
+    batch.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      items[i].statement = &statements[i];
+      prepare(statements[i].sql);
+      batch.push_back(&items[i]);
+    }
+    // A failure rolls everything back; running them again one by one names the failing one.
+    if (!pipeline(batch)) Connection::execute_all(statements);
+  }
+
   /// Group commit: every statement in one transaction, sent in one pipeline. If any fails, the
   /// whole transaction is rolled back and each statement runs again on its own, so that only the
   /// failing one reports its error.

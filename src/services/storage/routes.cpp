@@ -14,6 +14,10 @@ constexpr std::size_t kMaxValueBytes = 1048576;  // guide §7.2.2: 1 MB
 constexpr std::size_t kMaxMetadataBytes = 16 * 1024;
 constexpr std::int64_t kMaxTtlSeconds = 10LL * 365 * 86400;
 constexpr int kMaxShared = 100;
+// One entry, found through the unique (user_address, key) index. Whether it is live (deleted_at
+// NULL) is read, not filtered: with `deleted_at IS NULL` in the condition, PostgreSQL may plan
+// the lookup on the partial listing index and read every entry of the owner.
+constexpr const char* kOneEntry = "user_address = $1 AND key = $2";
 
 RequestError field_error(const std::string& field, const std::string& message) {
   return std::move(RequestError(ErrorKind::bad_request, field + " " + message).with_field(field, message));
@@ -112,11 +116,11 @@ asio::awaitable<std::optional<StorageService::Row>> StorageService::load(const s
   auto* db = &db_;
   cache::Cache::Loader loader = [db, owner, key]() -> asio::awaitable<std::optional<std::string>> {
     const auto r = co_await db->run([&](db::Connection& c) {
-      return c.query("SELECT value, encrypted, access_level, shared_with, size_bytes, created_at, updated_at, expires_at, metadata "
-                     "FROM storage_data WHERE user_address = $1 AND key = $2 AND deleted_at IS NULL",
+      return c.query("SELECT value, encrypted, access_level, shared_with, size_bytes, created_at, updated_at, expires_at, metadata, "
+                     "deleted_at IS NULL FROM storage_data WHERE " + std::string(kOneEntry),
                      {owner, key});
     });
-    if (r.empty()) co_return std::nullopt;
+    if (r.empty() || !r.get<bool>(0, 9)) co_return std::nullopt;
     json row{{"value", r.get<std::string>(0, 0)},
              {"encrypted", r.get<bool>(0, 1)},
              {"access_level", r.get<std::string>(0, 2)},
@@ -183,13 +187,23 @@ asio::awaitable<StorageService::Usage> StorageService::usage_of(const std::strin
   {
     std::lock_guard lock(mutex_);
     const auto it = usage_.find(owner);
-    if (it != usage_.end() && now - it->second.counted < std::chrono::seconds(10)) co_return it->second;
+    if (it != usage_.end()) {
+      if (now - it->second.counted < std::chrono::seconds(10) || it->second.recounting) co_return it->second;
+      it->second.recounting = true;
+    }
   }
-  const auto r = co_await db_.run([&](db::Connection& c) {
-    return c.query("SELECT count(*), coalesce(sum(size_bytes), 0) FROM storage_data WHERE user_address = $1 AND deleted_at IS NULL",
-                   {owner});
-  });
-  Usage u{r.get<std::int64_t>(0, 0), r.get<std::int64_t>(0, 1), now};
+  std::optional<db::Result> r;
+  try {
+    r = co_await db_.run([&](db::Connection& c) {
+      return c.query("SELECT count(*), coalesce(sum(size_bytes), 0) FROM storage_data WHERE user_address = $1 AND deleted_at IS NULL",
+                     {owner});
+    });
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    if (const auto it = usage_.find(owner); it != usage_.end()) it->second.recounting = false;
+    throw;
+  }
+  Usage u{r->get<std::int64_t>(0, 0), r->get<std::int64_t>(0, 1), now};
   std::lock_guard lock(mutex_);
   usage_[owner] = u;
   co_return u;
@@ -220,7 +234,7 @@ asio::awaitable<void> StorageService::flush_access_counts() {
   co_await db_.transaction([&](db::Connection& c) {
     for (const auto& [k, v] : pending) {
       c.query("UPDATE storage_data SET accessed_count = accessed_count + $3, last_accessed = $4 "
-              "WHERE user_address = $1 AND key = $2 AND deleted_at IS NULL",
+              "WHERE " + std::string(kOneEntry),
               {k.first, k.second, v.first, v.second});
     }
   });
@@ -382,20 +396,27 @@ void StorageService::add_routes(http::Router& router) {
                 const auto owner = owner_of(*ctx.principal, chain);
                 // Quotas: against the owner's usage counted at most 10 s ago plus this replica's
                 // writes since (several replicas writing for one owner at once may overshoot a little).
-                const auto previous = co_await db_.run([&](db::Connection& c) {
-                  return c.query("SELECT size_bytes FROM storage_data WHERE user_address = $1 AND key = $2 AND deleted_at IS NULL",
-                                 {owner, key});
-                });
-                const bool exists = !previous.empty();
-                const std::int64_t old_size = exists ? previous.get<std::int64_t>(0, 0) : 0;
+                // When the value fits even as a new key, PostgreSQL learns what it replaced from the
+                // upsert itself (one round trip less); otherwise the entry is looked up first.
+                const auto size = static_cast<std::int64_t>(clear.size());
                 const auto usage = co_await usage_of(owner);
-                const auto keys_after = usage.keys + (exists ? 0 : 1);
-                const auto bytes_after = usage.bytes - old_size + static_cast<std::int64_t>(clear.size());
-                if (keys_after > settings_.max_keys) {
-                  throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(settings_.max_keys) + " keys is used up");
-                }
-                if (bytes_after > settings_.max_bytes) {
-                  throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(settings_.max_bytes) + " bytes is used up");
+                const bool fits_as_new = usage.keys + 1 <= settings_.max_keys && usage.bytes + size <= settings_.max_bytes;
+                const bool replaced_from_upsert = fits_as_new && db_.dialect() == db::Dialect::postgres;
+                bool exists = false;
+                std::int64_t old_size = 0;
+                if (!replaced_from_upsert) {
+                  const auto previous = co_await db_.run([&](db::Connection& c) {
+                    return c.query("SELECT size_bytes, deleted_at IS NULL FROM storage_data WHERE " + std::string(kOneEntry),
+                                   {owner, key});
+                  });
+                  exists = !previous.empty() && previous.get<bool>(0, 1);
+                  old_size = exists ? previous.get<std::int64_t>(0, 0) : 0;
+                  if (usage.keys + (exists ? 0 : 1) > settings_.max_keys) {
+                    throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(settings_.max_keys) + " keys is used up");
+                  }
+                  if (usage.bytes - old_size + size > settings_.max_bytes) {
+                    throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(settings_.max_bytes) + " bytes is used up");
+                  }
                 }
                 std::string stored = clear;
                 if (encrypted) {
@@ -404,19 +425,29 @@ void StorageService::add_routes(http::Router& router) {
                 }
                 const auto now = db::utc_now_text();
                 const db::Statement upsert{
+                    std::string(replaced_from_upsert ? "WITH prev AS (SELECT size_bytes, deleted_at IS NULL AS live FROM storage_data "
+                                                       "WHERE user_address = $2 AND key = $3) "
+                                                     : "") +
                     "INSERT INTO storage_data (id, user_address, key, value, encrypted, access_level, size_bytes, created_at, "
                     "updated_at, expires_at, metadata, shared_with) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) "
                     "ON CONFLICT (user_address, key) DO UPDATE SET value = excluded.value, encrypted = excluded.encrypted, "
                     "access_level = CASE WHEN $12 = 1 THEN excluded.access_level ELSE storage_data.access_level END, "
                     "shared_with = CASE WHEN $13 = 1 THEN excluded.shared_with ELSE storage_data.shared_with END, "
                     "size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, expires_at = excluded.expires_at, "
-                    "metadata = excluded.metadata, accessed_count = storage_data.accessed_count, deleted_at = NULL",
+                    "metadata = excluded.metadata, accessed_count = storage_data.accessed_count, deleted_at = NULL" +
+                        std::string(replaced_from_upsert ? " RETURNING (SELECT size_bytes FROM prev), (SELECT live FROM prev)" : ""),
                     {random_uuid(), owner, key, stored, std::int64_t{encrypted ? 1 : 0}, level,
                      static_cast<std::int64_t>(clear.size()), now, expires ? db::Value(*expires) : db::Value(nullptr),
                      metadata ? db::Value(*metadata) : db::Value(nullptr), db::Value(shared.dump()),
                      std::int64_t{level_given ? 1 : 0}, std::int64_t{shared_given ? 1 : 0}}};
-                co_await cache_.write(cache_key(owner, key), [&]() -> asio::awaitable<void> { co_await db_.write(upsert); });
-                adjust_usage(owner, exists ? 0 : 1, static_cast<std::int64_t>(clear.size()) - old_size);
+                co_await cache_.write(cache_key(owner, key), [&]() -> asio::awaitable<void> {
+                  const auto written = co_await db_.write(upsert);
+                  if (replaced_from_upsert && !written.empty() && written.get_optional<bool>(0, 1).value_or(false)) {
+                    exists = true;
+                    old_size = written.get<std::int64_t>(0, 0);
+                  }
+                });
+                adjust_usage(owner, exists ? 0 : 1, size - old_size);
                 json out{{"key", key}, {"owner", owner}, {"chain", chain}, {"size_bytes", clear.size()},
                          {"encrypted", encrypted}, {"created", !exists}, {"updated_at", now},
                          {"expires_at", expires ? json(*expires) : json(nullptr)}};

@@ -62,9 +62,10 @@ class StorageService {
     std::int64_t keys = 0;
     std::int64_t bytes = 0;
     std::chrono::steady_clock::time_point counted{};
+    bool recounting = false;
   };
   /// The owner's entries and bytes: counted in the database at most 10 s ago, plus this
-  /// replica's writes since.
+  /// replica's writes since. One request recounts a stale figure; the others meanwhile use it.
   asio::awaitable<Usage> usage_of(const std::string& owner);
   void adjust_usage(const std::string& owner, std::int64_t keys, std::int64_t bytes);
 
