@@ -1,5 +1,8 @@
 #include "nsl/core/strings.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "nsl/core/ids.hpp"
@@ -34,6 +37,23 @@ TEST(Ids, UuidsAreVersion4AndDistinct) {
   EXPECT_EQ(a[14], '4');
   EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
   EXPECT_NE(a, b);
+}
+
+TEST(Ids, TimeOrderedUuidsAreVersion7CarryTheTimeAndSortByIt) {
+  const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto a = time_ordered_uuid();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const auto b = time_ordered_uuid();
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '7');
+  EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
+  const auto ms = std::stoll(a.substr(0, 8) + a.substr(9, 4), nullptr, 16);
+  EXPECT_GE(ms, before);
+  EXPECT_LE(ms, before + 1000);
+  EXPECT_LT(a, b);
+  // The random part differs between ids made in one millisecond.
+  EXPECT_NE(time_ordered_uuid().substr(15), time_ordered_uuid().substr(15));
 }
 
 TEST(Ids, AcceptableRequestIds) {

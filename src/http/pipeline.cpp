@@ -80,7 +80,7 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
   const auto started = Clock::now();
   // 1. ids
   std::string request_id = id_from(request, Field::unknown, "X-Request-Id");
-  if (request_id.empty()) request_id = random_uuid();
+  if (request_id.empty()) request_id = time_ordered_uuid();
   std::string correlation_id = id_from(request, Field::unknown, "X-Correlation-Id");
   if (correlation_id.empty()) correlation_id = request_id;
 
@@ -374,7 +374,7 @@ Response Pipeline::reject(const RequestError& error, const ConnectionInfo& conne
   Request& req = partial ? const_cast<Request&>(*partial) : empty;
   Context ctx{req, connection, {}, {}};
   ctx.request_id = id_from(req, Field::unknown, "X-Request-Id");
-  if (ctx.request_id.empty()) ctx.request_id = random_uuid();
+  if (ctx.request_id.empty()) ctx.request_id = time_ordered_uuid();
   ctx.correlation_id = id_from(req, Field::unknown, "X-Correlation-Id");
   if (ctx.correlation_id.empty()) ctx.correlation_id = ctx.request_id;
   const std::string_view target = partial ? std::string_view(partial->target()) : std::string_view{};

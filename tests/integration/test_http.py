@@ -2,6 +2,7 @@
 import json
 import socket
 import time
+import uuid
 
 import requests
 
@@ -137,6 +138,13 @@ def test_request_and_correlation_ids(nsl):
     rid = resp.headers["X-Request-Id"]
     assert len(rid) == 36 and rid.count("-") == 4
     assert resp.headers["X-Correlation-Id"] == rid
+    # Generated ids are RFC 9562 version 7: they carry the time (so they index in order) and are
+    # otherwise random.
+    u = uuid.UUID(rid)
+    assert u.version == 7 and u.variant == uuid.RFC_4122
+    assert abs(int(rid.replace("-", "")[:12], 16) / 1000 - time.time()) < 60
+    later = nsl.get("/health/live").headers["X-Request-Id"]
+    assert later != rid and later[:13] >= rid[:13]
     # A hostile id is not echoed: it is replaced.
     resp = nsl.get("/health/live", headers={"X-Request-Id": "a" * 300})
     assert resp.headers["X-Request-Id"] != "a" * 300

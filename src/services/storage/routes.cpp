@@ -436,7 +436,7 @@ void StorageService::add_routes(http::Router& router) {
                     "size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, expires_at = excluded.expires_at, "
                     "metadata = excluded.metadata, accessed_count = storage_data.accessed_count, deleted_at = NULL" +
                         std::string(replaced_from_upsert ? " RETURNING (SELECT size_bytes FROM prev), (SELECT live FROM prev)" : ""),
-                    {random_uuid(), owner, key, stored, std::int64_t{encrypted ? 1 : 0}, level,
+                    {time_ordered_uuid(), owner, key, stored, std::int64_t{encrypted ? 1 : 0}, level,
                      static_cast<std::int64_t>(clear.size()), now, expires ? db::Value(*expires) : db::Value(nullptr),
                      metadata ? db::Value(*metadata) : db::Value(nullptr), db::Value(shared.dump()),
                      std::int64_t{level_given ? 1 : 0}, std::int64_t{shared_given ? 1 : 0}}};
