@@ -5,7 +5,10 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include <openssl/rand.h>
 
+#include <array>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -26,7 +29,46 @@ const EC_GROUP* group() {
   return g;
 }
 
+// The group order's Montgomery context (for the blinded inversion below).
+BN_MONT_CTX* order_mont() {
+  static BN_MONT_CTX* const mont = [] {
+    BN_MONT_CTX* m = BN_MONT_CTX_new();
+    BN_CTX* c = BN_CTX_new();
+    const bool ok = m && c && BN_MONT_CTX_set(m, EC_GROUP_get0_order(group()), c) == 1;
+    BN_CTX_free(c);
+    if (!ok) throw std::runtime_error("P-256 setup failed");
+    return m;
+  }();
+  return mont;
+}
+
+// Blinding factors: 32 random bytes each, fetched from the private DRBG 4 KiB at a time.
+void blinding_bytes(std::uint8_t* out) {
+  thread_local std::array<std::uint8_t, 4096> pool{};
+  thread_local std::size_t used = pool.size();
+  if (used + 32 > pool.size()) {
+    if (RAND_priv_bytes(pool.data(), static_cast<int>(pool.size())) != 1) throw std::runtime_error("CSPRNG failure");
+    used = 0;
+  }
+  std::memcpy(out, pool.data() + used, 32);
+  std::memset(pool.data() + used, 0, 32);
+  used += 32;
+}
+
+// One scratch context per thread (a BN_CTX is not shared between threads).
+BN_CTX* scratch() {
+  thread_local Ctx ctx(BN_CTX_new());
+  if (!ctx) throw std::runtime_error("P-256: out of memory");
+  return ctx.get();
+}
+
 Bn bn() { return Bn(BN_new()); }
+Bn secret_bn(ByteView be) {
+  Bn v(BN_bin2bn(be.data(), static_cast<int>(be.size()), nullptr));
+  if (!v) throw std::runtime_error("P-256: out of memory");
+  BN_set_flags(v.get(), BN_FLG_CONSTTIME);
+  return v;
+}
 Bn bn_from(ByteView be) { return Bn(BN_bin2bn(be.data(), static_cast<int>(be.size()), nullptr)); }
 
 void check(int ok) {
@@ -101,33 +143,49 @@ std::array<std::uint8_t, 64> sign(ByteView private_key, ByteView message) { retu
 std::array<std::uint8_t, 64> sign_digest(ByteView private_key, const Hash256& h1) {
   if (!is_valid_private_key(private_key)) throw std::invalid_argument("not a valid secp256r1 private key");
   const BIGNUM* n = EC_GROUP_get0_order(group());
-  Ctx ctx(BN_CTX_new());
-  const auto d = bn_from(private_key);
+  BN_CTX* ctx = scratch();
+  const auto d = secret_bn(private_key);
   // bits2octets: the hash reduced modulo n (qlen == hlen, so bits2int is the plain integer).
   auto z = bn_from(h1);
   if (BN_cmp(z.get(), n) >= 0) check(BN_sub(z.get(), z.get(), n));
   const auto z32 = to32(z.get());
   std::array<std::uint8_t, 64> out{};
   rfc6979(private_key, z32, [&](ByteView candidate) {
-    const auto k = bn_from(candidate);
+    const auto k = secret_bn(candidate);
     if (BN_is_zero(k.get()) || BN_cmp(k.get(), n) >= 0) return false;
     // r = (k·G).x mod n
     Point kg(EC_POINT_new(group()));
-    check(EC_POINT_mul(group(), kg.get(), k.get(), nullptr, nullptr, ctx.get()));
+    check(EC_POINT_mul(group(), kg.get(), k.get(), nullptr, nullptr, ctx));
     auto x = bn();
-    check(EC_POINT_get_affine_coordinates(group(), kg.get(), x.get(), nullptr, ctx.get()));
+    check(EC_POINT_get_affine_coordinates(group(), kg.get(), x.get(), nullptr, ctx));
     auto r = bn();
-    check(BN_nnmod(r.get(), x.get(), n, ctx.get()));
+    check(BN_nnmod(r.get(), x.get(), n, ctx));
     if (BN_is_zero(r.get())) return false;
-    // s = k⁻¹ (z + r·d) mod n
+    // s = k⁻¹ (z + r·d) mod n, every step on secrets in constant time.
     auto rd = bn();
-    check(BN_mod_mul(rd.get(), r.get(), d.get(), n, ctx.get()));
+    BN_set_flags(rd.get(), BN_FLG_CONSTTIME);
+    check(BN_mod_mul(rd.get(), r.get(), d.get(), n, ctx));
     auto sum = bn();
-    check(BN_mod_add(sum.get(), z.get(), rd.get(), n, ctx.get()));
-    Bn kinv(BN_mod_inverse(nullptr, k.get(), n, ctx.get()));
-    if (!kinv) return false;
+    BN_set_flags(sum.get(), BN_FLG_CONSTTIME);
+    check(BN_mod_add(sum.get(), z.get(), rd.get(), n, ctx));
+    // k⁻¹ by a blinded inversion, since BN_mod_inverse takes a time that depends on its input:
+    // with a random b and Montgomery products (R the Montgomery radix), the inversion sees only
+    // k·b·R⁻¹, which tells nothing about k, and (k·b·R⁻¹)⁻¹ · b · R⁻¹ = k⁻¹.
+    std::array<std::uint8_t, 32> b_bytes{};
+    blinding_bytes(b_bytes.data());
+    const auto b = secret_bn(b_bytes);
+    wipe(b_bytes.data(), b_bytes.size());
+    if (BN_cmp(b.get(), n) >= 0) check(BN_sub(b.get(), b.get(), n));
+    if (BN_is_zero(b.get())) check(BN_one(b.get()));
+    auto kb = bn();
+    check(BN_mod_mul_montgomery(kb.get(), k.get(), b.get(), order_mont(), ctx));
+    Bn kb_inv(BN_mod_inverse(nullptr, kb.get(), n, ctx));
+    if (!kb_inv) return false;
+    auto kinv = bn();
+    BN_set_flags(kinv.get(), BN_FLG_CONSTTIME);
+    check(BN_mod_mul_montgomery(kinv.get(), kb_inv.get(), b.get(), order_mont(), ctx));
     auto s = bn();
-    check(BN_mod_mul(s.get(), kinv.get(), sum.get(), n, ctx.get()));
+    check(BN_mod_mul(s.get(), kinv.get(), sum.get(), n, ctx));
     if (BN_is_zero(s.get())) return false;
     // Low-S: neon-js (noble-curves, lowS) and the C# node's preference.
     auto half = bn();
