@@ -149,6 +149,33 @@ TEST_P(Backend, TransactionsCommitWholeOrNothing) {
   EXPECT_EQ(names.get<std::string>(0, 0), "y1");
 }
 
+TEST_P(Backend, ExecuteAllRunsEveryStatementOrNoneAndNamesTheFailure) {
+  const std::string insert = "INSERT INTO accounts (id, name, kind, role) VALUES ($1, $2, 'name', 'user')";
+  std::vector<Statement> good;
+  for (int i = 0; i < 50; ++i) good.push_back({insert, {"e" + std::to_string(i), "e" + std::to_string(i)}});
+  sync([&](Connection& c) { c.execute_all(good); });
+  // The 30th collides with a name written above: nothing of this lot stays.
+  std::vector<Statement> bad;
+  for (int i = 0; i < 40; ++i) bad.push_back({insert, {"f" + std::to_string(i), "f" + std::to_string(i)}});
+  bad[29].params[1] = std::string("e7");
+  try {
+    sync([&](Connection& c) { c.execute_all(bad); });
+    ADD_FAILURE() << "a duplicate name was accepted";
+  } catch (const DatabaseError& e) {
+    EXPECT_EQ(e.kind(), DatabaseError::Kind::unique_violation) << e.what();
+  }
+  const auto count = [&](const char* like) {
+    return run_sync(db_->run([&](Connection& c) {
+             return c.query("SELECT count(*) FROM accounts WHERE name LIKE $1", {std::string(like)});
+           })).get<std::int64_t>(0, 0);
+  };
+  EXPECT_EQ(count("e%"), 50);
+  EXPECT_EQ(count("f%"), 0);
+  // The connection is usable afterwards, inside and outside a transaction of its own.
+  sync([&](Connection& c) { c.execute_all({{insert, {std::string("g1"), std::string("g1")}}}); });
+  EXPECT_EQ(count("g%"), 1);
+}
+
 TEST_P(Backend, GroupCommitAcknowledgesEachWriteAfterItsCommitAndFailsOnlyTheBadOne) {
   constexpr int kWrites = 300;
   asio::io_context ioc;

@@ -256,3 +256,44 @@ def test_the_guides_load_scenario_with_wrk(nsl_factory):
     for key in listed[:: max(1, len(listed) // 100)]:
         got = call(server, "GET", "/v1/storage/neo-n3/" + key, server.admin)
         assert got.status_code == 200 and got.json()["value"] == {"data": "test data"}
+
+
+def test_replacing_a_key_again_and_again_uses_no_quota(server):
+    # The store learns from the write itself whether it replaced an entry (PostgreSQL) or looks
+    # first (SQLite, or near the quota); either way 60 writes of one key are one key of 50.
+    for i in range(60):
+        r = call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": "again", "value": "x" * i})
+        assert r.status_code == 200 and r.json()["created"] is (i == 0), r.text
+    for i in range(49):
+        assert call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": f"n{i}", "value": i}).status_code == 200
+    over = call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": "n49", "value": 1})
+    assert over.status_code == 409 and "quota" in over.json()["detail"]
+
+
+def test_one_entry_lookups_read_one_index_entry_not_the_owners_whole_listing(server):
+    if server.store.backend != "postgres":
+        pytest.skip("a PostgreSQL planning question")
+    r = call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": "seed", "value": 1})
+    owner = r.json()["owner"]
+    # 3000 entries the planner has no statistics about (a fresh table, as on a new deployment).
+    server.store.execute(
+        "INSERT INTO storage_data (user_address, key, value, size_bytes) "
+        f"SELECT '{owner}', 'bulk' || i, '1', 1 FROM generate_series(1, 3000) i")
+
+    def reads(index):
+        rows = server.store.rows("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE schemaname = current_schema() "
+                                 "AND indexrelname = ?", (index,))
+        return rows[0]["idx_tup_read"]
+
+    unique_before, listing_before = reads("storage_data_user_address_key_key"), reads("idx_storage_composite")
+    # Reads that miss the cache, and replacements: each finds its one entry. Planned generically
+    # on such a table, `... AND deleted_at IS NULL` went through the partial listing index and
+    # read all 3000 of the owner's entries every time.
+    for i in range(1, 41):
+        assert call(server, "GET", f"/v1/storage/neo-n3/bulk{i}", server.admin).status_code == 200
+        assert call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": f"bulk{i}", "value": 2}).status_code == 200
+    deadline = time.monotonic() + 10
+    while reads("storage_data_user_address_key_key") - unique_before < 80 and time.monotonic() < deadline:
+        time.sleep(0.3)  # the server's sessions report their statistics about once a second
+    assert reads("storage_data_user_address_key_key") - unique_before >= 80
+    assert reads("idx_storage_composite") - listing_before < 3000
