@@ -343,6 +343,10 @@ int serve(const config::Source& source) {
   const unsigned threads = settings->server.threads > 0 ? static_cast<unsigned>(settings->server.threads)
                                                           : std::max(1u, std::thread::hardware_concurrency());
   asio::io_context ioc(static_cast<int>(threads));
+  // Requests to the enclave go out from the IO threads themselves; the guard lets go of the
+  // connections before ioc is destroyed.
+  enclave.client->attach(ioc.get_executor());
+  const enclave::EnclaveClient::Attached enclave_attached{*enclave.client};
 
   http::Router router;
   http::Health health({5s, build_info::kVersion, settings->environment});

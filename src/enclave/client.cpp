@@ -1,7 +1,13 @@
 #include "nsl/enclave/client.hpp"
 
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -124,45 +130,228 @@ void EnclaveClient::run_batch(std::vector<Call*>& calls) {
   if (!frame.empty()) send_batch(frame, bodies);
 }
 
+namespace {
+
+// The frame of several requests: {"op":"batch","items":[...]}.
+std::string batch_frame(const std::vector<std::string>& bodies) {
+  std::string frame = R"({"op":"batch","items":[)";
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    if (i > 0) frame += ',';
+    frame += bodies[i];
+  }
+  frame += "]}";
+  return frame;
+}
+
+}  // namespace
+
+void EnclaveClient::deliver(std::vector<Call*>& calls, json answer) {
+  if (calls.size() == 1) {
+    try {
+      calls[0]->response = finish(calls[0]->request.value("op", ""), std::move(answer));
+    } catch (...) {
+      calls[0]->error = std::current_exception();
+    }
+    return;
+  }
+  const auto results = answer.find("results");
+  if (!answer.value("ok", false) || results == answer.end() || !results->is_array() || results->size() != calls.size()) {
+    const std::string why = "the enclave answered a batch of " + std::to_string(calls.size()) + " requests wrongly";
+    fail(calls, std::make_exception_ptr(EnclaveUnavailable(why)), why);
+    return;
+  }
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    try {
+      calls[i]->response = finish(calls[i]->request.value("op", ""), std::move((*results)[i]));
+    } catch (...) {
+      calls[i]->error = std::current_exception();
+    }
+  }
+}
+
+void EnclaveClient::fail(std::vector<Call*>& calls, const std::exception_ptr& unavailable, const std::string& why) {
+  log_.warn("enclave unavailable", {{"requests", calls.size()}, {"error", why}});
+  for (auto* call : calls) {
+    requests_.with({call->request.value("op", ""), "unavailable"}).inc();
+    if (!call->response && !call->error) call->error = unavailable;
+  }
+}
+
 void EnclaveClient::send_batch(std::vector<Call*>& calls, const std::vector<std::string>& bodies) {
   const auto started = std::chrono::steady_clock::now();
   try {
-    if (calls.size() == 1) {
-      const auto op = calls[0]->request.value("op", "");
-      auto answer = exchange(bodies[0], true);
-      duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      try {
-        calls[0]->response = finish(op, std::move(answer));
-      } catch (...) {
-        calls[0]->error = std::current_exception();
-      }
-      return;
-    }
-    std::string frame = R"({"op":"batch","items":[)";
-    for (std::size_t i = 0; i < bodies.size(); ++i) {
-      if (i > 0) frame += ',';
-      frame += bodies[i];
-    }
-    frame += "]}";
-    auto answer = exchange(frame, true);
+    auto answer = exchange(calls.size() == 1 ? bodies[0] : batch_frame(bodies), true);
     duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    const auto results = answer.find("results");
-    if (!answer.value("ok", false) || results == answer.end() || !results->is_array() || results->size() != calls.size()) {
-      throw EnclaveUnavailable("the enclave answered a batch of " + std::to_string(calls.size()) + " requests wrongly");
+    deliver(calls, std::move(answer));
+  } catch (const EnclaveUnavailable& e) {
+    fail(calls, std::current_exception(), e.what());
+  }
+}
+
+// ---- The asynchronous path ----
+
+struct EnclaveClient::Link {
+  explicit Link(const asio::any_io_executor& ex) : socket(ex), timer(ex) {}
+  asio::local::stream_protocol::socket socket;
+  asio::steady_timer timer;
+};
+
+struct EnclaveClient::Pending {
+  Pending(json request, const asio::any_io_executor& ex) : done(ex, 1) { call.request = std::move(request); }
+  Call call;
+  asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
+};
+
+void EnclaveClient::attach(asio::any_io_executor io) {
+  std::lock_guard lock(mutex_);
+  io_ = std::move(io);
+}
+
+void EnclaveClient::detach() {
+  std::vector<std::shared_ptr<Link>> links;
+  {
+    std::lock_guard lock(mutex_);
+    io_.reset();
+    links.swap(idle_links_);
+  }
+}
+
+asio::awaitable<json> EnclaveClient::call_async(json request, asio::any_io_executor io) {
+  std::shared_ptr<Pending> pending;
+  bool start = false;
+  {
+    std::lock_guard lock(mutex_);
+    pending = std::make_shared<Pending>(std::move(request), io);
+    queued_.push_back(pending);
+    if (senders_ < options_.threads) {
+      ++senders_;
+      start = true;
     }
-    for (std::size_t i = 0; i < calls.size(); ++i) {
-      try {
-        calls[i]->response = finish(calls[i]->request.value("op", ""), std::move((*results)[i]));
-      } catch (...) {
-        calls[i]->error = std::current_exception();
+  }
+  if (start) {
+    // Each frame's sender runs on a strand: its socket and timeout timer are used by one at a time.
+    std::shared_ptr<Link> link;
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_links_.empty()) {
+        link = std::move(idle_links_.back());
+        idle_links_.pop_back();
       }
     }
-  } catch (const EnclaveUnavailable& e) {
-    log_.warn("enclave unavailable", {{"requests", calls.size()}, {"error", e.what()}});
-    for (auto* call : calls) {
-      requests_.with({call->request.value("op", ""), "unavailable"}).inc();
-      if (!call->response && !call->error) call->error = std::current_exception();
+    asio::co_spawn(link ? link->socket.get_executor() : asio::make_strand(io), send_frames(std::move(link)), asio::detached);
+  }
+  co_await pending->done.async_receive(asio::as_tuple(asio::use_awaitable));
+  if (pending->call.error) std::rethrow_exception(pending->call.error);
+  co_return std::move(*pending->call.response);
+}
+
+asio::awaitable<std::optional<std::string>> EnclaveClient::exchange_async(std::shared_ptr<Link> shared, const std::string& body) {
+  Link& link = *shared;
+  // A request that takes longer than the timeout cancels the socket's operations.
+  link.timer.expires_after(options_.timeout);
+  link.timer.async_wait([weak = std::weak_ptr<Link>(shared)](boost::system::error_code ec) {
+    if (ec) return;
+    if (const auto l = weak.lock()) l->socket.cancel();
+  });
+  const auto length = static_cast<std::uint32_t>(body.size());
+  const std::array<unsigned char, 4> head{static_cast<unsigned char>(length >> 24), static_cast<unsigned char>(length >> 16),
+                                          static_cast<unsigned char>(length >> 8), static_cast<unsigned char>(length)};
+  std::optional<std::string> reply;
+  const std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(body)};
+  auto [write_error, written] = co_await asio::async_write(link.socket, out, asio::as_tuple(asio::use_awaitable));
+  std::array<unsigned char, 4> in_head{};
+  if (!write_error) {
+    auto [read_error, n] = co_await asio::async_read(link.socket, asio::buffer(in_head), asio::as_tuple(asio::use_awaitable));
+    const std::uint32_t size = (std::uint32_t{in_head[0]} << 24) | (std::uint32_t{in_head[1]} << 16) |
+                               (std::uint32_t{in_head[2]} << 8) | std::uint32_t{in_head[3]};
+    if (!read_error && size <= kMaxFrameBytes) {
+      std::string text(size, '\0');
+      auto [body_error, m] = co_await asio::async_read(link.socket, asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+      if (!body_error) reply = std::move(text);
     }
+  }
+  link.timer.cancel();
+  if (!reply) {
+    boost::system::error_code ignored;
+    link.socket.close(ignored);
+  }
+  co_return reply;
+}
+
+asio::awaitable<std::shared_ptr<EnclaveClient::Link>> EnclaveClient::open_link() {
+  auto link = std::make_shared<Link>(co_await asio::this_coro::executor);
+  auto [ec] = co_await link->socket.async_connect(asio::local::stream_protocol::endpoint(options_.socket_path),
+                                                  asio::as_tuple(asio::use_awaitable));
+  if (ec) throw EnclaveUnavailable("cannot connect to the enclave at " + options_.socket_path + ": " + ec.message());
+  const json hello{{"op", "hello"}, {"token", crypto::to_hex(options_.token)}, {"version", kProtocolVersion}};
+  const auto reply = co_await exchange_async(link, hello.dump());
+  const auto j = reply ? json::parse(*reply, nullptr, false) : json();
+  if (!j.is_object() || !j.value("ok", false)) {
+    const auto message = j.is_object() && j.contains("error") ? j["error"].value("message", "") : "no answer";
+    throw EnclaveUnavailable("the enclave refused the connection: " + message);
+  }
+  co_return link;
+}
+
+asio::awaitable<void> EnclaveClient::send_frames(std::shared_ptr<Link> link) {
+  // Frames of about 1 MiB at most: a large request (a storage value) travels alone.
+  constexpr std::size_t kFrameBudget = 1 << 20;
+  while (true) {
+    std::vector<std::shared_ptr<Pending>> taken;
+    {
+      std::lock_guard lock(mutex_);
+      while (!queued_.empty() && taken.size() < options_.max_batch) {
+        taken.push_back(std::move(queued_.front()));
+        queued_.pop_front();
+      }
+      if (taken.empty()) {
+        --senders_;
+        if (link && link->socket.is_open() && io_) idle_links_.push_back(std::move(link));
+        break;
+      }
+    }
+    std::vector<Call*> calls;
+    std::vector<std::string> bodies;
+    std::size_t size = 0;
+    for (std::size_t i = 0; i < taken.size(); ++i) {
+      auto body = taken[i]->call.request.dump();
+      if (!calls.empty() && size + body.size() > kFrameBudget) {
+        // The rest goes first in the next frame.
+        std::lock_guard lock(mutex_);
+        queued_.insert(queued_.begin(), taken.begin() + static_cast<std::ptrdiff_t>(i), taken.end());
+        taken.resize(i);
+        break;
+      }
+      size += body.size();
+      calls.push_back(&taken[i]->call);
+      bodies.push_back(std::move(body));
+    }
+    const auto frame = calls.size() == 1 ? std::move(bodies[0]) : batch_frame(bodies);
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<std::string> reply;
+    std::string why = "the enclave did not answer";
+    // A connection the enclave closed (idle, or it restarted) gets one more try on a fresh one.
+    for (int attempt = 0; attempt < 2 && !reply; ++attempt) {
+      if (!link || !link->socket.is_open()) {
+        try {
+          link = co_await open_link();
+        } catch (const std::exception& e) {
+          why = e.what();
+          link.reset();
+        }
+        if (!link) break;
+      }
+      reply = co_await exchange_async(link, frame);
+    }
+    auto answer = reply ? json::parse(*reply, nullptr, false) : json();
+    if (reply && !answer.is_object()) why = "the enclave answered something that is not JSON";
+    if (answer.is_object()) {
+      duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      deliver(calls, std::move(answer));
+    } else {
+      fail(calls, std::make_exception_ptr(EnclaveUnavailable(why)), why);
+    }
+    for (auto& p : taken) p->done.try_send(boost::system::error_code{});
   }
 }
 
@@ -173,6 +362,12 @@ asio::awaitable<json> EnclaveClient::call(json request) {
     auto r = co_await pool_.run([this, req] { return call_blocking(*req); });
     co_return r;
   }
+  std::optional<asio::any_io_executor> io;
+  {
+    std::lock_guard lock(mutex_);
+    io = io_;
+  }
+  if (io) co_return co_await call_async(std::move(request), std::move(*io));
   Call c;
   c.request = std::move(request);
   auto done = co_await batcher_.submit(std::move(c));

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <memory>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -61,6 +63,16 @@ class EnclaveClient {
   };
   asio::awaitable<Signature> sign(const SealedKey& key, crypto::Bytes digest_or_message);
 
+  /// From now on, requests made by coroutines talk to the enclave from the threads of `io`
+  /// (asynchronous sockets: no hop to the "enclave" pool and back), still batched into frames.
+  /// detach() (or the Attached guard) before `io` is destroyed.
+  void attach(asio::any_io_executor io);
+  void detach();
+  struct Attached {
+    EnclaveClient& client;
+    ~Attached() { client.detach(); }
+  };
+
  private:
   struct Call {
     nlohmann::json request;
@@ -68,12 +80,21 @@ class EnclaveClient {
     std::exception_ptr error;
     bool done() const { return response.has_value(); }
   };
+  struct Link;     // one asynchronous connection
+  struct Pending;  // one queued request on the asynchronous path
   int checkout();
   void checkin(int fd);
   nlohmann::json exchange(const std::string& body, bool retry);
   void run_batch(std::vector<Call*>& calls);
   void send_batch(std::vector<Call*>& calls, const std::vector<std::string>& bodies);
   nlohmann::json finish(const std::string& op, nlohmann::json answer);
+  // Gives each call of a frame its answer (or the refusal, or `unavailable`).
+  void deliver(std::vector<Call*>& calls, nlohmann::json answer);
+  void fail(std::vector<Call*>& calls, const std::exception_ptr& unavailable, const std::string& why);
+  asio::awaitable<nlohmann::json> call_async(nlohmann::json request, asio::any_io_executor io);
+  asio::awaitable<void> send_frames(std::shared_ptr<Link> link);
+  asio::awaitable<std::shared_ptr<Link>> open_link();
+  asio::awaitable<std::optional<std::string>> exchange_async(std::shared_ptr<Link> link, const std::string& body);
 
   ClientOptions options_;
   log::Logger log_;
@@ -83,6 +104,12 @@ class EnclaveClient {
   std::vector<int> idle_;
   ThreadPool pool_;
   Batcher<Call> batcher_;
+  // The asynchronous path (under mutex_): requests waiting for a frame, idle connections, and
+  // the number of frames being sent (at most options_.threads).
+  std::optional<asio::any_io_executor> io_;
+  std::deque<std::shared_ptr<Pending>> queued_;
+  std::vector<std::shared_ptr<Link>> idle_links_;
+  std::size_t senders_ = 0;
 };
 
 }  // namespace nsl::enclave

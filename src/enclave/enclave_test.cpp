@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -371,9 +374,9 @@ TEST_F(Socket, TheServerProcessWithTheTokenIsServed) {
   EXPECT_NE(registry_.render().find("nsl_enclave_requests_total{op=\"sign\",outcome=\"ok\"} 1"), std::string::npos);
 }
 
-TEST_F(Socket, ConcurrentRequestsShareFramesAndEachGetsItsOwnAnswer) {
-  start(::getpid());
-  EnclaveClient c({(dir_ / "e.sock").string(), token_, 1, 2000ms}, registry_, sink_);  // one frame at a time
+// 300 concurrent signatures, one of them with a key that does not open, made either through the
+// client's thread pool or (attached) from the IO threads themselves.
+void concurrent_requests_share_frames(EnclaveClient& c, metrics::Registry& registry, bool attached) {
   const auto key = nsl::testing::run_sync(c.create_key("secp256r1", "t/batch"));
   auto wrong = key;
   wrong.key_ref = "t/other";  // fails to unseal: only its own request fails
@@ -381,6 +384,7 @@ TEST_F(Socket, ConcurrentRequestsShareFramesAndEachGetsItsOwnAnswer) {
   std::vector<std::optional<EnclaveClient::Signature>> sigs(kCalls);
   std::vector<std::string> errors(kCalls);
   asio::io_context io;
+  if (attached) c.attach(io.get_executor());
   for (int i = 0; i < kCalls; ++i) {
     asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
       const auto digest = crypto::sha256(text("m" + std::to_string(i)));
@@ -395,6 +399,7 @@ TEST_F(Socket, ConcurrentRequestsShareFramesAndEachGetsItsOwnAnswer) {
   std::thread other([&] { io.run(); });
   io.run();
   other.join();
+  c.detach();
   for (int i = 0; i < kCalls; ++i) {
     if (i == 137) {
       EXPECT_EQ(errors[i], "unseal_failed");
@@ -404,7 +409,7 @@ TEST_F(Socket, ConcurrentRequestsShareFramesAndEachGetsItsOwnAnswer) {
     const auto digest = crypto::sha256(text("m" + std::to_string(i)));
     EXPECT_TRUE(crypto::p256::verify_digest(key.public_key, digest, sigs[i]->bytes)) << i;
   }
-  const auto metrics = registry_.render();
+  const auto metrics = registry.render();
   EXPECT_NE(metrics.find("nsl_enclave_requests_total{op=\"sign\",outcome=\"ok\"} 299"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("nsl_enclave_requests_total{op=\"sign\",outcome=\"unseal_failed\"} 1"), std::string::npos);
   // Far fewer frames than requests crossed the socket.
@@ -413,6 +418,65 @@ TEST_F(Socket, ConcurrentRequestsShareFramesAndEachGetsItsOwnAnswer) {
   const auto frames = std::stol(metrics.substr(at + std::string("nsl_enclave_request_duration_seconds_count ").size()));
   EXPECT_LT(frames, kCalls / 2) << "requests were not batched";
   EXPECT_GE(frames, 1 + kCalls / 64);
+}
+
+TEST_F(Socket, ConcurrentRequestsShareFramesAndEachGetsItsOwnAnswer) {
+  start(::getpid());
+  EnclaveClient c({(dir_ / "e.sock").string(), token_, 1, 2000ms}, registry_, sink_);  // one frame at a time
+  concurrent_requests_share_frames(c, registry_, false);
+}
+
+TEST_F(Socket, AttachedToIoThreadsConcurrentRequestsShareFramesAndEachGetsItsOwnAnswer) {
+  start(::getpid());
+  EnclaveClient c({(dir_ / "e.sock").string(), token_, 2, 2000ms}, registry_, sink_);
+  concurrent_requests_share_frames(c, registry_, true);
+}
+
+TEST_F(Socket, AttachedToIoThreadsAnEnclaveThatStopsAnsweringTimesOut) {
+  // A stand-in for a hung enclave: it accepts the connection and the hello, then never answers.
+  const auto path = (dir_ / "hung.sock").string();
+  const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  std::vector<int> accepted;
+  std::thread hung([&] {
+    for (int i = 0; i < 2; ++i) {  // the first attempt, then the one retry on a fresh connection
+      const int fd = ::accept(listener, nullptr, nullptr);
+      if (fd < 0) return;
+      accepted.push_back(fd);
+      (void)read_frame(fd);
+      (void)write_frame(fd, R"({"ok":true,"mode":"simulation","protocol":1})");
+      (void)read_frame(fd);  // the request, never answered
+    }
+  });
+  EnclaveClient c({path, token_, 1, 300ms}, registry_, sink_);
+  asio::io_context io;
+  c.attach(io.get_executor());
+  std::string outcome;
+  const auto started = std::chrono::steady_clock::now();
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    json info{{"op", "info"}};
+    try {
+      (void)co_await c.call(std::move(info));
+      outcome = "answered";
+    } catch (const EnclaveUnavailable&) {
+      outcome = "unavailable";
+    }
+  }, asio::detached);
+  io.run();
+  c.detach();
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(outcome, "unavailable");
+  EXPECT_GE(took, 550ms);  // two attempts of 300 ms
+  EXPECT_LT(took, 5s);
+  EXPECT_NE(registry_.render().find("nsl_enclave_requests_total{op=\"info\",outcome=\"unavailable\"} 1"), std::string::npos);
+  ::shutdown(listener, SHUT_RDWR);
+  ::close(listener);
+  hung.join();
+  for (const int fd : accepted) ::close(fd);
 }
 
 TEST_F(Socket, AWrongTokenOrAnotherProcessIsRefused) {
@@ -426,7 +490,7 @@ TEST_F(Socket, AWrongTokenOrAnotherProcessIsRefused) {
   EXPECT_THROW(mine.call_blocking({{"op", "info"}}), EnclaveUnavailable);
 }
 
-TEST(Supervisor, RestartsAKilledEnclaveAndEveryKeyStillWorks) {
+void restarts_a_killed_enclave(bool attached) {
   TempDir dir("supervisor");
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull{std::fopen("/dev/null", "w"), &std::fclose};
   log::Sink sink{log::Sink::Options{devnull.get(), 1u << 16}};
@@ -436,6 +500,11 @@ TEST(Supervisor, RestartsAKilledEnclaveAndEveryKeyStillWorks) {
                         registry, sink.get("supervisor"));
   supervisor.start();
   EnclaveClient client({(dir / "e.sock").string(), supervisor.token(), 2, 2000ms}, registry, sink);
+  // Attached, the client's coroutines run on `io`'s thread; run_sync's callers await them.
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  std::thread io_thread([&] { io.run(); });
+  if (attached) client.attach(io.get_executor());
   const auto key = nsl::testing::run_sync(client.create_key("secp256k1", "t/k"));
   const auto info = client.call_blocking({{"op", "info"}});
   const auto first = supervisor.pid();
@@ -451,7 +520,16 @@ TEST(Supervisor, RestartsAKilledEnclaveAndEveryKeyStillWorks) {
   EXPECT_NE(registry.render().find("nsl_enclave_restarts_total 1"), std::string::npos);
   supervisor.stop();
   EXPECT_THROW(client.call_blocking({{"op", "info"}}), EnclaveUnavailable);
+  const json info_request{{"op", "info"}};
+  EXPECT_THROW(nsl::testing::run_sync(client.call(info_request)), EnclaveUnavailable);
+  client.detach();
+  work.reset();
+  io_thread.join();
 }
+
+TEST(Supervisor, RestartsAKilledEnclaveAndEveryKeyStillWorks) { restarts_a_killed_enclave(false); }
+
+TEST(Supervisor, AttachedToIoThreadsTheClientReconnectsToARestartedEnclave) { restarts_a_killed_enclave(true); }
 
 TEST(Supervisor, AnEnclaveThatCannotStartIsAClearStartupError) {
   TempDir dir("supervisor-bad");

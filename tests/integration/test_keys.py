@@ -333,7 +333,9 @@ def test_exportable_keys_leave_the_enclave_only_wrapped_and_only_for_admins(serv
     dumped = subprocess.run(["gcore", "-o", str(core), str(server.proc.pid)], capture_output=True, text=True, timeout=120)
     assert dumped.returncode == 0, dumped.stderr
     image = Path(f"{core}.{server.proc.pid}").read_bytes()
-    assert bytes.fromhex(wrapped["ciphertext"]).hex().encode() in image  # the dump is real: it holds the answer
+    # The dump is real: it holds the key records the server keeps in its cache (the answer itself
+    # may already be freed and its memory handed back).
+    assert kept["public_key"].encode() in image
     for needle in (private, private.hex().encode(), private.hex().upper().encode()):
         assert needle not in image
 
