@@ -297,3 +297,14 @@ def test_one_entry_lookups_read_one_index_entry_not_the_owners_whole_listing(ser
         time.sleep(0.3)  # the server's sessions report their statistics about once a second
     assert reads("storage_data_user_address_key_key") - unique_before >= 80
     assert reads("idx_storage_composite") - listing_before < 3000
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_every_kind_of_json_value_reads_back_equal(server, encrypted):
+    values = ["plain", "quote \" backslash \\ newline \n tab \t", "ünïcödé ✓ 🚀", 0, -17, 3.25, 2.5e15, True, False,
+              [], {}, [1, [2, [3, {"deep": [None, "x"]}]]], {"a": {"b": {"c": [True, 1.5, "é"]}}, "z": None}]
+    for i, v in enumerate(values):
+        r = call(server, "POST", "/v1/storage/store/neo-x", server.admin, {"key": f"kind{i}", "value": v, "encrypted": encrypted})
+        assert r.status_code == 200, r.text
+        got = call(server, "GET", f"/v1/storage/neo-x/kind{i}", server.admin)
+        assert got.status_code == 200 and got.json()["value"] == v and got.json()["key"] == f"kind{i}", got.text
