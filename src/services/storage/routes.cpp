@@ -231,13 +231,13 @@ asio::awaitable<void> StorageService::flush_access_counts() {
     pending.swap(accesses_);
   }
   if (pending.empty()) co_return;
-  co_await db_.transaction([&](db::Connection& c) {
-    for (const auto& [k, v] : pending) {
-      c.query("UPDATE storage_data SET accessed_count = accessed_count + $3, last_accessed = $4 "
-              "WHERE " + std::string(kOneEntry),
-              {k.first, k.second, v.first, v.second});
-    }
-  });
+  // One transaction, sent to PostgreSQL as one pipeline.
+  const std::string update =
+      "UPDATE storage_data SET accessed_count = accessed_count + $3, last_accessed = $4 WHERE " + std::string(kOneEntry);
+  std::vector<db::Statement> updates;
+  updates.reserve(pending.size());
+  for (const auto& [k, v] : pending) updates.push_back({update, {k.first, k.second, v.first, v.second}});
+  co_await db_.run([&](db::Connection& c) { c.execute_all(updates); });
 }
 
 asio::awaitable<void> StorageService::run() {
