@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "nsl/crypto/hash.hpp"
+#include "nsl/crypto/p256_order.hpp"
 
 namespace nsl::crypto::p256 {
 namespace {
@@ -27,19 +28,6 @@ using Point = std::unique_ptr<EC_POINT, PointFree>;
 const EC_GROUP* group() {
   static EC_GROUP* g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
   return g;
-}
-
-// The group order's Montgomery context (for the blinded inversion below).
-BN_MONT_CTX* order_mont() {
-  static BN_MONT_CTX* const mont = [] {
-    BN_MONT_CTX* m = BN_MONT_CTX_new();
-    BN_CTX* c = BN_CTX_new();
-    const bool ok = m && c && BN_MONT_CTX_set(m, EC_GROUP_get0_order(group()), c) == 1;
-    BN_CTX_free(c);
-    if (!ok) throw std::runtime_error("P-256 setup failed");
-    return m;
-  }();
-  return mont;
 }
 
 // Blinding factors: 32 random bytes each, fetched from the private DRBG 4 KiB at a time.
@@ -142,61 +130,51 @@ std::array<std::uint8_t, 64> sign(ByteView private_key, ByteView message) { retu
 
 std::array<std::uint8_t, 64> sign_digest(ByteView private_key, const Hash256& h1) {
   if (!is_valid_private_key(private_key)) throw std::invalid_argument("not a valid secp256r1 private key");
-  const BIGNUM* n = EC_GROUP_get0_order(group());
   BN_CTX* ctx = scratch();
-  const auto d = secret_bn(private_key);
   // bits2octets: the hash reduced modulo n (qlen == hlen, so bits2int is the plain integer).
-  auto z = bn_from(h1);
-  if (BN_cmp(z.get(), n) >= 0) check(BN_sub(z.get(), z.get(), n));
-  const auto z32 = to32(z.get());
+  const auto z = order::reduce(order::from_be(h1.data()));
+  std::array<std::uint8_t, 32> z32{};
+  order::to_be(z, z32.data());
+  auto d = order::from_be(private_key.data());
   std::array<std::uint8_t, 64> out{};
   rfc6979(private_key, z32, [&](ByteView candidate) {
-    const auto k = secret_bn(candidate);
-    if (BN_is_zero(k.get()) || BN_cmp(k.get(), n) >= 0) return false;
+    auto k = order::from_be(candidate.data());
+    if (order::is_zero(k) || !order::below_n(k)) return false;
     // r = (k·G).x mod n
+    const auto k_bn = secret_bn(candidate);
     Point kg(EC_POINT_new(group()));
-    check(EC_POINT_mul(group(), kg.get(), k.get(), nullptr, nullptr, ctx));
+    check(kg ? 1 : 0);
+    check(EC_POINT_mul(group(), kg.get(), k_bn.get(), nullptr, nullptr, ctx));
     auto x = bn();
     check(EC_POINT_get_affine_coordinates(group(), kg.get(), x.get(), nullptr, ctx));
-    auto r = bn();
-    check(BN_nnmod(r.get(), x.get(), n, ctx));
-    if (BN_is_zero(r.get())) return false;
-    // s = k⁻¹ (z + r·d) mod n, every step on secrets in constant time.
-    auto rd = bn();
-    BN_set_flags(rd.get(), BN_FLG_CONSTTIME);
-    check(BN_mod_mul(rd.get(), r.get(), d.get(), n, ctx));
-    auto sum = bn();
-    BN_set_flags(sum.get(), BN_FLG_CONSTTIME);
-    check(BN_mod_add(sum.get(), z.get(), rd.get(), n, ctx));
-    // k⁻¹ by a blinded inversion, since BN_mod_inverse takes a time that depends on its input:
-    // with a random b and Montgomery products (R the Montgomery radix), the inversion sees only
-    // k·b·R⁻¹, which tells nothing about k, and (k·b·R⁻¹)⁻¹ · b · R⁻¹ = k⁻¹.
+    const auto x32 = to32(x.get());
+    const auto r = order::reduce(order::from_be(x32.data()));
+    if (order::is_zero(r)) return false;
+    // s = k⁻¹ (z + r·d) mod n, in constant time on limbs (src/crypto/p256_order.cpp). The inverse
+    // is blinded as well: with a random b, the inversion sees only k·b·R⁻¹ (R = 2^256), and
+    // (k·b·R⁻¹)⁻¹ · b · R⁻¹ = k⁻¹.
+    auto sum = order::add(z, order::mul(r, d));
     std::array<std::uint8_t, 32> b_bytes{};
     blinding_bytes(b_bytes.data());
-    const auto b = secret_bn(b_bytes);
+    auto b = order::reduce(order::from_be(b_bytes.data()));
     wipe(b_bytes.data(), b_bytes.size());
-    if (BN_cmp(b.get(), n) >= 0) check(BN_sub(b.get(), b.get(), n));
-    if (BN_is_zero(b.get())) check(BN_one(b.get()));
-    auto kb = bn();
-    check(BN_mod_mul_montgomery(kb.get(), k.get(), b.get(), order_mont(), ctx));
-    Bn kb_inv(BN_mod_inverse(nullptr, kb.get(), n, ctx));
-    if (!kb_inv) return false;
-    auto kinv = bn();
-    BN_set_flags(kinv.get(), BN_FLG_CONSTTIME);
-    check(BN_mod_mul_montgomery(kinv.get(), kb_inv.get(), b.get(), order_mont(), ctx));
-    auto s = bn();
-    check(BN_mod_mul(s.get(), kinv.get(), sum.get(), n, ctx));
-    if (BN_is_zero(s.get())) return false;
-    // Low-S: neon-js (noble-curves, lowS) and the C# node's preference.
-    auto half = bn();
-    check(BN_rshift1(half.get(), n));
-    if (BN_cmp(s.get(), half.get()) > 0) check(BN_sub(s.get(), n, s.get()));
-    const auto r32 = to32(r.get());
-    const auto s32 = to32(s.get());
-    std::copy(r32.begin(), r32.end(), out.begin());
-    std::copy(s32.begin(), s32.end(), out.begin() + 32);
+    if (order::is_zero(b)) b[0] = 1;
+    auto kb_inv = order::inverse(order::mont_mul(k, b));
+    auto k_inv = order::mont_mul(kb_inv, b);
+    auto s = order::mul(k_inv, sum);
+    wipe(k.data(), sizeof k);
+    wipe(b.data(), sizeof b);
+    wipe(kb_inv.data(), sizeof kb_inv);
+    wipe(k_inv.data(), sizeof k_inv);
+    wipe(sum.data(), sizeof sum);
+    if (order::is_zero(s)) return false;
+    // Low-S: neon-js (noble-curves, lowS) and the C# node's preference. s is published anyway.
+    if (order::above_half_n(s)) s = order::negate(s);
+    order::to_be(r, out.data());
+    order::to_be(s, out.data() + 32);
     return true;
   });
+  wipe(d.data(), sizeof d);
   return out;
 }
 

@@ -1,0 +1,163 @@
+#include "nsl/crypto/p256_order.hpp"
+
+#include "nsl/crypto/bytes.hpp"
+
+namespace nsl::crypto::p256::order {
+namespace {
+
+using u64 = std::uint64_t;
+__extension__ using u128 = unsigned __int128;  // GCC and Clang on 64-bit targets
+
+// -n^-1 mod 2^64, by Newton's iteration (each step doubles the correct low bits).
+constexpr u64 neg_inverse_n0() {
+  u64 inv = 1;
+  for (int i = 0; i < 7; ++i) inv *= 2 - kN[0] * inv;
+  return ~inv + 1;
+}
+constexpr u64 kN0 = neg_inverse_n0();
+static_assert(kN0 * kN[0] == ~u64{0}, "n0' is -n^-1 mod 2^64");
+
+// r = a - b and the borrow out (0 or 1).
+constexpr u64 sub(const Limbs& a, const Limbs& b, Limbs& r) {
+  u64 borrow = 0;
+  for (int j = 0; j < 4; ++j) {
+    const u128 d = static_cast<u128>(a[j]) - b[j] - borrow;
+    r[j] = static_cast<u64>(d);
+    borrow = static_cast<u64>(d >> 64) & 1;
+  }
+  return borrow;
+}
+
+// mask all ones: a; mask zero: b.
+constexpr Limbs select(u64 mask, const Limbs& a, const Limbs& b) {
+  Limbs r{};
+  for (int j = 0; j < 4; ++j) r[j] = (a[j] & mask) | (b[j] & ~mask);
+  return r;
+}
+
+// (carry·2^256 + v) mod n for a value below 2n.
+constexpr Limbs reduce_with_carry(const Limbs& v, u64 carry) {
+  Limbs r{};
+  const u64 borrow = sub(v, kN, r);
+  // Keep v only when there was no carry and v - n borrowed (v < n).
+  const u64 keep = borrow & (carry ^ 1);
+  return select(0 - keep, v, r);
+}
+
+constexpr Limbs mont(const Limbs& a, const Limbs& b) {
+  u64 t[6] = {0, 0, 0, 0, 0, 0};
+  for (int i = 0; i < 4; ++i) {
+    u128 c = 0;
+    for (int j = 0; j < 4; ++j) {
+      c = static_cast<u128>(a[j]) * b[i] + t[j] + static_cast<u64>(c >> 64);
+      t[j] = static_cast<u64>(c);
+    }
+    c = static_cast<u128>(t[4]) + static_cast<u64>(c >> 64);
+    t[4] = static_cast<u64>(c);
+    t[5] = static_cast<u64>(c >> 64);
+    const u64 m = t[0] * kN0;
+    c = static_cast<u128>(m) * kN[0] + t[0];
+    for (int j = 1; j < 4; ++j) {
+      c = static_cast<u128>(m) * kN[j] + t[j] + static_cast<u64>(c >> 64);
+      t[j - 1] = static_cast<u64>(c);
+    }
+    c = static_cast<u128>(t[4]) + static_cast<u64>(c >> 64);
+    t[3] = static_cast<u64>(c);
+    t[4] = t[5] + static_cast<u64>(c >> 64);
+  }
+  return reduce_with_carry({t[0], t[1], t[2], t[3]}, t[4]);
+}
+
+// 2^512 mod n (R² for R = 2^256): 2^256 mod n = 2^256 - n, then 256 modular doublings.
+constexpr Limbs r_squared() {
+  Limbs r{};
+  sub(Limbs{0, 0, 0, 0}, kN, r);
+  for (int i = 0; i < 256; ++i) {
+    Limbs d{};
+    u64 carry = 0;
+    for (int j = 0; j < 4; ++j) {
+      d[j] = (r[j] << 1) | carry;
+      carry = r[j] >> 63;
+    }
+    r = reduce_with_carry(d, carry);
+  }
+  return r;
+}
+constexpr Limbs kR2 = r_squared();
+constexpr Limbs kOne = {1, 0, 0, 0};
+
+}  // namespace
+
+Limbs from_be(const std::uint8_t* be32) {
+  Limbs v{};
+  for (int j = 0; j < 4; ++j) {
+    u64 w = 0;
+    for (int b = 0; b < 8; ++b) w = (w << 8) | be32[(3 - j) * 8 + b];
+    v[j] = w;
+  }
+  return v;
+}
+
+void to_be(const Limbs& v, std::uint8_t* be32) {
+  for (int j = 0; j < 4; ++j) {
+    for (int b = 0; b < 8; ++b) be32[(3 - j) * 8 + b] = static_cast<std::uint8_t>(v[j] >> (56 - 8 * b));
+  }
+}
+
+bool below_n(const Limbs& v) {
+  Limbs r{};
+  return sub(v, kN, r) == 1;
+}
+
+bool is_zero(const Limbs& v) { return (v[0] | v[1] | v[2] | v[3]) == 0; }
+
+bool above_half_n(const Limbs& v) {
+  constexpr Limbs kHalf = {(kN[0] >> 1) | (kN[1] << 63), (kN[1] >> 1) | (kN[2] << 63), (kN[2] >> 1) | (kN[3] << 63), kN[3] >> 1};
+  Limbs r{};
+  return sub(kHalf, v, r) == 1;
+}
+
+Limbs reduce(const Limbs& v) { return reduce_with_carry(v, 0); }
+
+Limbs add(const Limbs& a, const Limbs& b) {
+  Limbs s{};
+  u64 carry = 0;
+  for (int j = 0; j < 4; ++j) {
+    const u128 c = static_cast<u128>(a[j]) + b[j] + carry;
+    s[j] = static_cast<u64>(c);
+    carry = static_cast<u64>(c >> 64);
+  }
+  return reduce_with_carry(s, carry);
+}
+
+Limbs mont_mul(const Limbs& a, const Limbs& b) { return mont(a, b); }
+
+Limbs mul(const Limbs& a, const Limbs& b) { return mont(mont(a, b), kR2); }
+
+Limbs negate(const Limbs& a) {
+  Limbs r{};
+  sub(kN, a, r);
+  return r;
+}
+
+Limbs inverse(const Limbs& a) {
+  // Fixed 4-bit windows over the public exponent n - 2, in the Montgomery domain.
+  Limbs e{};
+  sub(kN, Limbs{2, 0, 0, 0}, e);
+  Limbs table[16];
+  table[0] = mont(kOne, kR2);
+  table[1] = mont(a, kR2);
+  for (int i = 2; i < 16; ++i) table[i] = mont(table[i - 1], table[1]);
+  Limbs x = table[0];
+  for (int nibble = 63; nibble >= 0; --nibble) {
+    if (nibble != 63) {
+      for (int s = 0; s < 4; ++s) x = mont(x, x);
+    }
+    const auto w = static_cast<unsigned>((e[nibble / 16] >> ((nibble % 16) * 4)) & 0xF);
+    if (w != 0) x = mont(x, table[w]);
+  }
+  wipe(table, sizeof table);
+  return mont(x, kOne);
+}
+
+}  // namespace nsl::crypto::p256::order

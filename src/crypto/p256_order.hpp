@@ -1,0 +1,38 @@
+#pragma once
+
+// Arithmetic modulo the secp256r1 group order n on four 64-bit limbs, for the scalar steps of
+// signing. Every function runs in time independent of its (secret) inputs: Montgomery products
+// without data-dependent branches and selects by masks. Internal to src/crypto (p256.cpp and its
+// tests).
+
+#include <array>
+#include <cstdint>
+
+namespace nsl::crypto::p256::order {
+
+/// Little-endian 64-bit limbs of an integer below 2^256.
+using Limbs = std::array<std::uint64_t, 4>;
+
+/// The group order n.
+inline constexpr Limbs kN = {0xF3B9CAC2FC632551ULL, 0xBCE6FAADA7179E84ULL, 0xFFFFFFFFFFFFFFFFULL, 0xFFFFFFFF00000000ULL};
+
+Limbs from_be(const std::uint8_t* be32);
+void to_be(const Limbs& v, std::uint8_t* be32);
+
+/// Whether v < n.
+bool below_n(const Limbs& v);
+bool is_zero(const Limbs& v);
+/// Whether v > (n - 1) / 2 (a high S value).
+bool above_half_n(const Limbs& v);
+/// v mod n for any v < 2^256 (one conditional subtraction, since 2^256 < 2n).
+Limbs reduce(const Limbs& v);
+/// a + b mod n, a·b mod n, n - a (for 0 < a < n); inputs below n.
+Limbs add(const Limbs& a, const Limbs& b);
+Limbs mul(const Limbs& a, const Limbs& b);
+Limbs negate(const Limbs& a);
+/// The Montgomery product a·b·2^-256 mod n.
+Limbs mont_mul(const Limbs& a, const Limbs& b);
+/// a^-1 mod n for 0 < a < n, by Fermat (a^(n-2)).
+Limbs inverse(const Limbs& a);
+
+}  // namespace nsl::crypto::p256::order
