@@ -115,7 +115,7 @@ void Cache::l1_put(const std::string& key, const std::string& value, std::uint64
     for (auto it = l1_.begin(); it != l1_.end();) it = it->second.expires < now ? l1_.erase(it) : std::next(it);
     for (auto it = l1_.begin(); it != l1_.end() && l1_.size() >= options_.l1_max_entries * 9 / 10;) it = l1_.erase(it);
   }
-  l1_[key] = {value, Clock::now() + options_.l1_ttl};
+  l1_[key] = Entry{value, Clock::now() + options_.l1_ttl, nullptr, nullptr};
   entries_.set(static_cast<double>(l1_.size()));
 }
 
@@ -241,6 +241,35 @@ asio::awaitable<std::optional<std::string>> Cache::get(const std::string& key, c
     l1_put(key, *value, epoch);
   }
   co_return value;
+}
+
+asio::awaitable<Cache::Decoded> Cache::get_decoded_erased(const std::string& key, const Loader& load, const std::type_info& type,
+                                                           const std::function<Decoded(const std::string&)>& decode) {
+  std::optional<std::string> text;
+  if (l1_usable()) {
+    std::lock_guard lock(mutex_);
+    const auto it = l1_.find(key);
+    if (it != l1_.end() && it->second.expires > Clock::now()) {
+      hits_l1_.inc();
+      if (it->second.decoded && *it->second.decoded_type == type) co_return it->second.decoded;
+      text = it->second.value;
+    }
+  }
+  if (!text) text = co_await get(key, load);
+  if (!text) co_return nullptr;
+  auto decoded = decode(*text);
+  l1_attach(key, *text, type, decoded);
+  co_return decoded;
+}
+
+void Cache::l1_attach(const std::string& key, const std::string& text, const std::type_info& type, Decoded decoded) {
+  std::lock_guard lock(mutex_);
+  const auto it = l1_.find(key);
+  // A write may have replaced or dropped the entry meanwhile: keep the decoded form only with
+  // the text it was made from.
+  if (it == l1_.end() || it->second.value != text) return;
+  it->second.decoded = std::move(decoded);
+  it->second.decoded_type = &type;
 }
 
 asio::awaitable<void> Cache::write(const std::string& key, std::function<asio::awaitable<void>()> change) {

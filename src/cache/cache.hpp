@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <typeinfo>
 #include <unordered_map>
 
 #include "nsl/cache/redis.hpp"
@@ -59,6 +61,16 @@ class Cache {
 
   /// The value of `key`: from L1, else L2, else `load()` (the database), caching what it returns.
   asio::awaitable<std::optional<std::string>> get(const std::string& key, const Loader& load);
+  /// get(), handed out decoded: `decode` turns the text into an immutable object, and the L1
+  /// entry keeps that object, so later hits share it instead of decoding the text again. Null
+  /// when there is no value. `decode` runs outside the cache's lock and may throw.
+  template <class T, class Decode>
+  asio::awaitable<std::shared_ptr<const T>> get_decoded(const std::string& key, const Loader& load, Decode decode) {
+    const auto any = co_await get_decoded_erased(key, load, typeid(T), [&decode](const std::string& text) -> Decoded {
+      return std::make_shared<const T>(decode(text));
+    });
+    co_return std::static_pointer_cast<const T>(any);
+  }
   /// Before committing a write to `key`. Throws RedisError (transient: answer 503) if Redis is
   /// configured and cannot be reached.
   asio::awaitable<void> before_write(const std::string& key);
@@ -74,10 +86,17 @@ class Cache {
   bool l1_usable() const noexcept;
 
  private:
+  using Decoded = std::shared_ptr<const void>;
   struct Entry {
     std::string value;
     std::chrono::steady_clock::time_point expires;
+    Decoded decoded;  // what get_decoded made of value, of type *decoded_type
+    const std::type_info* decoded_type = nullptr;
   };
+  asio::awaitable<Decoded> get_decoded_erased(const std::string& key, const Loader& load, const std::type_info& type,
+                                              const std::function<Decoded(const std::string&)>& decode);
+  /// Keeps `decoded` with the L1 entry of `key` if that entry still holds `text`.
+  void l1_attach(const std::string& key, const std::string& text, const std::type_info& type, Decoded decoded);
   void l1_put(const std::string& key, const std::string& value, std::uint64_t epoch);
   void l1_drop(const std::string& key);
   void l1_clear();

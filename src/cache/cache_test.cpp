@@ -190,6 +190,13 @@ class CacheTest : public RedisTest {
   std::optional<std::string> read(int replica, const std::string& key) {
     return loop_.run(caches_[static_cast<std::size_t>(replica)]->get(key, db_.loader(key)));
   }
+  // The value through get_decoded, decoded as a number (counted in decodes_).
+  std::shared_ptr<const int> read_number(int replica, const std::string& key) {
+    return loop_.run(caches_[static_cast<std::size_t>(replica)]->get_decoded<int>(key, db_.loader(key), [this](const std::string& text) {
+      ++decodes_;
+      return std::stoi(text);
+    }));
+  }
   void write(int replica, const std::string& key, const std::string& value) {
     auto& c = *caches_[static_cast<std::size_t>(replica)];
     loop_.run(c.before_write(key));
@@ -197,6 +204,7 @@ class CacheTest : public RedisTest {
     loop_.run(c.after_write(key));
   }
   FakeDatabase db_;
+  std::atomic<int> decodes_{0};
   std::vector<std::unique_ptr<RedisClient>> redis_;
   std::vector<std::unique_ptr<Cache>> caches_;
 };
@@ -212,6 +220,29 @@ TEST_F(CacheTest, ReadsComeFromL1ThenL2ThenTheDatabase) {
   const auto text = registry_.render();
   EXPECT_NE(text.find("nsl_cache_requests_total{level=\"l2\"} 1"), std::string::npos) << text;
   EXPECT_EQ(read(0, "absent"), std::nullopt);
+}
+
+TEST_F(CacheTest, DecodedValuesAreMadeOncePerEntryAndFollowWrites) {
+  db_.put("n", "41");
+  const auto first = read_number(0, "n");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, 41);
+  EXPECT_EQ(decodes_.load(), 1);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(read_number(0, "n"), first);  // the same object, not decoded again
+  EXPECT_EQ(decodes_.load(), 1);
+  EXPECT_EQ(read(0, "n"), "41");  // the text is still there for get()
+  EXPECT_EQ(*read_number(1, "n"), 41);  // B decodes its own (from L2)
+  EXPECT_EQ(decodes_.load(), 2);
+  write(1, "n", "42");
+  EXPECT_EQ(*read_number(0, "n"), 42);
+  EXPECT_EQ(*read_number(1, "n"), 42);
+  EXPECT_EQ(decodes_.load(), 4);
+  EXPECT_EQ(read_number(0, "absent"), nullptr);
+  // A decoder that throws leaves nothing behind: the next read decodes again.
+  db_.put("bad", "not a number");
+  EXPECT_THROW(read_number(0, "bad"), std::invalid_argument);
+  EXPECT_THROW(read_number(0, "bad"), std::invalid_argument);
+  EXPECT_EQ(decodes_.load(), 6);
 }
 
 TEST_F(CacheTest, NoReplicaServesAValueOlderThanAnAcknowledgedWrite) {
@@ -231,6 +262,9 @@ TEST_F(CacheTest, NoReplicaServesAValueOlderThanAnAcknowledgedWrite) {
       const auto v = read(r, "k");
       ASSERT_TRUE(v);
       ASSERT_GE(std::stoi(*v), i) << "replica " << r << " served a value older than write " << i;
+      const auto n = read_number(r, "k");
+      ASSERT_TRUE(n);
+      ASSERT_GE(*n, i) << "replica " << r << " served a decoded value older than write " << i;
     }
   }
   stop = true;

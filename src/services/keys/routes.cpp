@@ -127,10 +127,22 @@ KeyRow row_from(const json& j) {
           j.at("version").get<std::int64_t>(), j.at("exportable").get<bool>()};
 }
 
+enclave::SealedKey sealed(const std::string& account, const KeyRow& k) {
+  return {k.kind, key_ref(account, k.id, k.version), crypto::from_hex(k.sealed_hex).value(), crypto::from_hex(k.public_hex).value()};
+}
+
+// A key as the cache hands it out: the row, and the sealed key as the enclave takes it. Made
+// once per cache entry and shared by the requests that use it.
+struct CachedKey {
+  KeyRow row;
+  enclave::SealedKey sealed;
+};
+
 // The newest version of the caller's key, or 404 (also for another account's key). Read through
 // the two-level cache: every change to a key (rotate, disable, delete) invalidates it on every
 // replica before it is acknowledged, so a disabled key signs nowhere once the caller is told.
-asio::awaitable<KeyRow> current(db::Database& db, cache::Cache& cache, const std::string& account, const std::string& id) {
+asio::awaitable<std::shared_ptr<const CachedKey>> cached_key(db::Database& db, cache::Cache& cache, const std::string& account,
+                                                             const std::string& id) {
   auto* database = &db;
   cache::Cache::Loader loader = [database, account, id]() -> asio::awaitable<std::optional<std::string>> {
     const auto r = co_await database->run([&](db::Connection& c) {
@@ -141,13 +153,19 @@ asio::awaitable<KeyRow> current(db::Database& db, cache::Cache& cache, const std
     if (r.empty()) co_return std::nullopt;
     co_return row_json(row_of(r, 0)).dump();
   };
-  const auto text = co_await cache.get(cache_key(account, id), loader);
-  if (!text) throw NotFound("no key " + id);
-  co_return row_from(json::parse(*text));
+  auto decode = [account](const std::string& text) {
+    auto row = row_from(json::parse(text));
+    auto key = sealed(account, row);
+    return CachedKey{std::move(row), std::move(key)};
+  };
+  auto k = co_await cache.get_decoded<CachedKey>(cache_key(account, id), loader, decode);
+  if (!k) throw NotFound("no key " + id);
+  co_return k;
 }
 
-enclave::SealedKey sealed(const std::string& account, const KeyRow& k) {
-  return {k.kind, key_ref(account, k.id, k.version), crypto::from_hex(k.sealed_hex).value(), crypto::from_hex(k.public_hex).value()};
+asio::awaitable<KeyRow> current(db::Database& db, cache::Cache& cache, const std::string& account, const std::string& id) {
+  const auto k = co_await cached_key(db, cache, account, id);
+  co_return k->row;
 }
 
 // What a message signature covers: Neo N3 P-256 keys sign SHA-256 of the message, Neo X keys
@@ -447,7 +465,8 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
     return [&db, &enclave, &cache, message](http::Context& ctx) -> asio::awaitable<http::Response> {
       const auto body = body_of(ctx);
       const auto& account = ctx.principal->account_id;
-      const auto k = co_await current(db, cache, account, std::string(ctx.param("id")));
+      const auto cached = co_await cached_key(db, cache, account, std::string(ctx.param("id")));
+      const auto& k = cached->row;
       if (k.status != "active") throw RequestError(ErrorKind::conflict, "the key is disabled");
       Bytes payload;
       if (message) {
@@ -458,7 +477,7 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
         payload = hex(body, "digest", 32);
         if (payload.size() != 32) throw field_error("digest", "must be 32 bytes");
       }
-      const auto s = co_await enclave.sign(sealed(account, k), std::move(payload));
+      const auto s = co_await enclave.sign(cached->sealed, std::move(payload));
       co_return http::json_response(200, signature_json(k.kind, s).dump());
     };
   };

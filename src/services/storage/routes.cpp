@@ -98,9 +98,12 @@ bool expired(const json& row) {
 
 }  // namespace
 
-// One stored entry as the cache holds it (the value as stored: ciphertext when encrypted).
+// One stored entry as the cache holds it (the value as stored: ciphertext when encrypted),
+// decoded once per cache entry.
 struct StorageService::Row {
   json j;
+  std::string value;       // the stored JSON text
+  std::string ciphertext;  // when encrypted: the hex string the value holds
 };
 
 StorageService::StorageService(db::Database& database, enclave::EnclaveClient& enclave, cache::Cache& cache,
@@ -112,7 +115,7 @@ StorageService::StorageService(db::Database& database, enclave::EnclaveClient& e
       log_(std::move(log)),
       encrypted_writes_(registry.counter("nsl_storage_encrypted_writes_total", "Storage values encrypted by the enclave").with({})) {}
 
-asio::awaitable<std::optional<StorageService::Row>> StorageService::load(const std::string& owner, const std::string& key) {
+asio::awaitable<std::shared_ptr<const StorageService::Row>> StorageService::load(const std::string& owner, const std::string& key) {
   auto* db = &db_;
   cache::Cache::Loader loader = [db, owner, key]() -> asio::awaitable<std::optional<std::string>> {
     const auto r = co_await db->run([&](db::Connection& c) {
@@ -132,10 +135,13 @@ asio::awaitable<std::optional<StorageService::Row>> StorageService::load(const s
              {"metadata", r.get_optional<std::string>(0, 8) ? json::parse(*r.get_optional<std::string>(0, 8)) : json(nullptr)}};
     co_return row.dump();
   };
-  const auto text = co_await cache_.get(cache_key(owner, key), loader);
-  if (!text) co_return std::nullopt;
-  Row row{json::parse(*text)};
-  if (expired(row.j)) co_return std::nullopt;  // honoured at once; the retention job deletes it
+  auto row = co_await cache_.get_decoded<Row>(cache_key(owner, key), loader, [](const std::string& text) {
+    Row r{json::parse(text), {}, {}};
+    r.value = r.j.at("value").get<std::string>();
+    if (r.j.at("encrypted").get<bool>()) r.ciphertext = json::parse(r.value).get<std::string>();
+    return r;
+  });
+  if (!row || expired(row->j)) co_return nullptr;  // expiry is honoured at once; the retention job deletes it
   co_return row;
 }
 
@@ -487,10 +493,11 @@ void StorageService::add_routes(http::Router& router) {
              {"metadata", j["metadata"]}};
     if (owner == mine) out["shared_with"] = j["shared_with"];
     if (with_value) {
-      std::string clear = j["value"].get<std::string>();
+      std::string clear;
       if (j["encrypted"].get<bool>()) {
-        const auto ciphertext = json::parse(clear).get<std::string>();
-        clear = co_await decrypt(owner, key, ciphertext);
+        clear = co_await decrypt(owner, key, row->ciphertext);
+      } else {
+        clear = row->value;
       }
       count_access(owner, key);
       // The value goes out as stored (JSON text the database checked, or the enclave's answer of

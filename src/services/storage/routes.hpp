@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -53,7 +54,8 @@ class StorageService {
 
  private:
   struct Row;
-  asio::awaitable<std::optional<Row>> load(const std::string& owner, const std::string& key);
+  /// The entry as cached (decoded once per cache entry and shared), or null.
+  asio::awaitable<std::shared_ptr<const Row>> load(const std::string& owner, const std::string& key);
   asio::awaitable<std::string> data_key(const std::string& owner);
   asio::awaitable<std::string> encrypt(const std::string& owner, const std::string& key, const std::string& clear);
   asio::awaitable<std::string> decrypt(const std::string& owner, const std::string& key, const std::string& ciphertext);
