@@ -2,6 +2,10 @@
 
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "nsl/core/ids.hpp"
 #include "nsl/core/strings.hpp"
 #include "nsl/http/problem.hpp"
@@ -314,28 +318,49 @@ AuditEntry Pipeline::audit_entry(const Context& ctx, const Response& res, std::s
   e.user_agent = std::string(ctx.request[Field::user_agent]).substr(0, 512);
   e.status = res.result_int();
   e.execution_time_ms = ms;
-  nlohmann::json headers = nlohmann::json::object();
-  for (const auto& h : ctx.request) {
-    const std::string name(h.name_string());
+  const bool failed = e.status >= 400;
+  if (!ctx.acting_on.empty()) e.event_type = "admin_action";
+  // request_data: {"body", "headers", "query", "target_account"} (keys in that order), written
+  // directly; header names sorted, the last of repeated ones kept, credentials redacted.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  for (const auto& h : ctx.request) headers.emplace_back(h.name_string(), h.value());
+  std::stable_sort(headers.begin(), headers.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string& data = e.request_data;
+  data.reserve(256);
+  data += '{';
+  if (failed) {
+    data += "\"body\":";
+    data += ctx.route && ctx.route->private_body ? std::string("\"[NOT RECORDED]\"") : audit_body(ctx.request.body()).dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    data += ',';
+  }
+  data += "\"headers\":{";
+  bool first = true;
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    if (i + 1 < headers.size() && headers[i + 1].first == headers[i].first) continue;
+    const auto name = headers[i].first;
     const bool credential = iequals(name, "Authorization") || iequals(name, "Cookie") || iequals(name, "X-API-Key") ||
                             iequals(name, "Proxy-Authorization");
-    headers[name] = credential ? std::string("[REDACTED]") : std::string(h.value()).substr(0, 1024);
+    if (!first) data += ',';
+    first = false;
+    append_json_string(data, name);
+    data += ':';
+    append_json_string(data, credential ? std::string_view("[REDACTED]") : headers[i].second.substr(0, 1024));
   }
-  nlohmann::json request{{"query", std::string(ctx.query)}, {"headers", headers}};
+  data += "},\"query\":";
+  append_json_string(data, ctx.query);
   if (!ctx.acting_on.empty()) {
-    e.event_type = "admin_action";
-    request["target_account"] = ctx.acting_on.substr(0, 200);
+    data += ",\"target_account\":";
+    append_json_string(data, std::string_view(ctx.acting_on).substr(0, 200));
   }
-  const bool failed = e.status >= 400;
+  data += '}';
   if (failed) {
-    request["body"] = ctx.route && ctx.route->private_body ? nlohmann::json("[NOT RECORDED]") : audit_body(ctx.request.body());
-    e.response_data = nlohmann::json{{"body", audit_body(res.body())}}.dump();
+    e.response_data = nlohmann::json{{"body", audit_body(res.body())}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     const auto problem = nlohmann::json::parse(res.body(), nullptr, false);
     if (problem.is_object() && problem.contains("detail") && problem["detail"].is_string()) {
       e.error_message = problem["detail"].get<std::string>();
     }
   }
-  e.request_data = request.dump();
   return e;
 }
 

@@ -69,6 +69,25 @@ def test_each_request_is_recorded_with_credentials_redacted(nsl_factory):
     assert json.loads(failed["response_data"])["body"]["status"] == 401
     for secret in ("hunter2", "s3cr3t", "2" * 64):
         assert all(secret not in json.dumps(r) for r in rows(p))
+    # Header values that are not UTF-8, cut in the middle of a character at 1,024 bytes, or
+    # repeated: the record is still written, as valid JSON.
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", int(p.url.rsplit(":", 1)[1]), timeout=10)
+    conn.putrequest("GET", "/v1/auth/me?x=%C3%A9")
+    conn.putheader("X-API-Key", p.admin_key)
+    conn.putheader("X-Request-Id", "req-odd-headers")
+    conn.putheader("X-Latin", b"caf\xe9")
+    conn.putheader("X-Long", ("a" + "\u00e9" * 600).encode())
+    conn.putheader("X-Twice", "first")
+    conn.putheader("X-Twice", "second")
+    conn.endheaders()
+    assert conn.getresponse().status == 200
+    [odd] = wait_rows(p, "request_id = ?", ("req-odd-headers",))
+    odd_headers = json.loads(odd["request_data"])["headers"]
+    assert odd_headers["X-Latin"] == "caf\ufffd" and odd_headers["X-API-Key"] == "[REDACTED]"
+    assert odd_headers["X-Long"].startswith("a\u00e9") and len(odd_headers["X-Long"].encode()) <= 1024 + 2
+    assert odd_headers["X-Twice"] == "second"
+    assert json.loads(odd["request_data"])["query"] == "x=%C3%A9"
     # Health and metrics are not audited.
     p.get("/health")
     p.get("/metrics")
