@@ -122,4 +122,25 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
+JsonObjectText& JsonObjectText::add(std::string_view name, std::string_view value) {
+  if (out_.size() > 1) out_ += ',';
+  append_json_string(out_, name);
+  out_ += ':';
+  append_json_string(out_, value);
+  return *this;
+}
+
+JsonObjectText& JsonObjectText::add_raw(std::string_view name, std::string_view json) {
+  if (out_.size() > 1) out_ += ',';
+  append_json_string(out_, name);
+  out_ += ':';
+  out_ += json;
+  return *this;
+}
+
+std::string JsonObjectText::finish() {
+  out_ += '}';
+  return std::move(out_);
+}
+
 }  // namespace nsl

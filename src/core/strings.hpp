@@ -22,4 +22,19 @@ int hex_digit_value(char c) noexcept;
 /// bytes are replaced with U+FFFD so that every log line stays valid JSON.
 void append_json_string(std::string& out, std::string_view s);
 
+/// One JSON object written directly, member by member, for hot paths that would otherwise
+/// build a JSON value only to serialise it.
+class JsonObjectText {
+ public:
+  /// A string member.
+  JsonObjectText& add(std::string_view name, std::string_view value);
+  /// A member whose value is JSON text already (a number, an object, ...), copied as it is.
+  JsonObjectText& add_raw(std::string_view name, std::string_view json);
+  /// The object's text (moved out: the writer is spent).
+  std::string finish();
+
+ private:
+  std::string out_ = "{";
+};
+
 }  // namespace nsl

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "nsl/core/ids.hpp"
 
@@ -20,6 +21,15 @@ TEST(Strings, JsonStringEscaping) {
   out.clear();
   append_json_string(out, "\xC0\xAF \xED\xA0\x80");  // overlong and surrogate forms are replaced
   EXPECT_EQ(out, "\"\xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+}
+
+TEST(Strings, JsonObjectTextParsesBackAsWritten) {
+  EXPECT_EQ(JsonObjectText().finish(), "{}");
+  const auto text = JsonObjectText().add("op", "sign").add("na\"me", "x\ny").add_raw("n", "42").add_raw("o", R"({"a":[1]})").finish();
+  EXPECT_EQ(text, R"({"op":"sign","na\"me":"x\ny","n":42,"o":{"a":[1]}})");
+  const auto j = nlohmann::json::parse(text);
+  EXPECT_EQ(j.at("na\"me"), "x\ny");
+  EXPECT_EQ(j.at("o").at("a").at(0), 1);
 }
 
 TEST(Strings, SplitTrimCase) {

@@ -11,13 +11,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "nsl/core/strings.hpp"
+
 namespace nsl::enclave {
 namespace {
 
 using nlohmann::json;
 
 // The requests that must not be repeated after a connection failed midway.
-bool retryable(const json& request) { return request.value("op", "") != "rotate_root"; }
+bool retryable(std::string_view op) { return op != "rotate_root"; }
 
 }  // namespace
 
@@ -99,7 +101,7 @@ json EnclaveClient::call_blocking(const json& request) {
   const auto op = request.value("op", "");
   const auto started = std::chrono::steady_clock::now();
   try {
-    auto j = exchange(request.dump(), retryable(request));
+    auto j = exchange(request.dump(), retryable(op));
     duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return finish(op, std::move(j));
   } catch (const EnclaveUnavailable& e) {
@@ -113,10 +115,10 @@ void EnclaveClient::run_batch(std::vector<Call*>& calls) {
   // Frames of about 1 MiB at most: a large request (a storage value) travels alone.
   constexpr std::size_t kFrameBudget = 1 << 20;
   std::vector<Call*> frame;
-  std::vector<std::string> bodies;
+  std::vector<const std::string*> bodies;
   std::size_t size = 0;
   for (auto* call : calls) {
-    auto body = call->request.dump();
+    const auto& body = call->body;
     if (!frame.empty() && size + body.size() > kFrameBudget) {
       send_batch(frame, bodies);
       frame.clear();
@@ -125,7 +127,7 @@ void EnclaveClient::run_batch(std::vector<Call*>& calls) {
     }
     size += body.size();
     frame.push_back(call);
-    bodies.push_back(std::move(body));
+    bodies.push_back(&body);
   }
   if (!frame.empty()) send_batch(frame, bodies);
 }
@@ -133,11 +135,15 @@ void EnclaveClient::run_batch(std::vector<Call*>& calls) {
 namespace {
 
 // The frame of several requests: {"op":"batch","items":[...]}.
-std::string batch_frame(const std::vector<std::string>& bodies) {
-  std::string frame = R"({"op":"batch","items":[)";
+std::string batch_frame(const std::vector<const std::string*>& bodies) {
+  std::size_t size = 32;
+  for (const auto* b : bodies) size += b->size() + 1;
+  std::string frame;
+  frame.reserve(size);
+  frame += R"({"op":"batch","items":[)";
   for (std::size_t i = 0; i < bodies.size(); ++i) {
     if (i > 0) frame += ',';
-    frame += bodies[i];
+    frame += *bodies[i];
   }
   frame += "]}";
   return frame;
@@ -148,7 +154,7 @@ std::string batch_frame(const std::vector<std::string>& bodies) {
 void EnclaveClient::deliver(std::vector<Call*>& calls, json answer) {
   if (calls.size() == 1) {
     try {
-      calls[0]->response = finish(calls[0]->request.value("op", ""), std::move(answer));
+      calls[0]->response = finish(calls[0]->op, std::move(answer));
     } catch (...) {
       calls[0]->error = std::current_exception();
     }
@@ -162,7 +168,7 @@ void EnclaveClient::deliver(std::vector<Call*>& calls, json answer) {
   }
   for (std::size_t i = 0; i < calls.size(); ++i) {
     try {
-      calls[i]->response = finish(calls[i]->request.value("op", ""), std::move((*results)[i]));
+      calls[i]->response = finish(calls[i]->op, std::move((*results)[i]));
     } catch (...) {
       calls[i]->error = std::current_exception();
     }
@@ -172,15 +178,15 @@ void EnclaveClient::deliver(std::vector<Call*>& calls, json answer) {
 void EnclaveClient::fail(std::vector<Call*>& calls, const std::exception_ptr& unavailable, const std::string& why) {
   log_.warn("enclave unavailable", {{"requests", calls.size()}, {"error", why}});
   for (auto* call : calls) {
-    requests_.with({call->request.value("op", ""), "unavailable"}).inc();
+    requests_.with({call->op, "unavailable"}).inc();
     if (!call->response && !call->error) call->error = unavailable;
   }
 }
 
-void EnclaveClient::send_batch(std::vector<Call*>& calls, const std::vector<std::string>& bodies) {
+void EnclaveClient::send_batch(std::vector<Call*>& calls, const std::vector<const std::string*>& bodies) {
   const auto started = std::chrono::steady_clock::now();
   try {
-    auto answer = exchange(calls.size() == 1 ? bodies[0] : batch_frame(bodies), true);
+    auto answer = exchange(calls.size() == 1 ? *bodies[0] : batch_frame(bodies), true);
     duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     deliver(calls, std::move(answer));
   } catch (const EnclaveUnavailable& e) {
@@ -197,7 +203,7 @@ struct EnclaveClient::Link {
 };
 
 struct EnclaveClient::Pending {
-  Pending(json request, const asio::any_io_executor& ex) : done(ex, 1) { call.request = std::move(request); }
+  Pending(Call c, const asio::any_io_executor& ex) : call(std::move(c)), done(ex, 1) {}
   Call call;
   asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
 };
@@ -216,7 +222,7 @@ void EnclaveClient::detach() {
   }
 }
 
-asio::awaitable<json> EnclaveClient::call_async(json request, asio::any_io_executor io) {
+asio::awaitable<json> EnclaveClient::call_async(Call request, asio::any_io_executor io) {
   std::shared_ptr<Pending> pending;
   bool start = false;
   {
@@ -311,10 +317,10 @@ asio::awaitable<void> EnclaveClient::send_frames(std::shared_ptr<Link> link) {
       }
     }
     std::vector<Call*> calls;
-    std::vector<std::string> bodies;
+    std::vector<const std::string*> bodies;
     std::size_t size = 0;
     for (std::size_t i = 0; i < taken.size(); ++i) {
-      auto body = taken[i]->call.request.dump();
+      const auto& body = taken[i]->call.body;
       if (!calls.empty() && size + body.size() > kFrameBudget) {
         // The rest goes first in the next frame.
         std::lock_guard lock(mutex_);
@@ -324,9 +330,10 @@ asio::awaitable<void> EnclaveClient::send_frames(std::shared_ptr<Link> link) {
       }
       size += body.size();
       calls.push_back(&taken[i]->call);
-      bodies.push_back(std::move(body));
+      bodies.push_back(&body);
     }
-    const auto frame = calls.size() == 1 ? std::move(bodies[0]) : batch_frame(bodies);
+    const std::string joined = calls.size() == 1 ? std::string() : batch_frame(bodies);
+    const std::string& frame = calls.size() == 1 ? *bodies[0] : joined;
     const auto started = std::chrono::steady_clock::now();
     std::optional<std::string> reply;
     std::string why = "the enclave did not answer";
@@ -356,20 +363,39 @@ asio::awaitable<void> EnclaveClient::send_frames(std::shared_ptr<Link> link) {
 }
 
 asio::awaitable<json> EnclaveClient::call(json request) {
-  if (!retryable(request)) {
+  if (!retryable(request.value("op", ""))) {
     // Never batched: a lost answer must not make it run twice.
     const json* req = &request;
     auto r = co_await pool_.run([this, req] { return call_blocking(*req); });
     co_return r;
   }
+  Call c;
+  c.op = request.value("op", "");
+  c.body = request.dump();
+  auto r = co_await submit(std::move(c));
+  co_return r;
+}
+
+asio::awaitable<json> EnclaveClient::call_text(std::string op, std::string request) {
+  if (!retryable(op)) {
+    const auto parsed = json::parse(request);
+    auto r = co_await call(parsed);
+    co_return r;
+  }
+  Call c;
+  c.op = std::move(op);
+  c.body = std::move(request);
+  auto r = co_await submit(std::move(c));
+  co_return r;
+}
+
+asio::awaitable<json> EnclaveClient::submit(Call c) {
   std::optional<asio::any_io_executor> io;
   {
     std::lock_guard lock(mutex_);
     io = io_;
   }
-  if (io) co_return co_await call_async(std::move(request), std::move(*io));
-  Call c;
-  c.request = std::move(request);
+  if (io) co_return co_await call_async(std::move(c), std::move(*io));
   auto done = co_await batcher_.submit(std::move(c));
   if (done.error) std::rethrow_exception(done.error);
   co_return std::move(*done.response);
@@ -384,9 +410,14 @@ asio::awaitable<SealedKey> EnclaveClient::create_key(std::string kind, std::stri
 }
 
 asio::awaitable<EnclaveClient::Signature> EnclaveClient::sign(const SealedKey& key, crypto::Bytes digest_or_message) {
-  json request{{"op", "sign"}, {"kind", key.kind}, {"key_ref", key.key_ref}, {"sealed", crypto::to_hex(key.sealed)}};
-  request[key.kind == "ed25519" ? "message" : "digest"] = crypto::to_hex(digest_or_message);
-  const auto r = co_await call(std::move(request));
+  auto request = JsonObjectText()
+                     .add("op", "sign")
+                     .add("kind", key.kind)
+                     .add("key_ref", key.key_ref)
+                     .add("sealed", crypto::to_hex(key.sealed))
+                     .add(key.kind == "ed25519" ? "message" : "digest", crypto::to_hex(digest_or_message))
+                     .finish();
+  const auto r = co_await call_text("sign", std::move(request));
   Signature s{crypto::from_hex(r.at("signature").get<std::string>()).value(), r.value("recovery_id", -1)};
   co_return s;
 }

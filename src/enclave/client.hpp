@@ -51,6 +51,9 @@ class EnclaveClient {
 
   /// One request; the response without "ok". Throws EnclaveError or EnclaveUnavailable.
   asio::awaitable<nlohmann::json> call(nlohmann::json request);
+  /// The same for a request already serialised (a JSON object whose "op" is `op`), for hot
+  /// paths that write it directly.
+  asio::awaitable<nlohmann::json> call_text(std::string op, std::string request);
   /// The same, blocking (tools, tests, the supervisor's readiness check).
   nlohmann::json call_blocking(const nlohmann::json& request);
 
@@ -75,7 +78,8 @@ class EnclaveClient {
 
  private:
   struct Call {
-    nlohmann::json request;
+    std::string op;
+    std::string body;  // the request, serialised
     std::optional<nlohmann::json> response;
     std::exception_ptr error;
     bool done() const { return response.has_value(); }
@@ -86,12 +90,13 @@ class EnclaveClient {
   void checkin(int fd);
   nlohmann::json exchange(const std::string& body, bool retry);
   void run_batch(std::vector<Call*>& calls);
-  void send_batch(std::vector<Call*>& calls, const std::vector<std::string>& bodies);
+  void send_batch(std::vector<Call*>& calls, const std::vector<const std::string*>& bodies);
   nlohmann::json finish(const std::string& op, nlohmann::json answer);
   // Gives each call of a frame its answer (or the refusal, or `unavailable`).
   void deliver(std::vector<Call*>& calls, nlohmann::json answer);
   void fail(std::vector<Call*>& calls, const std::exception_ptr& unavailable, const std::string& why);
-  asio::awaitable<nlohmann::json> call_async(nlohmann::json request, asio::any_io_executor io);
+  asio::awaitable<nlohmann::json> call_async(Call call, asio::any_io_executor io);
+  asio::awaitable<nlohmann::json> submit(Call call);
   asio::awaitable<void> send_frames(std::shared_ptr<Link> link);
   asio::awaitable<std::shared_ptr<Link>> open_link();
   asio::awaitable<std::optional<std::string>> exchange_async(std::shared_ptr<Link> link, const std::string& body);

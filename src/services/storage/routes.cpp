@@ -4,6 +4,7 @@
 
 #include "nsl/core/errors.hpp"
 #include "nsl/core/ids.hpp"
+#include "nsl/core/strings.hpp"
 #include "nsl/crypto/bytes.hpp"
 
 namespace nsl::services::storage {
@@ -104,6 +105,8 @@ struct StorageService::Row {
   json j;
   std::string value;       // the stored JSON text
   std::string ciphertext;  // when encrypted: the hex string the value holds
+  std::string fields;      // the fields every reader sees, as JSON members: "access_level":...,"updated_at":...
+  std::string shared_with;  // the JSON array, shown to the owner
 };
 
 StorageService::StorageService(db::Database& database, enclave::EnclaveClient& enclave, cache::Cache& cache,
@@ -136,9 +139,16 @@ asio::awaitable<std::shared_ptr<const StorageService::Row>> StorageService::load
     co_return row.dump();
   };
   auto row = co_await cache_.get_decoded<Row>(cache_key(owner, key), loader, [](const std::string& text) {
-    Row r{json::parse(text), {}, {}};
+    Row r{json::parse(text), {}, {}, {}, {}};
     r.value = r.j.at("value").get<std::string>();
     if (r.j.at("encrypted").get<bool>()) r.ciphertext = json::parse(r.value).get<std::string>();
+    for (const char* name : {"access_level", "created_at", "encrypted", "expires_at", "metadata", "size_bytes", "updated_at"}) {
+      if (!r.fields.empty()) r.fields += ',';
+      append_json_string(r.fields, name);
+      r.fields += ':';
+      r.fields += r.j.at(name).dump();
+    }
+    r.shared_with = r.j.at("shared_with").dump();
     return r;
   });
   if (!row || expired(row->j)) co_return nullptr;  // expiry is honoured at once; the retention job deletes it
@@ -171,9 +181,14 @@ asio::awaitable<std::string> StorageService::data_key(const std::string& owner) 
 
 asio::awaitable<std::string> StorageService::encrypt(const std::string& owner, const std::string& key, const std::string& clear) {
   const auto sealed = co_await data_key(owner);
-  json request{{"op", "data_encrypt"}, {"tenant", hex_of(owner)}, {"sealed_key", sealed},
-               {"aad", hex_of(owner + "/" + key)}, {"plaintext", hex_of(clear)}};
-  const auto answer = co_await enclave_.call(std::move(request));
+  auto request = JsonObjectText()
+                     .add("op", "data_encrypt")
+                     .add("tenant", hex_of(owner))
+                     .add("sealed_key", sealed)
+                     .add("aad", hex_of(owner + "/" + key))
+                     .add("plaintext", hex_of(clear))
+                     .finish();
+  const auto answer = co_await enclave_.call_text("data_encrypt", std::move(request));
   encrypted_writes_.inc();
   co_return answer.at("ciphertext").get<std::string>();
 }
@@ -181,9 +196,14 @@ asio::awaitable<std::string> StorageService::encrypt(const std::string& owner, c
 asio::awaitable<std::string> StorageService::decrypt(const std::string& owner, const std::string& key,
                                                      const std::string& ciphertext) {
   const auto sealed = co_await data_key(owner);
-  json request{{"op", "data_decrypt"}, {"tenant", hex_of(owner)}, {"sealed_key", sealed},
-               {"aad", hex_of(owner + "/" + key)}, {"ciphertext", ciphertext}};
-  const auto answer = co_await enclave_.call(std::move(request));
+  auto request = JsonObjectText()
+                     .add("op", "data_decrypt")
+                     .add("tenant", hex_of(owner))
+                     .add("sealed_key", sealed)
+                     .add("aad", hex_of(owner + "/" + key))
+                     .add("ciphertext", ciphertext)
+                     .finish();
+  const auto answer = co_await enclave_.call_text("data_decrypt", std::move(request));
   const auto bytes = crypto::from_hex(answer.at("plaintext").get<std::string>()).value();
   co_return std::string(bytes.begin(), bytes.end());
 }
@@ -481,17 +501,6 @@ void StorageService::add_routes(http::Router& router) {
       // Another owner's private entry is indistinguishable from a missing one.
       if (!allowed) throw NotFound("no entry " + key);
     }
-    json out{{"key", key},
-             {"owner", owner},
-             {"chain", chain},
-             {"encrypted", j["encrypted"]},
-             {"access_level", j["access_level"]},
-             {"size_bytes", j["size_bytes"]},
-             {"created_at", j["created_at"]},
-             {"updated_at", j["updated_at"]},
-             {"expires_at", j["expires_at"]},
-             {"metadata", j["metadata"]}};
-    if (owner == mine) out["shared_with"] = j["shared_with"];
     if (with_value) {
       std::string clear;
       if (j["encrypted"].get<bool>()) {
@@ -500,15 +509,39 @@ void StorageService::add_routes(http::Router& router) {
         clear = row->value;
       }
       count_access(owner, key);
-      // The value goes out as stored (JSON text the database checked, or the enclave's answer of
-      // it), after the other fields ("value" sorts last): no parse and no second serialisation.
-      std::string body = out.dump();
-      body.pop_back();
+      // Written directly from the entry's serialised fields; the value goes out as stored (JSON
+      // text the database checked, or the enclave's answer of it): no parse, no re-serialisation.
+      std::string body;
+      body.reserve(row->fields.size() + clear.size() + key.size() + owner.size() + 96);
+      body += "{\"key\":";
+      append_json_string(body, key);
+      body += ",\"owner\":";
+      append_json_string(body, owner);
+      body += ",\"chain\":";
+      append_json_string(body, chain);
+      body += ',';
+      body += row->fields;
+      if (owner == mine) {
+        body += ",\"shared_with\":";
+        body += row->shared_with;
+      }
       body += ",\"value\":";
       body += clear;
       body += '}';
       co_return http::json_response(200, std::move(body));
-    } else {
+    }
+    {
+      json out{{"key", key},
+               {"owner", owner},
+               {"chain", chain},
+               {"encrypted", j["encrypted"]},
+               {"access_level", j["access_level"]},
+               {"size_bytes", j["size_bytes"]},
+               {"created_at", j["created_at"]},
+               {"updated_at", j["updated_at"]},
+               {"expires_at", j["expires_at"]},
+               {"metadata", j["metadata"]}};
+      if (owner == mine) out["shared_with"] = j["shared_with"];
       const auto counts = co_await db_.run([&](db::Connection& c) {
         return c.query("SELECT accessed_count, last_accessed FROM storage_data WHERE user_address = $1 AND key = $2",
                        {owner, key});
@@ -518,8 +551,8 @@ void StorageService::add_routes(http::Router& router) {
         const auto last = counts.get_optional<std::string>(0, 1);
         out["last_accessed"] = last ? json(*last) : json(nullptr);
       }
+      co_return http::json_response(200, out.dump());
     }
-    co_return http::json_response(200, out.dump());
   };
   router.add({http::Verb::get, "/v1/storage/{chain}/{key}", "storage", "storage:read",
               [resolve](http::Context& ctx) { return resolve(ctx, true); }});
