@@ -244,14 +244,16 @@ void StorageService::adjust_usage(const std::string& owner, std::int64_t keys, s
 }
 
 void StorageService::count_access(const std::string& owner, const std::string& key) {
+  const auto now = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);
-  auto& a = accesses_[{owner, key}];
-  ++a.first;
-  a.second = db::utc_now_text();
+  auto it = accesses_.find(std::pair<std::string_view, std::string_view>(owner, key));
+  if (it == accesses_.end()) it = accesses_.emplace(std::pair(owner, key), std::pair(std::int64_t{0}, now)).first;
+  ++it->second.first;
+  it->second.second = now;
 }
 
 asio::awaitable<void> StorageService::flush_access_counts() {
-  std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::string>> pending;
+  Accesses pending;
   {
     std::lock_guard lock(mutex_);
     pending.swap(accesses_);
@@ -262,7 +264,7 @@ asio::awaitable<void> StorageService::flush_access_counts() {
       "UPDATE storage_data SET accessed_count = accessed_count + $3, last_accessed = $4 WHERE " + std::string(kOneEntry);
   std::vector<db::Statement> updates;
   updates.reserve(pending.size());
-  for (const auto& [k, v] : pending) updates.push_back({update, {k.first, k.second, v.first, v.second}});
+  for (const auto& [k, v] : pending) updates.push_back({update, {k.first, k.second, v.first, db::utc_text(v.second)}});
   co_await db_.run([&](db::Connection& c) { c.execute_all(updates); });
 }
 

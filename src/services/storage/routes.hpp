@@ -3,9 +3,10 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -79,7 +80,18 @@ class StorageService {
   std::mutex mutex_;
   std::unordered_map<std::string, std::string> data_keys_;  // owner -> sealed data key
   std::unordered_map<std::string, Usage> usage_;
-  std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::string>> accesses_;
+  // Reads since the last flush per (owner, key): how many, and the time of the last one.
+  struct OwnerKeyLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      const std::string_view a1 = a.first, a2 = a.second, b1 = b.first, b2 = b.second;
+      return a1 < b1 || (a1 == b1 && a2 < b2);
+    }
+  };
+  using Accesses = std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::chrono::system_clock::time_point>,
+                            OwnerKeyLess>;
+  Accesses accesses_;
   bool stopping_ = false;
   metrics::Counter& encrypted_writes_;
 };
