@@ -150,16 +150,18 @@ std::array<std::uint8_t, 64> sign_digest(ByteView private_key, const Hash256& h1
     const auto x32 = to32(x.get());
     const auto r = order::reduce(order::from_be(x32.data()));
     if (order::is_zero(r)) return false;
-    // s = k⁻¹ (z + r·d) mod n, in constant time on limbs (src/crypto/p256_order.cpp). The inverse
-    // is blinded as well: with a random b, the inversion sees only k·b·R⁻¹ (R = 2^256), and
-    // (k·b·R⁻¹)⁻¹ · b · R⁻¹ = k⁻¹.
+    // s = k⁻¹ (z + r·d) mod n on limbs (src/crypto/p256_order.cpp). The nonce is inverted
+    // blinded: with b uniformly random and fresh, the inversion sees only k·b·R⁻¹ (R = 2^256),
+    // a uniformly random value that tells nothing about k, so it may take a variable time (GMP's
+    // extended GCD, ~1 µs against ~10 µs for Fermat); (k·b·R⁻¹)⁻¹ · b · R⁻¹ = k⁻¹. Every other
+    // step on secrets is constant-time.
     auto sum = order::add(z, order::mul(r, d));
     std::array<std::uint8_t, 32> b_bytes{};
     blinding_bytes(b_bytes.data());
     auto b = order::reduce(order::from_be(b_bytes.data()));
     wipe(b_bytes.data(), b_bytes.size());
     if (order::is_zero(b)) b[0] = 1;
-    auto kb_inv = order::inverse(order::mont_mul(k, b));
+    auto kb_inv = order::inverse_vartime(order::mont_mul(k, b));
     auto k_inv = order::mont_mul(kb_inv, b);
     auto s = order::mul(k_inv, sum);
     wipe(k.data(), sizeof k);

@@ -1,5 +1,10 @@
 #include "nsl/crypto/p256_order.hpp"
 
+#include <gmp.h>
+
+#include <stdexcept>
+#include <type_traits>
+
 #include "nsl/crypto/bytes.hpp"
 
 namespace nsl::crypto::p256::order {
@@ -158,6 +163,24 @@ Limbs inverse(const Limbs& a) {
   }
   wipe(table, sizeof table);
   return mont(x, kOne);
+}
+
+Limbs inverse_vartime(const Limbs& a) {
+  static_assert(std::is_same_v<mp_limb_t, u64> && GMP_NUMB_BITS == 64, "GMP limbs are 64-bit words here");
+  mpz_t in, modulus, out;
+  mpz_roinit_n(in, a.data(), 4);
+  mpz_roinit_n(modulus, kN.data(), 4);
+  mpz_init2(out, 320);
+  if (mpz_invert(out, in, modulus) == 0) {
+    mpz_clear(out);
+    throw std::invalid_argument("not invertible modulo n");
+  }
+  Limbs r{};
+  const auto size = mpz_size(out);
+  for (std::size_t i = 0; i < size && i < 4; ++i) r[i] = mpz_getlimbn(out, static_cast<mp_size_t>(i));
+  wipe(mpz_limbs_modify(out, 5), 5 * sizeof(mp_limb_t));
+  mpz_clear(out);
+  return r;
 }
 
 }  // namespace nsl::crypto::p256::order

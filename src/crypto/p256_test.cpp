@@ -75,6 +75,7 @@ TEST(P256Order, MatchesBignumOnEdgesAndRandomValues) {
     Bn inv(BN_mod_inverse(nullptr, A.get(), n.get(), ctx.get()));
     ASSERT_TRUE(inv);
     EXPECT_EQ(order::inverse(a), from_bn(inv.get())) << i;
+    EXPECT_EQ(order::inverse_vartime(a), from_bn(inv.get())) << i;
     ASSERT_EQ(BN_sub(expect.get(), n.get(), A.get()), 1);
     EXPECT_EQ(order::negate(a), from_bn(expect.get())) << i;
     EXPECT_EQ(order::above_half_n(a), BN_cmp(A.get(), half.get()) > 0) << i;
