@@ -200,6 +200,7 @@ void AuditWriter::add_routes(http::Router& router) {
                 filter("principal", "user_address =", false);
                 filter("service", "service_name =", false);
                 filter("event_type", "event_type =", false);
+                filter("request_id", "request_id =", false);  // from an answer's X-Request-Id or problem+json
                 filter("status", "status_code =", true);
                 filter("from", "created_at >=", false);
                 filter("to", "created_at <", false);

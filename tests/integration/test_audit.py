@@ -109,6 +109,12 @@ def test_auditors_query_the_trail_and_users_cannot(nsl_factory):
     assert ids == sorted(ids, reverse=True)
     more = requests.get(p.url + "/v1/audit", params={"before": page["next_before"], "limit": "1000"}, headers=admin, timeout=10).json()
     assert all(e["id"] < ids[-1] for e in more["entries"])
+    # One request's record, by the id its answer carried.
+    one = requests.get(p.url + "/v1/audit", params={"request_id": "q-3"}, headers=admin, timeout=10).json()["entries"]
+    assert [e["request_id"] for e in one] == ["q-3"] and one[0]["method_name"] == "GET /v1/auth/me"
+    assert requests.get(p.url + "/v1/audit", params={"request_id": "q-none"}, headers=admin, timeout=10).json()["entries"] == []
+    bad = requests.get(p.url + "/v1/audit", params={"request_id": "x" * 101}, headers=admin, timeout=10)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "request_id"
     bad = requests.get(p.url + "/v1/audit", params={"limit": "0"}, headers=admin, timeout=10)
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "limit"
     # An auditor key works; a wallet user gets 403.
