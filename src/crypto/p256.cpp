@@ -13,7 +13,7 @@
 #include <stdexcept>
 
 #include "nsl/crypto/hash.hpp"
-#include "nsl/crypto/p256_order.hpp"
+#include "nsl/crypto/p256_modular.hpp"
 
 namespace nsl::crypto::p256 {
 namespace {
@@ -70,6 +70,37 @@ std::array<std::uint8_t, 32> to32(const BIGNUM* v) {
 }
 
 Hash256 hmac(ByteView key, ByteView data) { return hmac_sha256(key, data); }
+
+// The x coordinate of a point from its Jacobian coordinates (X, Y, Z): x = X / Z². OpenSSL's own
+// affine conversion inverts Z in constant time (~4.5 µs); here Z is inverted blinded, as the
+// nonce is: with b uniformly random and fresh, the inversion sees only Z·b, a uniformly random
+// value, so it may take GMP's variable time (~1 µs); (Z·b)⁻¹ · b = Z⁻¹.
+field::Limbs affine_x(const EC_POINT* point, BN_CTX* ctx) {
+  auto X = bn(), Z = bn();
+  check(X && Z ? 1 : 0);
+  BN_set_flags(X.get(), BN_FLG_CONSTTIME);
+  BN_set_flags(Z.get(), BN_FLG_CONSTTIME);
+  // Deprecated in OpenSSL 3 (which offers no other way to the projective coordinates), not removed.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  check(EC_POINT_get_Jprojective_coordinates_GFp(group(), point, X.get(), nullptr, Z.get(), ctx));
+#pragma GCC diagnostic pop
+  auto x = field::from_be(to32(X.get()).data());
+  auto z = field::from_be(to32(Z.get()).data());
+  if (field::is_zero(z)) throw std::runtime_error("P-256: the point at infinity has no x coordinate");
+  std::array<std::uint8_t, 32> b_bytes{};
+  blinding_bytes(b_bytes.data());
+  auto b = field::reduce(field::from_be(b_bytes.data()));
+  wipe(b_bytes.data(), b_bytes.size());
+  if (field::is_zero(b)) b[0] = 1;
+  auto z_inv = field::mul(field::inverse_vartime(field::mul(z, b)), b);
+  auto out = field::mul(x, field::mul(z_inv, z_inv));
+  wipe(x.data(), sizeof x);
+  wipe(z.data(), sizeof z);
+  wipe(b.data(), sizeof b);
+  wipe(z_inv.data(), sizeof z_inv);
+  return out;
+}
 
 // RFC 6979 §3.2 with HMAC-SHA256; qlen = hlen = 256 bits. `accept` says whether a candidate k
 // gives a usable signature; otherwise the generator continues (step h.3).
@@ -145,12 +176,9 @@ std::array<std::uint8_t, 64> sign_digest(ByteView private_key, const Hash256& h1
     Point kg(EC_POINT_new(group()));
     check(kg ? 1 : 0);
     check(EC_POINT_mul(group(), kg.get(), k_bn.get(), nullptr, nullptr, ctx));
-    auto x = bn();
-    check(EC_POINT_get_affine_coordinates(group(), kg.get(), x.get(), nullptr, ctx));
-    const auto x32 = to32(x.get());
-    const auto r = order::reduce(order::from_be(x32.data()));
+    const auto r = order::reduce(affine_x(kg.get(), ctx));
     if (order::is_zero(r)) return false;
-    // s = k⁻¹ (z + r·d) mod n on limbs (src/crypto/p256_order.cpp). The nonce is inverted
+    // s = k⁻¹ (z + r·d) mod n on limbs (src/crypto/p256_modular.cpp). The nonce is inverted
     // blinded: with b uniformly random and fresh, the inversion sees only k·b·R⁻¹ (R = 2^256),
     // a uniformly random value that tells nothing about k, so it may take a variable time (GMP's
     // extended GCD, ~1 µs against ~10 µs for Fermat); (k·b·R⁻¹)⁻¹ · b · R⁻¹ = k⁻¹. Every other

@@ -1,5 +1,5 @@
-// secp256r1 signing checked against two independent implementations: the scalar arithmetic
-// (src/crypto/p256_order.cpp) against OpenSSL's BIGNUM on edge and random values, and whole
+// secp256r1 signing checked against two independent implementations: the arithmetic modulo n and
+// p (src/crypto/p256_modular.cpp) against OpenSSL's BIGNUM on edge and random values, and whole
 // signatures byte for byte against Crypto++'s RFC 6979 ECDSA (normalised to low S).
 #include <gtest/gtest.h>
 
@@ -11,12 +11,13 @@
 #include <openssl/rand.h>
 
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "nsl/crypto/bytes.hpp"
 #include "nsl/crypto/hash.hpp"
 #include "nsl/crypto/p256.hpp"
-#include "nsl/crypto/p256_order.hpp"
+#include "nsl/crypto/p256_modular.hpp"
 
 namespace nsl::crypto {
 namespace {
@@ -88,6 +89,47 @@ TEST(P256Order, MatchesBignumOnEdgesAndRandomValues) {
   EXPECT_TRUE(order::is_zero(order::reduce(order::kN)));
   EXPECT_FALSE(order::below_n(order::kN));
   EXPECT_EQ(order::reduce(values[5]), values[5]);
+}
+
+TEST(P256Field, MatchesBignumOnEdgesAndRandomValues) {
+  namespace field = p256::field;
+  std::unique_ptr<BN_CTX, CtxFree> ctx(BN_CTX_new());
+  const auto p = to_bn(field::kP);
+  std::vector<p256::Limbs> values;
+  for (std::uint64_t small : {1ULL, 2ULL, 3ULL, 0xFFFFFFFFFFFFFFFFULL}) values.push_back({small, 0, 0, 0});
+  for (std::uint64_t minus : {1ULL, 2ULL, 3ULL}) {
+    p256::Limbs v = field::kP;
+    v[0] -= minus;
+    values.push_back(v);
+  }
+  values.push_back({0, 0, 0, 0x8000000000000000ULL});
+  values.push_back({0, 0xFFFFFFFF00000000ULL, 0xFFFFFFFFFFFFFFFFULL, 0xFFFFFFFF00000000ULL});  // just below p
+  for (int i = 0; i < 300; ++i) {
+    std::uint8_t be[32];
+    ASSERT_EQ(RAND_bytes(be, sizeof be), 1);
+    const auto v = field::reduce(p256::from_be(be));
+    if (!p256::is_zero(v)) values.push_back(v);
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto& a = values[i];
+    const auto& b = values[(i * 7 + 3) % values.size()];
+    ASSERT_TRUE(field::below_p(a)) << i;
+    const auto A = to_bn(a), B = to_bn(b);
+    Bn expect(BN_new());
+    ASSERT_EQ(BN_mod_mul(expect.get(), A.get(), B.get(), p.get(), ctx.get()), 1);
+    EXPECT_EQ(field::mul(a, b), from_bn(expect.get())) << i;
+    Bn inv(BN_mod_inverse(nullptr, A.get(), p.get(), ctx.get()));
+    ASSERT_TRUE(inv);
+    EXPECT_EQ(field::inverse_vartime(a), from_bn(inv.get())) << i;
+  }
+  // reduce: values in [p, 2^256) lose exactly one p.
+  const p256::Limbs top = {~0ULL, ~0ULL, ~0ULL, ~0ULL};
+  Bn top_minus_p(BN_new());
+  ASSERT_EQ(BN_sub(top_minus_p.get(), to_bn(top).get(), p.get()), 1);
+  EXPECT_EQ(field::reduce(top), from_bn(top_minus_p.get()));
+  EXPECT_TRUE(p256::is_zero(field::reduce(field::kP)));
+  EXPECT_FALSE(field::below_p(field::kP));
+  EXPECT_THROW(field::inverse_vartime({0, 0, 0, 0}), std::invalid_argument);
 }
 
 TEST(P256Sign, MatchesCryptoppRfc6979) {
