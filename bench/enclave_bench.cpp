@@ -1,19 +1,67 @@
 // nsl side of bench/enclave_bench.sh: secp256r1 signatures per second through the enclave
-// boundary (a supervised nsl-enclave over its Unix socket), one request per signature with
-// THREADS requests in flight, and in batches of BATCH signatures per request.
+// boundary (a supervised nsl-enclave over its Unix socket), in the items frames the server sends
+// (src/enclave/protocol.hpp): one signature per frame with THREADS frames in flight, and BATCH
+// signatures per frame.
 // Usage: nsl_bench_enclave COUNT THREADS BATCH
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "nsl/crypto/hash.hpp"
+#include "nsl/enclave/protocol.hpp"
 #include "nsl/enclave/testing/local_enclave.hpp"
 
 using namespace nsl;
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A connection of its own, past the hello exchange.
+int connect(enclave::testing::LocalEnclave& local) {
+  const int fd = enclave::connect_unix(local.socket_path());
+  if (fd < 0) throw std::runtime_error("cannot connect to the enclave");
+  const nlohmann::json hello{{"op", "hello"}, {"token", crypto::to_hex(local.supervisor().token())},
+                             {"version", enclave::kProtocolVersion}};
+  const auto reply = enclave::write_frame(fd, hello.dump()) ? enclave::read_frame(fd) : std::nullopt;
+  if (!reply || !nlohmann::json::parse(*reply).value("ok", false)) throw std::runtime_error("the enclave refused the bench");
+  return fd;
+}
+
+// Sends `frames` frames from each of `threads` connections; every answer must hold signatures.
+double run(enclave::testing::LocalEnclave& local, const std::string& frame, int frames, int threads, std::size_t per_frame) {
+  std::atomic<int> next{0};
+  std::atomic<bool> failed{false};
+  const auto started = Clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      const int fd = connect(local);
+      while (next.fetch_add(1) < frames) {
+        const auto reply = enclave::write_frame(fd, frame) ? enclave::read_frame(fd) : std::nullopt;
+        if (!reply) {
+          failed = true;
+          break;
+        }
+        enclave::ItemsReader answer(*reply);
+        for (std::size_t i = 0; i < per_frame; ++i) {
+          if (answer.next().type != 's') failed = true;
+        }
+      }
+      ::close(fd);
+    });
+  }
+  for (auto& w : workers) w.join();
+  if (failed) throw std::runtime_error("the enclave did not sign every request");
+  return std::chrono::duration<double>(Clock::now() - started).count();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const int count = argc > 1 ? std::stoi(argv[1]) : 20000;
@@ -22,36 +70,18 @@ int main(int argc, char** argv) {
   enclave::testing::LocalEnclave local(static_cast<std::size_t>(threads));
   auto& client = local.client();
   const auto key = client.call_blocking({{"op", "create_key"}, {"kind", "secp256r1"}, {"key_ref", "bench/k"}});
-  const nlohmann::json sign{{"op", "sign"}, {"kind", "secp256r1"}, {"key_ref", "bench/k"}, {"sealed", key["sealed"]},
-                            {"digest", crypto::to_hex(crypto::sha256(crypto::as_bytes("bench")))}};
+  const auto sealed = crypto::from_hex(key["sealed"].get<std::string>()).value();
+  const auto digest = crypto::sha256(crypto::as_bytes("bench"));
+  const auto item = enclave::encode_sign_item({1, "bench/k", std::string_view(reinterpret_cast<const char*>(sealed.data()), sealed.size()),
+                                               std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())});
+  const auto single = enclave::ItemsWriter().encoded(item).finish();
+  enclave::ItemsWriter many;
+  for (int i = 0; i < batch; ++i) many.encoded(item);
+  const auto batched = many.finish();
 
-  // One request per signature, `threads` at once.
-  std::atomic<int> next{0};
-  auto started = Clock::now();
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      while (next.fetch_add(1) < count) client.call_blocking(sign);
-    });
-  }
-  for (auto& w : workers) w.join();
-  const double single_s = std::chrono::duration<double>(Clock::now() - started).count();
-
-  // Batches: one request carries `batch` signatures.
-  nlohmann::json items = nlohmann::json::array();
-  for (int i = 0; i < batch; ++i) items.push_back(sign);
-  const nlohmann::json batched{{"op", "sign_batch"}, {"items", items}};
-  const int requests = count / batch;
-  next = 0;
-  workers.clear();
-  started = Clock::now();
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      while (next.fetch_add(1) < requests) client.call_blocking(batched);
-    });
-  }
-  for (auto& w : workers) w.join();
-  const double batch_s = std::chrono::duration<double>(Clock::now() - started).count();
-  std::printf("{\"single_per_s\": %.0f, \"batched_per_s\": %.0f}\n", count / single_s, requests * batch / batch_s);
+  const double single_s = run(local, single, count, threads, 1);
+  const int frames = count / batch;
+  const double batch_s = run(local, batched, frames, threads, static_cast<std::size_t>(batch));
+  std::printf("{\"single_per_s\": %.0f, \"batched_per_s\": %.0f}\n", count / single_s, frames * batch / batch_s);
   return 0;
 }

@@ -67,7 +67,7 @@ void EnclaveClient::checkin(int fd) {
   idle_.push_back(fd);
 }
 
-json EnclaveClient::exchange(const std::string& body, bool retry) {
+std::string EnclaveClient::exchange(const std::string& body, bool retry) {
   for (int attempt = 0;; ++attempt) {
     const int fd = checkout();
     auto reply = write_frame(fd, body) ? read_frame(fd) : std::nullopt;
@@ -78,9 +78,7 @@ json EnclaveClient::exchange(const std::string& body, bool retry) {
       throw EnclaveUnavailable("the enclave did not answer");
     }
     checkin(fd);
-    auto j = json::parse(*reply, nullptr, false);
-    if (!j.is_object()) throw EnclaveUnavailable("the enclave answered something that is not JSON");
-    return j;
+    return std::move(*reply);
   }
 }
 
@@ -101,7 +99,8 @@ json EnclaveClient::call_blocking(const json& request) {
   const auto op = request.value("op", "");
   const auto started = std::chrono::steady_clock::now();
   try {
-    auto j = exchange(request.dump(), retryable(op));
+    auto j = json::parse(exchange(request.dump(), retryable(op)), nullptr, false);
+    if (!j.is_object()) throw EnclaveUnavailable("the enclave answered something that is not JSON");
     duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return finish(op, std::move(j));
   } catch (const EnclaveUnavailable& e) {
@@ -115,80 +114,100 @@ void EnclaveClient::run_batch(std::vector<Call*>& calls) {
   // Frames of about 1 MiB at most: a large request (a storage value) travels alone.
   constexpr std::size_t kFrameBudget = 1 << 20;
   std::vector<Call*> frame;
-  std::vector<const std::string*> bodies;
   std::size_t size = 0;
   for (auto* call : calls) {
-    const auto& body = call->body;
-    if (!frame.empty() && size + body.size() > kFrameBudget) {
-      send_batch(frame, bodies);
+    if (!frame.empty() && size + call->body.size() > kFrameBudget) {
+      send_batch(frame);
       frame.clear();
-      bodies.clear();
       size = 0;
     }
-    size += body.size();
+    size += call->body.size();
     frame.push_back(call);
-    bodies.push_back(&body);
   }
-  if (!frame.empty()) send_batch(frame, bodies);
+  if (!frame.empty()) send_batch(frame);
+}
+
+bool EnclaveClient::plain(const std::vector<Call*>& calls) { return calls.size() == 1 && !calls[0]->item; }
+
+std::string EnclaveClient::items_frame(const std::vector<Call*>& calls) {
+  std::size_t size = 16;
+  for (const auto* c : calls) size += c->body.size() + 5;
+  ItemsWriter frame(size);
+  for (const auto* c : calls) {
+    if (c->item) {
+      frame.encoded(c->body);
+    } else {
+      frame.json(c->body);
+    }
+  }
+  return frame.finish();
 }
 
 namespace {
 
-// The frame of several requests: {"op":"batch","items":[...]}.
-std::string batch_frame(const std::vector<const std::string*>& bodies) {
-  std::size_t size = 32;
-  for (const auto* b : bodies) size += b->size() + 1;
-  std::string frame;
-  frame.reserve(size);
-  frame += R"({"op":"batch","items":[)";
-  for (std::size_t i = 0; i < bodies.size(); ++i) {
-    if (i > 0) frame += ',';
-    frame += *bodies[i];
-  }
-  frame += "]}";
-  return frame;
-}
+std::string_view text_of(crypto::ByteView b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
 }  // namespace
 
-void EnclaveClient::deliver(std::vector<Call*>& calls, json answer) {
-  if (calls.size() == 1) {
+void EnclaveClient::answer(Call& call, const Item& item) {
+  try {
+    if (item.type == 's' && call.item) {
+      requests_.with({call.op, "ok"}).inc();
+      const auto* p = reinterpret_cast<const std::uint8_t*>(item.signature.data());
+      call.signature = Signature{crypto::Bytes(p, p + item.signature.size()), item.recovery_id};
+      return;
+    }
+    auto j = item.type == 'J' ? json::parse(item.json, nullptr, false) : json();
+    if (!j.is_object()) throw EnclaveUnavailable("the enclave answered a request with something that is not a JSON object");
+    call.response = finish(call.op, std::move(j));
+  } catch (...) {
+    call.error = std::current_exception();
+  }
+}
+
+void EnclaveClient::deliver(std::vector<Call*>& calls, const std::string& reply) {
+  if (!reply.empty() && static_cast<unsigned char>(reply[0]) == kItemsFrame) {
     try {
-      calls[0]->response = finish(calls[0]->op, std::move(answer));
-    } catch (...) {
-      calls[0]->error = std::current_exception();
+      ItemsReader in(reply);
+      if (in.count() != calls.size()) throw std::invalid_argument("it holds " + std::to_string(in.count()) + " answers");
+      for (auto* call : calls) answer(*call, in.next());
+    } catch (const std::invalid_argument& e) {
+      const std::string why = "the enclave answered a frame of " + std::to_string(calls.size()) + " requests wrongly: " + e.what();
+      fail(calls, std::make_exception_ptr(EnclaveUnavailable(why)), why);
     }
     return;
   }
-  const auto results = answer.find("results");
-  if (!answer.value("ok", false) || results == answer.end() || !results->is_array() || results->size() != calls.size()) {
-    const std::string why = "the enclave answered a batch of " + std::to_string(calls.size()) + " requests wrongly";
-    fail(calls, std::make_exception_ptr(EnclaveUnavailable(why)), why);
+  // A JSON answer: to a lone JSON request, or the refusal of a whole items frame.
+  Item item;
+  item.type = 'J';
+  item.json = reply;
+  if (plain(calls)) {
+    answer(*calls[0], item);
     return;
   }
-  for (std::size_t i = 0; i < calls.size(); ++i) {
-    try {
-      calls[i]->response = finish(calls[i]->op, std::move((*results)[i]));
-    } catch (...) {
-      calls[i]->error = std::current_exception();
-    }
+  for (auto* call : calls) {
+    const bool expected = call->item;
+    call->item = false;  // the refusal is a JSON answer
+    answer(*call, item);
+    call->item = expected;
   }
 }
 
 void EnclaveClient::fail(std::vector<Call*>& calls, const std::exception_ptr& unavailable, const std::string& why) {
   log_.warn("enclave unavailable", {{"requests", calls.size()}, {"error", why}});
   for (auto* call : calls) {
+    if (call->done() || call->error) continue;
     requests_.with({call->op, "unavailable"}).inc();
-    if (!call->response && !call->error) call->error = unavailable;
+    call->error = unavailable;
   }
 }
 
-void EnclaveClient::send_batch(std::vector<Call*>& calls, const std::vector<const std::string*>& bodies) {
+void EnclaveClient::send_batch(std::vector<Call*>& calls) {
   const auto started = std::chrono::steady_clock::now();
   try {
-    auto answer = exchange(calls.size() == 1 ? *bodies[0] : batch_frame(bodies), true);
+    const auto reply = exchange(plain(calls) ? calls[0]->body : items_frame(calls), true);
     duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    deliver(calls, std::move(answer));
+    deliver(calls, reply);
   } catch (const EnclaveUnavailable& e) {
     fail(calls, std::current_exception(), e.what());
   }
@@ -222,7 +241,7 @@ void EnclaveClient::detach() {
   }
 }
 
-asio::awaitable<json> EnclaveClient::call_async(Call request, asio::any_io_executor io) {
+asio::awaitable<EnclaveClient::Call> EnclaveClient::call_async(Call request, asio::any_io_executor io) {
   std::shared_ptr<Pending> pending;
   bool start = false;
   {
@@ -248,7 +267,7 @@ asio::awaitable<json> EnclaveClient::call_async(Call request, asio::any_io_execu
   }
   co_await pending->done.async_receive(asio::as_tuple(asio::use_awaitable));
   if (pending->call.error) std::rethrow_exception(pending->call.error);
-  co_return std::move(*pending->call.response);
+  co_return std::move(pending->call);
 }
 
 asio::awaitable<std::optional<std::string>> EnclaveClient::exchange_async(std::shared_ptr<Link> shared, const std::string& body) {
@@ -317,7 +336,6 @@ asio::awaitable<void> EnclaveClient::send_frames(std::shared_ptr<Link> link) {
       }
     }
     std::vector<Call*> calls;
-    std::vector<const std::string*> bodies;
     std::size_t size = 0;
     for (std::size_t i = 0; i < taken.size(); ++i) {
       const auto& body = taken[i]->call.body;
@@ -330,10 +348,9 @@ asio::awaitable<void> EnclaveClient::send_frames(std::shared_ptr<Link> link) {
       }
       size += body.size();
       calls.push_back(&taken[i]->call);
-      bodies.push_back(&body);
     }
-    const std::string joined = calls.size() == 1 ? std::string() : batch_frame(bodies);
-    const std::string& frame = calls.size() == 1 ? *bodies[0] : joined;
+    const std::string joined = plain(calls) ? std::string() : items_frame(calls);
+    const std::string& frame = plain(calls) ? calls[0]->body : joined;
     const auto started = std::chrono::steady_clock::now();
     std::optional<std::string> reply;
     std::string why = "the enclave did not answer";
@@ -350,11 +367,9 @@ asio::awaitable<void> EnclaveClient::send_frames(std::shared_ptr<Link> link) {
       }
       reply = co_await exchange_async(link, frame);
     }
-    auto answer = reply ? json::parse(*reply, nullptr, false) : json();
-    if (reply && !answer.is_object()) why = "the enclave answered something that is not JSON";
-    if (answer.is_object()) {
+    if (reply) {
       duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      deliver(calls, std::move(answer));
+      deliver(calls, *reply);
     } else {
       fail(calls, std::make_exception_ptr(EnclaveUnavailable(why)), why);
     }
@@ -372,7 +387,7 @@ asio::awaitable<json> EnclaveClient::call(json request) {
   Call c;
   c.op = request.value("op", "");
   c.body = request.dump();
-  auto r = co_await submit(std::move(c));
+  auto r = co_await json_call(std::move(c));
   co_return r;
 }
 
@@ -385,20 +400,29 @@ asio::awaitable<json> EnclaveClient::call_text(std::string op, std::string reque
   Call c;
   c.op = std::move(op);
   c.body = std::move(request);
-  auto r = co_await submit(std::move(c));
+  auto r = co_await json_call(std::move(c));
   co_return r;
 }
 
-asio::awaitable<json> EnclaveClient::submit(Call c) {
+asio::awaitable<json> EnclaveClient::json_call(Call c) {
+  auto done = co_await submit(std::move(c));
+  if (!done.response) throw EnclaveUnavailable("the enclave answered a JSON request without JSON");
+  co_return std::move(*done.response);
+}
+
+asio::awaitable<EnclaveClient::Call> EnclaveClient::submit(Call c) {
   std::optional<asio::any_io_executor> io;
   {
     std::lock_guard lock(mutex_);
     io = io_;
   }
-  if (io) co_return co_await call_async(std::move(c), std::move(*io));
+  if (io) {
+    auto done = co_await call_async(std::move(c), std::move(*io));
+    co_return done;
+  }
   auto done = co_await batcher_.submit(std::move(c));
   if (done.error) std::rethrow_exception(done.error);
-  co_return std::move(*done.response);
+  co_return done;
 }
 
 asio::awaitable<SealedKey> EnclaveClient::create_key(std::string kind, std::string key_ref, bool exportable) {
@@ -410,16 +434,19 @@ asio::awaitable<SealedKey> EnclaveClient::create_key(std::string kind, std::stri
 }
 
 asio::awaitable<EnclaveClient::Signature> EnclaveClient::sign(const SealedKey& key, crypto::Bytes digest_or_message) {
-  auto request = JsonObjectText()
-                     .add("op", "sign")
-                     .add("kind", key.kind)
-                     .add("key_ref", key.key_ref)
-                     .add("sealed", crypto::to_hex(key.sealed))
-                     .add(key.kind == "ed25519" ? "message" : "digest", crypto::to_hex(digest_or_message))
-                     .finish();
-  const auto r = co_await call_text("sign", std::move(request));
-  Signature s{crypto::from_hex(r.at("signature").get<std::string>()).value(), r.value("recovery_id", -1)};
-  co_return s;
+  // An 'S' item: no JSON or hex on either side of the boundary.
+  std::uint8_t kind = 0;
+  if (key.kind == "secp256r1") kind = 1;
+  if (key.kind == "secp256k1") kind = 2;
+  if (key.kind == "ed25519") kind = 3;
+  if (kind == 0) throw std::invalid_argument("unknown key kind " + key.kind);
+  Call c;
+  c.op = "sign";
+  c.item = true;
+  c.body = encode_sign_item({kind, key.key_ref, text_of(key.sealed), text_of(digest_or_message)});
+  auto done = co_await submit(std::move(c));
+  if (!done.signature) throw EnclaveUnavailable("the enclave answered a signing request without a signature");
+  co_return std::move(*done.signature);
 }
 
 }  // namespace nsl::enclave

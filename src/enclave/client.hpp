@@ -39,7 +39,7 @@ struct SealedKey {
 
 /// The server's side of the enclave boundary: typed calls over pooled connections, made on a
 /// named thread pool ("enclave") so no IO thread waits on the socket. Requests made meanwhile
-/// travel together in one frame (op "batch", at most `max_batch` and about 1 MiB), so under load
+/// travel together in one items frame (at most `max_batch` and about 1 MiB), so under load
 /// each round trip and thread hop serves many callers. A connection that fails is
 /// dropped and the request tried once more on a fresh one (the enclave may have restarted);
 /// then EnclaveUnavailable. Refusals are EnclaveError with the enclave's code. Exports
@@ -79,24 +79,31 @@ class EnclaveClient {
  private:
   struct Call {
     std::string op;
-    std::string body;  // the request, serialised
+    std::string body;   // the request: JSON text, or an encoded item when `item`
+    bool item = false;  // an 'S' item (src/enclave/protocol.hpp), answered by `signature`
     std::optional<nlohmann::json> response;
+    std::optional<Signature> signature;
     std::exception_ptr error;
-    bool done() const { return response.has_value(); }
+    bool done() const { return response.has_value() || signature.has_value(); }
   };
   struct Link;     // one asynchronous connection
   struct Pending;  // one queued request on the asynchronous path
   int checkout();
   void checkin(int fd);
-  nlohmann::json exchange(const std::string& body, bool retry);
+  std::string exchange(const std::string& body, bool retry);
   void run_batch(std::vector<Call*>& calls);
-  void send_batch(std::vector<Call*>& calls, const std::vector<const std::string*>& bodies);
+  void send_batch(std::vector<Call*>& calls);
   nlohmann::json finish(const std::string& op, nlohmann::json answer);
   // Gives each call of a frame its answer (or the refusal, or `unavailable`).
-  void deliver(std::vector<Call*>& calls, nlohmann::json answer);
+  void deliver(std::vector<Call*>& calls, const std::string& reply);
+  void answer(Call& call, const Item& item);
+  // A lone JSON request travels as it is; anything else in an items frame.
+  static bool plain(const std::vector<Call*>& calls);
+  static std::string items_frame(const std::vector<Call*>& calls);
   void fail(std::vector<Call*>& calls, const std::exception_ptr& unavailable, const std::string& why);
-  asio::awaitable<nlohmann::json> call_async(Call call, asio::any_io_executor io);
-  asio::awaitable<nlohmann::json> submit(Call call);
+  asio::awaitable<Call> call_async(Call call, asio::any_io_executor io);
+  asio::awaitable<Call> submit(Call call);
+  asio::awaitable<nlohmann::json> json_call(Call call);
   asio::awaitable<void> send_frames(std::shared_ptr<Link> link);
   asio::awaitable<std::shared_ptr<Link>> open_link();
   asio::awaitable<std::optional<std::string>> exchange_async(std::shared_ptr<Link> link, const std::string& body);

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 namespace nsl::enclave {
 namespace {
@@ -34,6 +36,115 @@ bool read_all(int fd, char* data, std::size_t n) {
 }
 
 }  // namespace
+
+namespace {
+
+void put_uint(std::string& out, std::uint32_t v, std::size_t bytes) {
+  for (std::size_t i = bytes; i-- > 0;) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+void put_field(std::string& out, std::string_view v, std::size_t length_bytes, const char* name) {
+  const std::uint64_t max = (std::uint64_t{1} << (8 * length_bytes)) - 1;
+  if (v.size() > max) throw std::invalid_argument(std::string(name) + " is too long for an items frame");
+  put_uint(out, static_cast<std::uint32_t>(v.size()), length_bytes);
+  out += v;
+}
+
+}  // namespace
+
+std::string encode_sign_item(const SignItem& item) {
+  std::string out;
+  out.reserve(1 + 1 + 2 + item.key_ref.size() + 2 + item.sealed.size() + 4 + item.payload.size());
+  out += 'S';
+  out += static_cast<char>(item.kind);
+  put_field(out, item.key_ref, 2, "key_ref");
+  put_field(out, item.sealed, 2, "sealed");
+  put_field(out, item.payload, 4, "payload");
+  return out;
+}
+
+ItemsWriter::ItemsWriter(std::size_t reserve) {
+  out_.reserve(reserve + 3);
+  out_ += static_cast<char>(kItemsFrame);
+  out_ += std::string(2, '\0');  // the count, written by finish()
+}
+
+ItemsWriter& ItemsWriter::json(std::string_view text) {
+  out_ += 'J';
+  put_field(out_, text, 4, "a JSON item");
+  ++count_;
+  return *this;
+}
+
+ItemsWriter& ItemsWriter::signature(std::string_view signature, int recovery_id) {
+  out_ += 's';
+  out_ += static_cast<char>(recovery_id < 0 ? 0xFF : recovery_id);
+  put_field(out_, signature, 1, "signature");
+  ++count_;
+  return *this;
+}
+
+ItemsWriter& ItemsWriter::encoded(std::string_view item) {
+  out_ += item;
+  ++count_;
+  return *this;
+}
+
+std::string ItemsWriter::finish() {
+  if (count_ > kMaxItems) throw std::invalid_argument("more than " + std::to_string(kMaxItems) + " items in one frame");
+  out_[1] = static_cast<char>(count_ >> 8);
+  out_[2] = static_cast<char>(count_ & 0xFF);
+  return std::move(out_);
+}
+
+ItemsReader::ItemsReader(std::string_view frame) : rest_(frame) {
+  if (take(1)[0] != static_cast<char>(kItemsFrame)) throw std::invalid_argument("not an items frame");
+  count_ = uint(2);
+  if (count_ > kMaxItems) throw std::invalid_argument("more than " + std::to_string(kMaxItems) + " items in one frame");
+}
+
+std::string_view ItemsReader::take(std::size_t n) {
+  if (rest_.size() < n) throw std::invalid_argument("an items frame is cut short");
+  const auto v = rest_.substr(0, n);
+  rest_.remove_prefix(n);
+  return v;
+}
+
+std::uint32_t ItemsReader::uint(std::size_t bytes) {
+  const auto b = take(bytes);
+  std::uint32_t v = 0;
+  for (const char c : b) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+bool ItemsReader::done() const { return read_ == count_; }
+
+Item ItemsReader::next() {
+  if (read_ == count_) throw std::invalid_argument("no more items in the frame");
+  Item item;
+  item.type = take(1)[0];
+  switch (item.type) {
+    case 'J':
+      item.json = take(uint(4));
+      break;
+    case 'S':
+      item.sign.kind = static_cast<std::uint8_t>(uint(1));
+      item.sign.key_ref = take(uint(2));
+      item.sign.sealed = take(uint(2));
+      item.sign.payload = take(uint(4));
+      break;
+    case 's': {
+      const auto id = uint(1);
+      item.recovery_id = id == 0xFF ? -1 : static_cast<int>(id);
+      item.signature = take(uint(1));
+      break;
+    }
+    default:
+      throw std::invalid_argument("an items frame holds an item of unknown type");
+  }
+  if (++read_ == count_ && !rest_.empty()) throw std::invalid_argument("bytes follow the last item of a frame");
+  return item;
+}
 
 bool write_frame(int fd, std::string_view body) {
   if (body.size() > kMaxFrameBytes) return false;

@@ -1,9 +1,20 @@
 #pragma once
 
-// The "ecall" boundary between nsl serve and nsl-enclave: length-prefixed JSON frames over a Unix
+// The "ecall" boundary between nsl serve and nsl-enclave: length-prefixed frames over a Unix
 // domain socket. Every connection starts with {"op":"hello","token":...}; then each request
 // {"op":..., ...} gets one response {"ok":true, ...} or {"ok":false,"error":{"code","message"}}.
 // Binary values travel as lower-case hex. docs/architecture.md lists the operations.
+//
+// Several requests travel together in an items frame, a binary envelope (all integers
+// big-endian):
+//   frame:    0x01 | u16 count | count items
+//   'J' item: u32 length | a JSON request (or, in the answer, a JSON response)
+//   'S' item: a signing request without JSON or hex:
+//             u8 kind (1 secp256r1, 2 secp256k1, 3 ed25519) | u16 length | key_ref
+//             | u16 length | sealed blob | u32 length | digest (or the Ed25519 message)
+//   's' item: the answer to an 'S' item: u8 recovery id (0xFF: none) | u8 length | signature
+// The answer is an items frame with one item per request, in order (a refused 'S' item is
+// answered by a 'J' item holding the refusal), or one JSON refusal for a malformed frame.
 
 #include <chrono>
 #include <cstdint>
@@ -16,8 +27,8 @@ namespace nsl::enclave {
 
 /// Largest frame either side accepts (a request or a response).
 constexpr std::uint32_t kMaxFrameBytes = 5u << 20;  // a 1 MB storage value as hex, with room
-/// Protocol version, checked in the hello exchange.
-constexpr int kProtocolVersion = 1;
+/// Protocol version, checked in the hello exchange (2: items frames).
+constexpr int kProtocolVersion = 2;
 
 /// The enclave answered, and refused: `code` is one of bad_request, unknown_op, unseal_failed,
 /// invalid_key, forbidden, unauthorized, busy, internal.
@@ -34,6 +45,67 @@ class EnclaveError : public std::runtime_error {
 class EnclaveUnavailable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+/// The first byte of an items frame (a JSON frame starts with '{').
+constexpr unsigned char kItemsFrame = 0x01;
+/// Most items in one frame.
+constexpr std::size_t kMaxItems = 1024;
+
+/// The fields of an 'S' item (views into the frame or the caller's buffers).
+struct SignItem {
+  std::uint8_t kind = 0;  // 1 secp256r1, 2 secp256k1, 3 ed25519
+  std::string_view key_ref;
+  std::string_view sealed;
+  std::string_view payload;  // the 32-byte digest, or the Ed25519 message
+};
+
+/// One item as read from a frame: `type` is 'J', 'S' or 's'.
+struct Item {
+  char type = 0;
+  std::string_view json;   // 'J'
+  SignItem sign;           // 'S'
+  std::string_view signature;  // 's'
+  int recovery_id = -1;        // 's'
+};
+
+/// An 'S' item on its own, ready to be appended to a frame (the client keeps one per call).
+std::string encode_sign_item(const SignItem& item);
+
+/// Builds an items frame.
+class ItemsWriter {
+ public:
+  explicit ItemsWriter(std::size_t reserve = 256);
+  ItemsWriter& json(std::string_view text);
+  ItemsWriter& signature(std::string_view signature, int recovery_id);
+  /// An item already encoded (encode_sign_item).
+  ItemsWriter& encoded(std::string_view item);
+  std::size_t count() const { return count_; }
+  std::string finish();
+
+ private:
+  std::string out_;
+  std::size_t count_ = 0;
+};
+
+/// Reads an items frame. Every method throws std::invalid_argument on a malformed frame (a wrong
+/// first byte, more than kMaxItems items, an item cut short, an unknown item type, or bytes left
+/// over after the last item).
+class ItemsReader {
+ public:
+  explicit ItemsReader(std::string_view frame);
+  std::size_t count() const { return count_; }
+  /// Whether all `count` items have been read (and nothing follows them).
+  bool done() const;
+  Item next();
+
+ private:
+  std::string_view take(std::size_t n);
+  std::uint32_t uint(std::size_t bytes);
+
+  std::string_view rest_;
+  std::size_t count_ = 0;
+  std::size_t read_ = 0;
 };
 
 /// Writes one frame (4-byte big-endian length, then the body) to a blocking socket.

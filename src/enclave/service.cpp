@@ -20,7 +20,6 @@ using crypto::Bytes;
 
 constexpr std::size_t kMaxRef = 256;
 constexpr std::size_t kMaxMessage = 64 * 1024;
-constexpr std::size_t kMaxBatch = 1024;
 constexpr std::size_t kMaxSecret = 256 * 1024;
 constexpr std::size_t kMaxData = 1024 * 1024 + 1024;  // a storage value (1 MB) and its JSON framing
 
@@ -189,35 +188,108 @@ json EnclaveService::handle(const json& request) {
   }
 }
 
+namespace {
+
+struct Signed {
+  Bytes signature;
+  int recovery_id = -1;
+};
+
+// The one signing step behind {"op":"sign"} and 'S' items; `payload` is the digest (ECDSA) or
+// the message (Ed25519).
+Signed sign_with(const Sealer& sealer, Kind kind, const std::string& ref, crypto::ByteView sealed, crypto::ByteView payload) {
+  const auto clear = open_key(sealer, kind, ref, sealed);
+  Signed out;
+  switch (kind) {
+    case Kind::secp256r1:
+    case Kind::secp256k1: {
+      if (payload.size() != 32) bad("\"digest\" must be 32 bytes");
+      crypto::Hash256 d{};
+      std::copy(payload.begin(), payload.end(), d.begin());
+      if (kind == Kind::secp256r1) {
+        const auto sig = crypto::p256::sign_digest(clear.key(), d);
+        out.signature.assign(sig.begin(), sig.end());
+      } else {
+        const auto sig = crypto::secp256k1::sign(clear.key(), d);
+        out.signature.assign(sig.r.begin(), sig.r.end());
+        out.signature.insert(out.signature.end(), sig.s.begin(), sig.s.end());
+        out.recovery_id = sig.recovery_id;
+      }
+      return out;
+    }
+    case Kind::ed25519: {
+      const auto sig = crypto::ed25519::sign(clear.key(), payload);
+      out.signature.assign(sig.begin(), sig.end());
+      return out;
+    }
+  }
+  bad("unknown kind");
+}
+
+json refusal(const std::string& code, const std::string& message) {
+  return {{"ok", false}, {"error", {{"code", code}, {"message", message}}}};
+}
+
+}  // namespace
+
 json EnclaveService::sign_one(const json& r) {
   const auto kind = kind_field(r);
   const auto& ref = string_field(r, "key_ref", kMaxRef);
   const auto blob = hex_field(r, "sealed", 1024);
-  const auto clear = open_key(sealer_, kind, ref, blob);
-  switch (kind) {
-    case Kind::secp256r1: {
-      const auto digest = hex_field(r, "digest", 32);
-      if (digest.size() != 32) bad("\"digest\" must be 32 bytes");
-      crypto::Hash256 d{};
-      std::copy(digest.begin(), digest.end(), d.begin());
-      return {{"ok", true}, {"signature", crypto::to_hex(crypto::p256::sign_digest(clear.key(), d))}};
+  const auto payload = kind == Kind::ed25519 ? hex_field(r, "message", kMaxMessage) : hex_field(r, "digest", 32);
+  const auto s = sign_with(sealer_, kind, ref, blob, payload);
+  json out{{"ok", true}, {"signature", crypto::to_hex(s.signature)}};
+  if (s.recovery_id >= 0) out["recovery_id"] = s.recovery_id;
+  return out;
+}
+
+std::string EnclaveService::handle_items(std::string_view frame) {
+  try {
+    ItemsReader in(frame);
+    ItemsWriter out(frame.size() / 2 + 64);
+    while (!in.done()) {
+      const auto item = in.next();
+      if (item.type == 'J') {
+        const auto request = json::parse(item.json, nullptr, false);
+        const auto op = request.is_object() ? request.value("op", std::string()) : std::string();
+        if (request.is_discarded()) {
+          out.json(refusal("bad_request", "the request is not JSON").dump());
+        } else if (op == "batch" || op == "sign_batch") {
+          out.json(refusal("bad_request", "batches do not nest").dump());
+        } else {
+          out.json(handle(request).dump());
+        }
+        continue;
+      }
+      if (item.type != 'S') {
+        out.json(refusal("bad_request", "a request item must be 'J' or 'S'").dump());
+        continue;
+      }
+      try {
+        const auto& f = item.sign;
+        if (f.kind < 1 || f.kind > 3) bad("\"kind\" must be secp256r1, secp256k1 or ed25519");
+        if (f.key_ref.size() > kMaxRef) bad("\"key_ref\" is longer than " + std::to_string(kMaxRef) + " characters");
+        if (f.sealed.size() > 1024) bad("\"sealed\" is longer than 1024 bytes");
+        if (f.payload.size() > kMaxMessage) bad("\"message\" is longer than " + std::to_string(kMaxMessage) + " bytes");
+        const auto bytes = [](std::string_view v) {
+          return crypto::ByteView(reinterpret_cast<const std::uint8_t*>(v.data()), v.size());
+        };
+        const auto s = sign_with(sealer_, static_cast<Kind>(f.kind), std::string(f.key_ref), bytes(f.sealed), bytes(f.payload));
+        out.signature(std::string_view(reinterpret_cast<const char*>(s.signature.data()), s.signature.size()), s.recovery_id);
+      } catch (const EnclaveError& e) {
+        out.json(refusal(e.code(), e.what()).dump());
+      } catch (const std::invalid_argument& e) {
+        out.json(refusal("bad_request", e.what()).dump());
+      } catch (const std::exception& e) {
+        out.json(refusal("internal", e.what()).dump());
+      }
     }
-    case Kind::secp256k1: {
-      const auto digest = hex_field(r, "digest", 32);
-      if (digest.size() != 32) bad("\"digest\" must be 32 bytes");
-      crypto::Hash256 d{};
-      std::copy(digest.begin(), digest.end(), d.begin());
-      const auto sig = crypto::secp256k1::sign(clear.key(), d);
-      Bytes rs(sig.r.begin(), sig.r.end());
-      rs.insert(rs.end(), sig.s.begin(), sig.s.end());
-      return {{"ok", true}, {"signature", crypto::to_hex(rs)}, {"recovery_id", sig.recovery_id}};
-    }
-    case Kind::ed25519: {
-      const auto message = hex_field(r, "message", kMaxMessage);
-      return {{"ok", true}, {"signature", crypto::to_hex(crypto::ed25519::sign(clear.key(), message))}};
-    }
+    return out.finish();
+  } catch (const std::invalid_argument& e) {
+    return refusal("bad_request", e.what()).dump();
+  } catch (const std::exception& e) {
+    return refusal("internal", e.what()).dump();
   }
-  bad("unknown kind");
 }
 
 json EnclaveService::attest(const json& r) {
@@ -312,7 +384,7 @@ json EnclaveService::dispatch(const json& r) {
   if (op == "batch" || op == "sign_batch") {
     const auto it = r.find("items");
     if (it == r.end() || !it->is_array()) bad("\"items\" must be an array");
-    if (it->size() > kMaxBatch) bad("\"items\" holds more than " + std::to_string(kMaxBatch) + " requests");
+    if (it->size() > kMaxItems) bad("\"items\" holds more than " + std::to_string(kMaxItems) + " requests");
     json results = json::array();
     for (const auto& item : *it) {
       const auto inner = item.is_object() ? item.value("op", std::string()) : std::string();

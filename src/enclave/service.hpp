@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,10 @@ class EnclaveService {
   /// One request → one response ({"ok":true,...} or {"ok":false,"error":{code,message}}).
   /// Malformed input is answered with bad_request, never a crash.
   nlohmann::json handle(const nlohmann::json& request);
+
+  /// An items frame (src/enclave/protocol.hpp) → the items frame of its answers, or one JSON
+  /// refusal if the frame itself is malformed.
+  std::string handle_items(std::string_view frame);
 
   const Identity& identity() const { return identity_; }
 

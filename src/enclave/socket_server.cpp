@@ -125,6 +125,10 @@ void SocketServer::serve(int fd) {
   while (!stopping_.load()) {
     const auto frame = read_frame(fd);
     if (!frame) return;  // closed, idle too long, or an oversized frame: drop the connection
+    if (!frame->empty() && static_cast<unsigned char>((*frame)[0]) == kItemsFrame) {
+      if (!write_frame(fd, service_.handle_items(*frame))) return;
+      continue;
+    }
     const auto request = json::parse(*frame, nullptr, false);
     json response = request.is_discarded()
                         ? json{{"ok", false}, {"error", {{"code", "bad_request"}, {"message", "the request is not JSON"}}}}

@@ -39,6 +39,7 @@ class LocalEnclave {
         sink_);
   }
   EnclaveClient& client() { return *client_; }
+  std::string socket_path() const { return (dir_ / "e.sock").string(); }
   Supervisor& supervisor() { return supervisor_; }
   metrics::Registry& registry() { return registry_; }
 
