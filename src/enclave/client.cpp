@@ -127,14 +127,14 @@ void EnclaveClient::run_batch(std::vector<Call*>& calls) {
   if (!frame.empty()) send_batch(frame);
 }
 
-bool EnclaveClient::plain(const std::vector<Call*>& calls) { return calls.size() == 1 && !calls[0]->item; }
+bool EnclaveClient::plain(const std::vector<Call*>& calls) { return calls.size() == 1 && calls[0]->answer_type == 0; }
 
 std::string EnclaveClient::items_frame(const std::vector<Call*>& calls) {
   std::size_t size = 16;
   for (const auto* c : calls) size += c->body.size() + 5;
   ItemsWriter frame(size);
   for (const auto* c : calls) {
-    if (c->item) {
+    if (c->answer_type != 0) {
       frame.encoded(c->body);
     } else {
       frame.json(c->body);
@@ -151,10 +151,11 @@ std::string_view text_of(crypto::ByteView b) { return {reinterpret_cast<const ch
 
 void EnclaveClient::answer(Call& call, const Item& item) {
   try {
-    if (item.type == 's' && call.item) {
+    if (call.answer_type != 0 && item.type == call.answer_type) {
       requests_.with({call.op, "ok"}).inc();
-      const auto* p = reinterpret_cast<const std::uint8_t*>(item.signature.data());
-      call.signature = Signature{crypto::Bytes(p, p + item.signature.size()), item.recovery_id};
+      const auto* p = reinterpret_cast<const std::uint8_t*>(item.bytes.data());
+      call.bytes = crypto::Bytes(p, p + item.bytes.size());
+      call.recovery_id = item.recovery_id;
       return;
     }
     auto j = item.type == 'J' ? json::parse(item.json, nullptr, false) : json();
@@ -185,12 +186,7 @@ void EnclaveClient::deliver(std::vector<Call*>& calls, const std::string& reply)
     answer(*calls[0], item);
     return;
   }
-  for (auto* call : calls) {
-    const bool expected = call->item;
-    call->item = false;  // the refusal is a JSON answer
-    answer(*call, item);
-    call->item = expected;
-  }
+  for (auto* call : calls) answer(*call, item);
 }
 
 void EnclaveClient::fail(std::vector<Call*>& calls, const std::exception_ptr& unavailable, const std::string& why) {
@@ -442,11 +438,36 @@ asio::awaitable<EnclaveClient::Signature> EnclaveClient::sign(const SealedKey& k
   if (kind == 0) throw std::invalid_argument("unknown key kind " + key.kind);
   Call c;
   c.op = "sign";
-  c.item = true;
+  c.answer_type = 's';
   c.body = encode_sign_item({kind, key.key_ref, text_of(key.sealed), text_of(digest_or_message)});
   auto done = co_await submit(std::move(c));
-  if (!done.signature) throw EnclaveUnavailable("the enclave answered a signing request without a signature");
-  co_return std::move(*done.signature);
+  if (!done.bytes) throw EnclaveUnavailable("the enclave answered a signing request without a signature");
+  Signature s{std::move(*done.bytes), done.recovery_id};
+  co_return s;
+}
+
+asio::awaitable<crypto::Bytes> EnclaveClient::data_call(char type, const DataItem& item) {
+  Call c;
+  c.op = type == 'E' ? "data_encrypt" : "data_decrypt";
+  c.answer_type = 'x';
+  c.body = encode_data_item(type, item);
+  auto done = co_await submit(std::move(c));
+  if (!done.bytes) throw EnclaveUnavailable("the enclave answered a " + done.op + " request without bytes");
+  co_return std::move(*done.bytes);
+}
+
+asio::awaitable<crypto::Bytes> EnclaveClient::data_encrypt(crypto::ByteView tenant, crypto::ByteView sealed_key,
+                                                           crypto::ByteView aad, crypto::ByteView plaintext) {
+  const DataItem item{text_of(tenant), text_of(sealed_key), text_of(aad), text_of(plaintext)};
+  auto out = co_await data_call('E', item);
+  co_return out;
+}
+
+asio::awaitable<crypto::Bytes> EnclaveClient::data_decrypt(crypto::ByteView tenant, crypto::ByteView sealed_key,
+                                                           crypto::ByteView aad, crypto::ByteView ciphertext) {
+  const DataItem item{text_of(tenant), text_of(sealed_key), text_of(aad), text_of(ciphertext)};
+  auto out = co_await data_call('D', item);
+  co_return out;
 }
 
 }  // namespace nsl::enclave

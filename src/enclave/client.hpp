@@ -66,6 +66,14 @@ class EnclaveClient {
   };
   asio::awaitable<Signature> sign(const SealedKey& key, crypto::Bytes digest_or_message);
 
+  /// AES-256-GCM under a tenant's data key (its sealed blob from data_key_create), bound to
+  /// `aad`: encrypt gives nonce | ciphertext | tag, decrypt takes them back (EnclaveError
+  /// decrypt_failed if they do not verify).
+  asio::awaitable<crypto::Bytes> data_encrypt(crypto::ByteView tenant, crypto::ByteView sealed_key, crypto::ByteView aad,
+                                              crypto::ByteView plaintext);
+  asio::awaitable<crypto::Bytes> data_decrypt(crypto::ByteView tenant, crypto::ByteView sealed_key, crypto::ByteView aad,
+                                              crypto::ByteView ciphertext);
+
   /// From now on, requests made by coroutines talk to the enclave from the threads of `io`
   /// (asynchronous sockets: no hop to the "enclave" pool and back), still batched into frames.
   /// detach() (or the Attached guard) before `io` is destroyed.
@@ -79,12 +87,13 @@ class EnclaveClient {
  private:
   struct Call {
     std::string op;
-    std::string body;   // the request: JSON text, or an encoded item when `item`
-    bool item = false;  // an 'S' item (src/enclave/protocol.hpp), answered by `signature`
+    std::string body;  // the request: JSON text, or an encoded item (src/enclave/protocol.hpp)
+    char answer_type = 0;  // for an item: the answer's item type ('s' or 'x'); 0 for JSON
     std::optional<nlohmann::json> response;
-    std::optional<Signature> signature;
+    std::optional<crypto::Bytes> bytes;  // the answer to an item
+    int recovery_id = -1;
     std::exception_ptr error;
-    bool done() const { return response.has_value() || signature.has_value(); }
+    bool done() const { return response.has_value() || bytes.has_value(); }
   };
   struct Link;     // one asynchronous connection
   struct Pending;  // one queued request on the asynchronous path
@@ -104,6 +113,7 @@ class EnclaveClient {
   asio::awaitable<Call> call_async(Call call, asio::any_io_executor io);
   asio::awaitable<Call> submit(Call call);
   asio::awaitable<nlohmann::json> json_call(Call call);
+  asio::awaitable<crypto::Bytes> data_call(char type, const DataItem& item);
   asio::awaitable<void> send_frames(std::shared_ptr<Link> link);
   asio::awaitable<std::shared_ptr<Link>> open_link();
   asio::awaitable<std::optional<std::string>> exchange_async(std::shared_ptr<Link> link, const std::string& body);

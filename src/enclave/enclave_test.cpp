@@ -313,8 +313,8 @@ TEST_F(Service, ItemsFramesAnswerEachItemInOrder) {
   ItemsReader in(answer);
   ASSERT_EQ(in.count(), 9u);
   const auto signature = [](const Item& item) {
-    return Bytes(reinterpret_cast<const std::uint8_t*>(item.signature.data()),
-                 reinterpret_cast<const std::uint8_t*>(item.signature.data()) + item.signature.size());
+    return Bytes(reinterpret_cast<const std::uint8_t*>(item.bytes.data()),
+                 reinterpret_cast<const std::uint8_t*>(item.bytes.data()) + item.bytes.size());
   };
   auto item = in.next();
   ASSERT_EQ(item.type, 's');
@@ -345,6 +345,54 @@ TEST_F(Service, ItemsFramesAnswerEachItemInOrder) {
     EXPECT_EQ(refusal["error"]["code"], code) << refusal.dump();
   }
   EXPECT_TRUE(in.done());
+}
+
+TEST_F(Service, DataItemsEncryptAndDecryptAsTheJsonOperationsDo) {
+  const auto tenant = text("tenant-1");
+  const auto sealed_key = crypto::from_hex(ok({{"op", "data_key_create"}, {"tenant", crypto::to_hex(tenant)}})["sealed"].get<std::string>()).value();
+  const auto aad = text("tenant-1/key"), other_aad = text("tenant-1/other"), clear = text(R"({"data":"test data"})");
+  // The answer frame, and its one item (views into the frame).
+  struct Answer {
+    std::string frame;
+    Item item;
+  };
+  const auto answer_of = [&](char type, const Bytes& a, const Bytes& data) {
+    auto out = std::make_unique<Answer>();
+    out->frame = service_.handle_items(
+        ItemsWriter().encoded(encode_data_item(type, {view(tenant), view(sealed_key), view(a), view(data)})).finish());
+    ItemsReader in(out->frame);
+    EXPECT_EQ(in.count(), 1u);
+    out->item = in.next();
+    return out;
+  };
+  const auto e = answer_of('E', aad, clear);
+  const auto& encrypted = e->item;
+  ASSERT_EQ(encrypted.type, 'x');
+  const Bytes ciphertext(reinterpret_cast<const std::uint8_t*>(encrypted.bytes.data()),
+                         reinterpret_cast<const std::uint8_t*>(encrypted.bytes.data()) + encrypted.bytes.size());
+  EXPECT_EQ(ciphertext.size(), clear.size() + 12 + 16);
+  // The JSON operation opens what the item sealed, and the other way round.
+  EXPECT_EQ(ok({{"op", "data_decrypt"}, {"tenant", crypto::to_hex(tenant)}, {"sealed_key", crypto::to_hex(sealed_key)},
+                {"aad", crypto::to_hex(aad)}, {"ciphertext", crypto::to_hex(ciphertext)}})["plaintext"],
+            crypto::to_hex(clear));
+  const auto from_json = crypto::from_hex(ok({{"op", "data_encrypt"}, {"tenant", crypto::to_hex(tenant)},
+                                              {"sealed_key", crypto::to_hex(sealed_key)}, {"aad", crypto::to_hex(aad)},
+                                              {"plaintext", crypto::to_hex(clear)}})["ciphertext"].get<std::string>()).value();
+  for (const auto& c : {ciphertext, from_json}) {
+    const auto d = answer_of('D', aad, c);
+    const auto& decrypted = d->item;
+    ASSERT_EQ(decrypted.type, 'x');
+    EXPECT_EQ(decrypted.bytes, std::string(clear.begin(), clear.end()));
+  }
+  // Another record's associated data, a changed byte, or a short ciphertext: refused, as JSON.
+  auto changed = ciphertext;
+  changed[20] ^= 1;
+  for (const auto& [a, c] : {std::make_pair(other_aad, ciphertext), std::make_pair(aad, changed), std::make_pair(aad, Bytes(10))}) {
+    const auto r = answer_of('D', a, c);
+    const auto& refused_item = r->item;
+    ASSERT_EQ(refused_item.type, 'J');
+    EXPECT_EQ(json::parse(refused_item.json)["error"]["code"], "decrypt_failed");
+  }
 }
 
 TEST_F(Service, MalformedItemsFramesAreRefusedWholeNeverFatal) {

@@ -63,6 +63,18 @@ std::string encode_sign_item(const SignItem& item) {
   return out;
 }
 
+std::string encode_data_item(char type, const DataItem& item) {
+  if (type != 'E' && type != 'D') throw std::invalid_argument("a data item is 'E' or 'D'");
+  std::string out;
+  out.reserve(1 + 2 + item.tenant.size() + 2 + item.sealed_key.size() + 2 + item.aad.size() + 4 + item.data.size());
+  out += type;
+  put_field(out, item.tenant, 2, "tenant");
+  put_field(out, item.sealed_key, 2, "sealed_key");
+  put_field(out, item.aad, 2, "aad");
+  put_field(out, item.data, 4, "data");
+  return out;
+}
+
 ItemsWriter::ItemsWriter(std::size_t reserve) {
   out_.reserve(reserve + 3);
   out_ += static_cast<char>(kItemsFrame);
@@ -80,6 +92,13 @@ ItemsWriter& ItemsWriter::signature(std::string_view signature, int recovery_id)
   out_ += 's';
   out_ += static_cast<char>(recovery_id < 0 ? 0xFF : recovery_id);
   put_field(out_, signature, 1, "signature");
+  ++count_;
+  return *this;
+}
+
+ItemsWriter& ItemsWriter::bytes(std::string_view bytes) {
+  out_ += 'x';
+  put_field(out_, bytes, 4, "bytes");
   ++count_;
   return *this;
 }
@@ -136,9 +155,19 @@ Item ItemsReader::next() {
     case 's': {
       const auto id = uint(1);
       item.recovery_id = id == 0xFF ? -1 : static_cast<int>(id);
-      item.signature = take(uint(1));
+      item.bytes = take(uint(1));
       break;
     }
+    case 'E':
+    case 'D':
+      item.data.tenant = take(uint(2));
+      item.data.sealed_key = take(uint(2));
+      item.data.aad = take(uint(2));
+      item.data.data = take(uint(4));
+      break;
+    case 'x':
+      item.bytes = take(uint(4));
+      break;
     default:
       throw std::invalid_argument("an items frame holds an item of unknown type");
   }

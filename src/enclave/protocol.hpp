@@ -13,6 +13,10 @@
 //             u8 kind (1 secp256r1, 2 secp256k1, 3 ed25519) | u16 length | key_ref
 //             | u16 length | sealed blob | u32 length | digest (or the Ed25519 message)
 //   's' item: the answer to an 'S' item: u8 recovery id (0xFF: none) | u8 length | signature
+//   'E' item: data_encrypt, 'D' item: data_decrypt, without JSON or hex:
+//             u16 length | tenant | u16 length | sealed data key | u16 length | aad
+//             | u32 length | plaintext ('E') or nonce, ciphertext and tag ('D')
+//   'x' item: the answer to an 'E' or 'D' item: u32 length | bytes
 // The answer is an items frame with one item per request, in order (a refused 'S' item is
 // answered by a 'J' item holding the refusal), or one JSON refusal for a malformed frame.
 
@@ -60,17 +64,28 @@ struct SignItem {
   std::string_view payload;  // the 32-byte digest, or the Ed25519 message
 };
 
-/// One item as read from a frame: `type` is 'J', 'S' or 's'.
+/// The fields of an 'E' or 'D' item.
+struct DataItem {
+  std::string_view tenant;
+  std::string_view sealed_key;
+  std::string_view aad;
+  std::string_view data;
+};
+
+/// One item as read from a frame: `type` is 'J', 'S', 's', 'E', 'D' or 'x'.
 struct Item {
   char type = 0;
-  std::string_view json;   // 'J'
-  SignItem sign;           // 'S'
-  std::string_view signature;  // 's'
+  std::string_view json;       // 'J'
+  SignItem sign;               // 'S'
+  DataItem data;               // 'E', 'D'
+  std::string_view bytes;      // 's' (the signature), 'x'
   int recovery_id = -1;        // 's'
 };
 
 /// An 'S' item on its own, ready to be appended to a frame (the client keeps one per call).
 std::string encode_sign_item(const SignItem& item);
+/// An 'E' (`type` 'E') or 'D' item on its own.
+std::string encode_data_item(char type, const DataItem& item);
 
 /// Builds an items frame.
 class ItemsWriter {
@@ -78,6 +93,7 @@ class ItemsWriter {
   explicit ItemsWriter(std::size_t reserve = 256);
   ItemsWriter& json(std::string_view text);
   ItemsWriter& signature(std::string_view signature, int recovery_id);
+  ItemsWriter& bytes(std::string_view bytes);
   /// An item already encoded (encode_sign_item).
   ItemsWriter& encoded(std::string_view item);
   std::size_t count() const { return count_; }

@@ -226,6 +226,30 @@ Signed sign_with(const Sealer& sealer, Kind kind, const std::string& ref, crypto
   bad("unknown kind");
 }
 
+// data_encrypt (nonce | ciphertext | tag out) and data_decrypt, behind the JSON operations and
+// 'E' / 'D' items, under the tenant's data key.
+Bytes data_crypt(const Sealer& sealer, bool encrypt, crypto::ByteView tenant, crypto::ByteView sealed_key, crypto::ByteView aad,
+                 crypto::ByteView data) {
+  if (tenant.size() > kMaxRef) bad("\"tenant\" is longer than " + std::to_string(kMaxRef) + " bytes");
+  if (aad.size() > kMaxRef) bad("\"aad\" is longer than " + std::to_string(kMaxRef) + " bytes");
+  if (sealed_key.size() > 1024) bad("\"sealed_key\" is longer than 1024 bytes");
+  if (data.size() > kMaxData + (encrypt ? 0 : 64)) bad("the value is longer than " + std::to_string(kMaxData) + " bytes");
+  Clear key{sealer.open(Purpose::data_key, tenant, sealed_key)};
+  if (encrypt) {
+    auto out = crypto::random_bytes(crypto::aes256gcm::kNonceSize);
+    const auto sealed = crypto::aes256gcm::seal(key.bytes, out, aad, data);
+    out.insert(out.end(), sealed.begin(), sealed.end());
+    return out;
+  }
+  if (data.size() < crypto::aes256gcm::kNonceSize + crypto::aes256gcm::kTagSize) {
+    throw EnclaveError("decrypt_failed", "the ciphertext is too short");
+  }
+  auto plain = crypto::aes256gcm::open(key.bytes, data.first(crypto::aes256gcm::kNonceSize), aad,
+                                       data.subspan(crypto::aes256gcm::kNonceSize));
+  if (!plain) throw EnclaveError("decrypt_failed", "the ciphertext does not verify under this tenant's key and record");
+  return std::move(*plain);
+}
+
 json refusal(const std::string& code, const std::string& message) {
   return {{"ok", false}, {"error", {{"code", code}, {"message", message}}}};
 }
@@ -261,19 +285,25 @@ std::string EnclaveService::handle_items(std::string_view frame) {
         }
         continue;
       }
-      if (item.type != 'S') {
-        out.json(refusal("bad_request", "a request item must be 'J' or 'S'").dump());
+      if (item.type != 'S' && item.type != 'E' && item.type != 'D') {
+        out.json(refusal("bad_request", "a request item must be 'J', 'S', 'E' or 'D'").dump());
         continue;
       }
+      const auto bytes = [](std::string_view v) {
+        return crypto::ByteView(reinterpret_cast<const std::uint8_t*>(v.data()), v.size());
+      };
       try {
+        if (item.type != 'S') {
+          const auto& f = item.data;
+          Clear result{data_crypt(sealer_, item.type == 'E', bytes(f.tenant), bytes(f.sealed_key), bytes(f.aad), bytes(f.data))};
+          out.bytes(std::string_view(reinterpret_cast<const char*>(result.bytes.data()), result.bytes.size()));
+          continue;
+        }
         const auto& f = item.sign;
         if (f.kind < 1 || f.kind > 3) bad("\"kind\" must be secp256r1, secp256k1 or ed25519");
         if (f.key_ref.size() > kMaxRef) bad("\"key_ref\" is longer than " + std::to_string(kMaxRef) + " characters");
         if (f.sealed.size() > 1024) bad("\"sealed\" is longer than 1024 bytes");
         if (f.payload.size() > kMaxMessage) bad("\"message\" is longer than " + std::to_string(kMaxMessage) + " bytes");
-        const auto bytes = [](std::string_view v) {
-          return crypto::ByteView(reinterpret_cast<const std::uint8_t*>(v.data()), v.size());
-        };
         const auto s = sign_with(sealer_, static_cast<Kind>(f.kind), std::string(f.key_ref), bytes(f.sealed), bytes(f.payload));
         out.signature(std::string_view(reinterpret_cast<const char*>(s.signature.data()), s.signature.size()), s.recovery_id);
       } catch (const EnclaveError& e) {
@@ -416,24 +446,14 @@ json EnclaveService::dispatch(const json& r) {
   }
   if (op == "data_encrypt" || op == "data_decrypt") {
     const auto tenant = hex_field(r, "tenant", kMaxRef);
-    Clear key{sealer_.open(Purpose::data_key, tenant, hex_field(r, "sealed_key", 1024))};
+    const auto sealed_key = hex_field(r, "sealed_key", 1024);
     const auto aad = hex_field(r, "aad", kMaxRef);
     if (op == "data_encrypt") {
       Clear plain{hex_field(r, "plaintext", kMaxData)};
-      auto out = crypto::random_bytes(crypto::aes256gcm::kNonceSize);
-      const auto sealed = crypto::aes256gcm::seal(key.bytes, out, aad, plain.bytes);
-      out.insert(out.end(), sealed.begin(), sealed.end());
-      return {{"ok", true}, {"ciphertext", crypto::to_hex(out)}};
+      return {{"ok", true}, {"ciphertext", crypto::to_hex(data_crypt(sealer_, true, tenant, sealed_key, aad, plain.bytes))}};
     }
     const auto data = hex_field(r, "ciphertext", kMaxData + 64);
-    if (data.size() < crypto::aes256gcm::kNonceSize + crypto::aes256gcm::kTagSize) {
-      throw EnclaveError("decrypt_failed", "the ciphertext is too short");
-    }
-    const crypto::ByteView all(data);
-    auto plain = crypto::aes256gcm::open(key.bytes, all.first(crypto::aes256gcm::kNonceSize), aad,
-                                         all.subspan(crypto::aes256gcm::kNonceSize));
-    if (!plain) throw EnclaveError("decrypt_failed", "the ciphertext does not verify under this tenant's key and record");
-    Clear clear{std::move(*plain)};
+    Clear clear{data_crypt(sealer_, false, tenant, sealed_key, aad, data)};
     return {{"ok", true}, {"plaintext", crypto::to_hex(clear.bytes)}};
   }
   if (op == "rewrap") {

@@ -180,31 +180,22 @@ asio::awaitable<std::string> StorageService::data_key(const std::string& owner) 
 }
 
 asio::awaitable<std::string> StorageService::encrypt(const std::string& owner, const std::string& key, const std::string& clear) {
-  const auto sealed = co_await data_key(owner);
-  auto request = JsonObjectText()
-                     .add("op", "data_encrypt")
-                     .add("tenant", hex_of(owner))
-                     .add("sealed_key", sealed)
-                     .add("aad", hex_of(owner + "/" + key))
-                     .add("plaintext", hex_of(clear))
-                     .finish();
-  const auto answer = co_await enclave_.call_text("data_encrypt", std::move(request));
+  const auto sealed_hex = co_await data_key(owner);
+  const auto sealed = crypto::from_hex(sealed_hex).value();
+  const auto aad = owner + "/" + key;
+  const auto ciphertext = co_await enclave_.data_encrypt(crypto::as_bytes(owner), sealed, crypto::as_bytes(aad), crypto::as_bytes(clear));
   encrypted_writes_.inc();
-  co_return answer.at("ciphertext").get<std::string>();
+  co_return crypto::to_hex(ciphertext);
 }
 
 asio::awaitable<std::string> StorageService::decrypt(const std::string& owner, const std::string& key,
                                                      const std::string& ciphertext) {
-  const auto sealed = co_await data_key(owner);
-  auto request = JsonObjectText()
-                     .add("op", "data_decrypt")
-                     .add("tenant", hex_of(owner))
-                     .add("sealed_key", sealed)
-                     .add("aad", hex_of(owner + "/" + key))
-                     .add("ciphertext", ciphertext)
-                     .finish();
-  const auto answer = co_await enclave_.call_text("data_decrypt", std::move(request));
-  const auto bytes = crypto::from_hex(answer.at("plaintext").get<std::string>()).value();
+  const auto sealed_hex = co_await data_key(owner);
+  const auto sealed = crypto::from_hex(sealed_hex).value();
+  const auto data = crypto::from_hex(ciphertext);
+  if (!data) throw std::runtime_error("a stored ciphertext is not hex");
+  const auto aad = owner + "/" + key;
+  const auto bytes = co_await enclave_.data_decrypt(crypto::as_bytes(owner), sealed, crypto::as_bytes(aad), *data);
   co_return std::string(bytes.begin(), bytes.end());
 }
 
