@@ -95,6 +95,12 @@ def test_encrypted_values_are_stored_only_as_ciphertext(server):
     assert clear.encode() not in server.store.raw_bytes()
     row = server.store.rows("SELECT value, encrypted FROM storage_data WHERE key = ?", ("vault",))[0]
     assert clear not in str(row["value"]) and row["encrypted"] in (1, True)
+    # The largest value and one outside ASCII cross the enclave boundary and come back unchanged.
+    for key, value in (("vault-big", "z" * (1048576 - 2)), ("vault-text", {"note": "Grüße, 世界 ✓", "n": [1, 2.5, None]})):
+        r = call(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": key, "value": value, "encrypted": True})
+        assert r.status_code == 200, r.text
+        got = call(server, "GET", f"/v1/storage/neo-n3/{key}", server.admin).json()
+        assert got["value"] == value and got["encrypted"] is True
     # A failed store of an encrypted value does not put it into the audit trail either.
     bad = call(server, "POST", "/v1/storage/store/neo-n3", server.admin,
                 {"key": "no good", "value": {"code": clear}, "encrypted": True})
