@@ -178,14 +178,11 @@ void EnclaveClient::deliver(std::vector<Call*>& calls, const std::string& reply)
     }
     return;
   }
-  // A JSON answer: to a lone JSON request, or the refusal of a whole items frame.
+  // A JSON answer: to a lone JSON request, or the refusal of a whole items frame (then every
+  // request of the frame gets it).
   Item item;
   item.type = 'J';
   item.json = reply;
-  if (plain(calls)) {
-    answer(*calls[0], item);
-    return;
-  }
   for (auto* call : calls) answer(*call, item);
 }
 
