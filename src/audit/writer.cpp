@@ -5,13 +5,17 @@
 #include <nlohmann/json.hpp>
 
 #include "nsl/core/errors.hpp"
+#include "nsl/core/strings.hpp"
 
 namespace nsl::audit {
 namespace {
 
 using nlohmann::json;
 constexpr std::size_t kBatch = 500;
-constexpr std::size_t kRowsPerInsert = 64;  // 832 parameters
+const std::vector<std::string> kColumns{"event_type", "user_address", "service_name", "method_name", "request_id",
+                                        "correlation_id", "ip_address", "user_agent", "request_data", "response_data",
+                                        "status_code", "error_message", "execution_time_ms"};
+constexpr const char* kReducedNote = "[the database refused this record's free-text fields; they were not stored]";
 
 db::Value text_or_null(const std::string& s) { return s.empty() ? db::Value(nullptr) : db::Value(s); }
 
@@ -39,7 +43,10 @@ AuditWriter::AuditWriter(db::Database& database, metrics::Registry& registry, lo
       written_(registry.counter("nsl_audit_records_written_total", "Audit records stored in audit_logs.").with({})),
       dropped_(registry.counter("nsl_audit_records_dropped_total", "Audit records dropped because the queue was full.").with({})),
       failures_(registry.counter("nsl_audit_write_failures_total", "Failed attempts to store a batch of audit records (retried).")
-                    .with({})) {
+                    .with({})),
+      reduced_(registry.counter("nsl_audit_records_reduced_total",
+                                "Audit records stored without their free-text fields, which the database refused.")
+                   .with({})) {
   registry.add_collector([this](std::vector<metrics::Registry::Sample>& out) {
     std::lock_guard lock(mutex_);
     out.push_back({"nsl_audit_queue_depth", "Audit records waiting to be stored.", metrics::Type::gauge, {},
@@ -69,52 +76,88 @@ void AuditWriter::record(http::AuditEntry entry) {
   }
 }
 
+std::vector<db::Value> AuditWriter::row_of(const http::AuditEntry& e, bool reduced) {
+  // Every text column valid UTF-8 without U+0000 and cut to its length at a character boundary,
+  // so no header or message a client sent can make the database refuse the record.
+  std::vector<db::Value> row;
+  row.reserve(kColumns.size());
+  row.emplace_back(storable_text(e.event_type, 50));
+  row.push_back(text_or_null(storable_text(e.principal, 42)));
+  row.emplace_back(storable_text(e.service, 50));
+  row.emplace_back(storable_text(e.method, 100));
+  row.emplace_back(storable_text(e.request_id, 100));
+  row.emplace_back(storable_text(e.correlation_id, 100));
+  row.push_back(text_or_null(storable_text(e.ip_address, 45)));
+  row.push_back(text_or_null(reduced ? std::string() : storable_text(e.user_agent, 512)));
+  row.push_back(text_or_null(reduced ? std::string() : storable_json(e.request_data)));
+  row.push_back(text_or_null(reduced ? std::string() : storable_json(e.response_data)));
+  row.emplace_back(std::int64_t{e.status});
+  row.push_back(text_or_null(reduced ? std::string(kReducedNote) : storable_text(e.error_message, 4096)));
+  row.emplace_back(e.execution_time_ms);
+  return row;
+}
+
 bool AuditWriter::write(std::deque<http::AuditEntry>& batch) {
   try {
-    // PostgreSQL: rows of up to kRowsPerInsert in one INSERT, which sets up the statement (its
-    // partition routing and CHECK constraints) once for them all. SQLite: one row per statement,
-    // which it runs faster than a long VALUES list.
-    constexpr std::size_t kColumns = 13;
-    const std::size_t per_statement = db_.dialect() == db::Dialect::postgres ? kRowsPerInsert : 1;
-    std::vector<db::Statement> rows;
-    for (std::size_t first = 0; first < batch.size(); first += per_statement) {
-      const std::size_t n = std::min(per_statement, batch.size() - first);
-      db::Statement& st = rows.emplace_back();
-      st.sql =
-          "INSERT INTO audit_logs (event_type, user_address, service_name, method_name, request_id, correlation_id, "
-          "ip_address, user_agent, request_data, response_data, status_code, error_message, execution_time_ms) VALUES ";
-      st.params.reserve(n * kColumns);
-      for (std::size_t i = 0; i < n; ++i) {
-        const auto& e = batch[first + i];
-        st.sql += i == 0 ? "(" : ", (";
-        for (std::size_t c = 1; c <= kColumns; ++c) {
-          st.sql += (c == 1 ? "$" : ", $") + std::to_string(i * kColumns + c);
-        }
-        st.sql += ")";
-        auto& p = st.params;
-        p.emplace_back(e.event_type.substr(0, 50));
-        p.push_back(text_or_null(e.principal.substr(0, 42)));
-        p.emplace_back(e.service.substr(0, 50));
-        p.emplace_back(e.method);
-        p.emplace_back(e.request_id.substr(0, 100));
-        p.emplace_back(e.correlation_id.substr(0, 100));
-        p.push_back(text_or_null(e.ip_address));
-        p.push_back(text_or_null(e.user_agent));
-        p.push_back(text_or_null(storable_json(e.request_data)));
-        p.push_back(text_or_null(storable_json(e.response_data)));
-        p.emplace_back(std::int64_t{e.status});
-        p.push_back(text_or_null(e.error_message));
-        p.emplace_back(e.execution_time_ms);
-      }
-    }
-    db_.with_connection_blocking([&](db::Connection& c) { c.execute_all(rows); });
+    std::vector<std::vector<db::Value>> rows;
+    rows.reserve(batch.size());
+    for (const auto& e : batch) rows.push_back(row_of(e, false));
+    db_.with_connection_blocking([&](db::Connection& c) { c.insert_rows("audit_logs", kColumns, rows); });
     written_.inc(static_cast<double>(batch.size()));
+    batch.clear();
     return true;
+  } catch (const db::DatabaseError& e) {
+    failures_.inc();
+    if (e.transient()) {
+      log_.error("cannot store audit records; retrying", {{"records", batch.size()}, {"error", e.what()}});
+      return false;
+    }
+    log_.error("the database refused a batch of audit records; storing them one by one",
+               {{"records", batch.size()}, {"error", e.what()}});
+    return write_each(batch);
   } catch (const std::exception& e) {
     failures_.inc();
     log_.error("cannot store audit records; retrying", {{"records", batch.size()}, {"error", e.what()}});
     return false;
   }
+}
+
+// After a refused batch: each record alone, so that one the database will not take cannot hold
+// back the others. A record refused on its own is stored without its free-text fields (user agent,
+// bodies, error message), marked as such; it is never dropped. Stored records leave `batch`, so a
+// retry after a later failure writes only the rest.
+bool AuditWriter::write_each(std::deque<http::AuditEntry>& batch) {
+  while (!batch.empty()) {
+    bool stored = false;
+    for (const bool reduced : {false, true}) {
+      try {
+        db_.with_connection_blocking([&](db::Connection& c) {
+          c.insert_rows("audit_logs", kColumns, {row_of(batch.front(), reduced)});
+        });
+        stored = true;
+        if (reduced) {
+          reduced_.inc();
+          log_.error("an audit record was stored without its free-text fields, which the database refused",
+                     {{"request_id", storable_text(batch.front().request_id, 100)}});
+        }
+        break;
+      } catch (const db::DatabaseError& e) {
+        failures_.inc();
+        if (e.transient() || reduced) {
+          log_.error("cannot store audit records; retrying", {{"records", batch.size()}, {"error", e.what()}});
+          return false;
+        }
+      } catch (const std::exception& e) {
+        failures_.inc();
+        log_.error("cannot store audit records; retrying", {{"records", batch.size()}, {"error", e.what()}});
+        return false;
+      }
+    }
+    if (!stored) return false;
+    written_.inc();
+    batch.pop_front();
+  }
+  return true;
 }
 
 void AuditWriter::loop() {

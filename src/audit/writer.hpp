@@ -16,8 +16,10 @@ namespace nsl::audit {
 /// The audit trail (guide §17.1): entries queue in memory and a writer thread stores them in
 /// audit_logs in batches (one transaction per batch, every 100 ms or 500 entries), so requests
 /// never wait for it. A failed write is retried; entries are dropped only when the queue is full,
-/// and then counted (`nsl_audit_records_dropped_total`) and logged, never silently. stop() —
-/// graceful shutdown — writes everything still queued.
+/// and then counted (`nsl_audit_records_dropped_total`) and logged, never silently. A record the
+/// database refuses cannot hold back the others: it is stored without its free-text fields,
+/// counted (`nsl_audit_records_reduced_total`) and logged. stop() — graceful shutdown — writes
+/// everything still queued.
 class AuditWriter final : public http::Auditor {
  public:
   AuditWriter(db::Database& database, metrics::Registry& registry, log::Logger log, std::size_t capacity = 100'000);
@@ -37,6 +39,9 @@ class AuditWriter final : public http::Auditor {
  private:
   void loop();
   bool write(std::deque<http::AuditEntry>& batch);
+  bool write_each(std::deque<http::AuditEntry>& batch);
+  /// The audit_logs row of an entry; `reduced` leaves out its free-text fields.
+  static std::vector<db::Value> row_of(const http::AuditEntry& e, bool reduced);
 
   db::Database& db_;
   log::Logger log_;
@@ -44,6 +49,7 @@ class AuditWriter final : public http::Auditor {
   metrics::Counter& written_;
   metrics::Counter& dropped_;
   metrics::Counter& failures_;
+  metrics::Counter& reduced_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;

@@ -1,5 +1,6 @@
 #include "nsl/core/strings.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace nsl {
@@ -124,6 +125,25 @@ void append_json_string(std::string& out, std::string_view s) {
     ++i;
   }
   out.push_back('"');
+}
+
+std::string storable_text(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes &&
+      std::all_of(s.begin(), s.end(), [](char c) { return c != 0 && static_cast<unsigned char>(c) < 0x80; })) {
+    return std::string(s);
+  }
+  std::string out;
+  out.reserve(std::min(s.size(), max_bytes));
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    std::size_t len = u != 0 && u < 0x80 ? 1 : u == 0 ? 0 : utf8_sequence_length(s, i);
+    const std::string_view piece = len == 0 ? std::string_view("\xEF\xBF\xBD") : s.substr(i, len);
+    if (out.size() + piece.size() > max_bytes) break;
+    out += piece;
+    i += len == 0 ? 1 : len;
+  }
+  return out;
 }
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {

@@ -21,6 +21,9 @@ int hex_digit_value(char c) noexcept;
 /// Appends `s` as a quoted JSON string literal, escaping as RFC 8259 requires. Invalid UTF-8
 /// bytes are replaced with U+FFFD so that every log line stays valid JSON.
 void append_json_string(std::string& out, std::string_view s);
+/// `s` as text any database column can hold: invalid UTF-8 bytes and U+0000 become U+FFFD, and
+/// the text is cut at a character boundary to at most `max_bytes` bytes.
+std::string storable_text(std::string_view s, std::size_t max_bytes = std::string::npos);
 
 /// One JSON object written directly, member by member, for hot paths that would otherwise
 /// build a JSON value only to serialise it.

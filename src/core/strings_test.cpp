@@ -23,6 +23,23 @@ TEST(Strings, JsonStringEscaping) {
   EXPECT_EQ(out, "\"\xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
 }
 
+TEST(Strings, StorableTextIsValidUtf8WithoutNulCutAtACharacter) {
+  EXPECT_EQ(storable_text("plain ascii"), "plain ascii");
+  EXPECT_EQ(storable_text("caf\xE9 \xFF"), "caf\xEF\xBF\xBD \xEF\xBF\xBD");
+  EXPECT_EQ(storable_text(std::string_view("a\0b", 3)), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(storable_text("\xC0\xAF\xED\xA0\x80"),  // overlong and surrogate forms
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  // "b" and 300 two-byte characters, cut at 512 bytes: 255 whole characters, never half of one.
+  std::string long_text = "b";
+  for (int i = 0; i < 300; ++i) long_text += "\xC3\xA9";
+  const auto cut = storable_text(long_text, 512);
+  EXPECT_EQ(cut.size(), 511u);
+  EXPECT_EQ(cut, long_text.substr(0, 511));
+  EXPECT_EQ(storable_text("\xF0\x9F\x98\x80!", 3), "");  // a 4-byte character does not fit in 3
+  EXPECT_EQ(storable_text("\xF0\x9F\x98\x80!", 5), "\xF0\x9F\x98\x80!");
+  EXPECT_EQ(storable_text("\xFF\xFF", 4), "\xEF\xBF\xBD");  // replacements count their three bytes
+}
+
 TEST(Strings, JsonObjectTextParsesBackAsWritten) {
   EXPECT_EQ(JsonObjectText().finish(), "{}");
   const auto text = JsonObjectText().add("op", "sign").add("na\"me", "x\ny").add_raw("n", "42").add_raw("o", R"({"a":[1]})").finish();

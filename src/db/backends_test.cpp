@@ -114,6 +114,50 @@ TEST_P(Backend, ReadsBackEveryValueTypeTheSameWay) {
   });
 }
 
+TEST_P(Backend, InsertRowsStoresEveryValueAsQueryWouldAndAllOrNothing) {
+  const std::string binary("\x00\\x\t\n\xff", 6);
+  // Text that COPY's format treats specially: its delimiters, its escapes and its NULL marker.
+  const std::string tricky = "tab\there\\back\\N \\n\nline\rcr \xC3\xA9 'q' \"quote\" end\\";
+  const std::vector<std::string> columns{"id", "i", "r", "s", "b", "t"};
+  std::vector<std::vector<Value>> rows;
+  for (std::int64_t k = 0; k < 3000; ++k) {  // several COPY chunks
+    rows.push_back({k, -9007199254740993 + k, 0.1 * static_cast<double>(k), tricky + std::to_string(k), Blob{binary},
+                    k % 2 ? Value(nullptr) : Value(std::string("\\N"))});
+  }
+  db_->with_connection_blocking([&](Connection& c) {
+    c.exec_script(postgres() ? "CREATE TABLE ir (id BIGINT PRIMARY KEY, i BIGINT NOT NULL, r DOUBLE PRECISION, s TEXT, b BYTEA, t TEXT)"
+                             : "CREATE TABLE ir (id INTEGER PRIMARY KEY, i INTEGER NOT NULL, r REAL, s TEXT, b BLOB, t TEXT)");
+    c.insert_rows("ir", columns, rows);
+    const auto r = c.query("SELECT id, i, r, s, b, t FROM ir ORDER BY id");
+    ASSERT_EQ(r.rows.size(), rows.size());
+    for (std::size_t k = 0; k < rows.size(); k += 7) {
+      EXPECT_EQ(r.get<std::int64_t>(k, 1), std::get<std::int64_t>(rows[k][1]));
+      EXPECT_EQ(r.get<double>(k, 2), std::get<double>(rows[k][2]));  // exactly: written with 17 digits
+      EXPECT_EQ(r.get<std::string>(k, 3), std::get<std::string>(rows[k][3]));
+      EXPECT_EQ(r.get<Blob>(k, 4).bytes, binary);
+      EXPECT_EQ(r.get_optional<std::string>(k, 5), k % 2 ? std::nullopt : std::optional<std::string>("\\N"));
+    }
+    // One refused row (a duplicate id, a NULL where none may be) stores none of its batch.
+    for (const auto& bad : {Value(std::int64_t{5}), Value(nullptr)}) {
+      std::vector<std::vector<Value>> more{{std::int64_t{10'000}, std::int64_t{1}, nullptr, nullptr, nullptr, nullptr},
+                                           {std::int64_t{10'001}, std::int64_t{1}, nullptr, nullptr, nullptr, nullptr}};
+      (bad.index() == 0 ? more[1][1] : more[1][0]) = bad;
+      EXPECT_THROW(c.insert_rows("ir", columns, more), DatabaseError);
+      EXPECT_EQ(c.query("SELECT count(*) FROM ir").get<std::int64_t>(0, 0), 3000);
+    }
+    EXPECT_THROW(c.insert_rows("ir", columns, {{std::int64_t{1}}}), std::invalid_argument);
+    c.insert_rows("ir", columns, {});
+    // Inside an open transaction the rows are part of it.
+    c.begin_write();
+    c.insert_rows("ir", columns, {{std::int64_t{20'000}, std::int64_t{2}, 1.5, std::string("x"), nullptr, nullptr}});
+    c.rollback();
+    EXPECT_EQ(c.query("SELECT count(*) FROM ir").get<std::int64_t>(0, 0), 3000);
+    // And the connection is still usable after all that.
+    c.insert_rows("ir", columns, {{std::int64_t{20'001}, std::int64_t{2}, 1.5, std::string("x"), nullptr, nullptr}});
+    EXPECT_EQ(c.query("SELECT count(*) FROM ir").get<std::int64_t>(0, 0), 3001);
+  });
+}
+
 TEST_P(Backend, ViolationsAreTypedAndLeaveTheConnectionUsable) {
   sync([&](Connection& c) {
     c.query("INSERT INTO accounts (id, name, kind, role) VALUES ('a1', 'alice', 'name', 'user')");

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <stdexcept>
 
 namespace nsl::db {
 namespace {
@@ -18,6 +19,43 @@ const char* type_name(const Value& v) {
 }
 
 }  // namespace
+
+void Connection::insert_rows(std::string_view table, const std::vector<std::string>& columns,
+                             const std::vector<std::vector<Value>>& rows) {
+  std::string sql = "INSERT INTO " + std::string(table) + " (";
+  std::string values = ") VALUES (";
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    sql += (c ? ", " : "") + columns[c];
+    values += (c ? ", $" : "$") + std::to_string(c + 1);
+  }
+  sql += values + ")";
+  for (const auto& row : rows) {
+    if (row.size() != columns.size()) throw std::invalid_argument("insert_rows: a row does not match the columns");
+  }
+  if (rows.empty()) return;
+  // Inside an open transaction a savepoint makes the rows all or nothing without ending it.
+  const bool nested = in_transaction();
+  if (nested) {
+    exec_script("SAVEPOINT nsl_insert_rows");
+  } else {
+    begin_write();
+  }
+  try {
+    for (const auto& row : rows) (void)query(sql, row);
+    if (nested) {
+      exec_script("RELEASE nsl_insert_rows");
+    } else {
+      commit();
+    }
+  } catch (...) {
+    if (nested) {
+      exec_script("ROLLBACK TO nsl_insert_rows; RELEASE nsl_insert_rows");
+    } else {
+      rollback();
+    }
+    throw;
+  }
+}
 
 const char* dialect_name(Dialect d) noexcept { return d == Dialect::sqlite ? "sqlite" : "postgres"; }
 

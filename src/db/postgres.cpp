@@ -215,6 +215,7 @@ class PgConnection final : public Connection {
     simple("COMMIT", Outcome::unknown);
     in_tx_ = false;
   }
+  bool in_transaction() const noexcept override { return in_tx_; }
   void rollback() override {
     in_tx_ = false;
     if (PQstatus(conn_) != CONNECTION_OK) return;
@@ -236,6 +237,41 @@ class PgConnection final : public Connection {
     }
     // A failure rolls everything back; running them again one by one names the failing one.
     if (!pipeline(batch)) Connection::execute_all(statements);
+  }
+
+  void insert_rows(std::string_view table, const std::vector<std::string>& columns,
+                   const std::vector<std::vector<Value>>& rows) override {
+    if (rows.empty()) return;
+    for (const auto& row : rows) {
+      if (row.size() != columns.size()) throw std::invalid_argument("insert_rows: a row does not match the columns");
+    }
+    // COPY is one statement: atomic on its own, or part of the transaction already open.
+    const auto outcome = in_tx_ ? Outcome::rolled_back : Outcome::unknown;
+    ResultPtr start(PQexec(conn_, ("COPY " + std::string(table) + " (" + join(columns, ", ") + ") FROM STDIN").c_str()));
+    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) {
+      check(start.get(), Outcome::rolled_back);
+      throw DatabaseError(DatabaseError::Kind::other, "PostgreSQL did not start the COPY");
+    }
+    std::string chunk;
+    chunk.reserve(kCopyChunk + 4096);
+    auto send = [&] {
+      if (PQputCopyData(conn_, chunk.data(), static_cast<int>(chunk.size())) != 1) fail_connection(outcome);
+      chunk.clear();
+    };
+    for (const auto& row : rows) {
+      for (std::size_t c = 0; c < row.size(); ++c) {
+        if (c) chunk += '\t';
+        append_copy_text(chunk, row[c]);
+      }
+      chunk += '\n';
+      if (chunk.size() >= kCopyChunk) send();
+    }
+    if (!chunk.empty()) send();
+    if (PQputCopyEnd(conn_, nullptr) != 1) fail_connection(outcome);
+    ResultPtr done(PQgetResult(conn_));
+    while (ResultPtr more{PQgetResult(conn_)}) {
+    }
+    check(done.get(), outcome);
   }
 
   /// Group commit: every statement in one transaction, sent in one pipeline. If any fails, the
@@ -283,6 +319,13 @@ class PgConnection final : public Connection {
  private:
   enum class Outcome { rolled_back, unknown };
 
+  // A double as text that reads back as the same double.
+  static std::string real_text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+  }
+
   struct Params {
     explicit Params(const std::vector<Value>& params) {
       text.resize(params.size());
@@ -291,12 +334,7 @@ class PgConnection final : public Connection {
         switch (v.index()) {
           case 0: values.push_back(nullptr); lengths.push_back(0); formats.push_back(0); continue;
           case 1: text[i] = std::to_string(std::get<std::int64_t>(v)); break;
-          case 2: {
-            char buf[32];
-            std::snprintf(buf, sizeof buf, "%.17g", std::get<double>(v));
-            text[i] = buf;
-            break;
-          }
+          case 2: text[i] = real_text(std::get<double>(v)); break;
           case 3: text[i] = std::get<std::string>(v); break;
           case 4: {
             const auto& b = std::get<Blob>(v).bytes;
@@ -316,6 +354,39 @@ class PgConnection final : public Connection {
     std::vector<int> lengths;
     std::vector<int> formats;
   };
+
+  static constexpr std::size_t kCopyChunk = 64 * 1024;
+
+  // One value in COPY's text format: \N for NULL; backslash, tab, newline and carriage return
+  // escaped; bytea as its hex form (whose own backslash is escaped too).
+  static void append_copy_text(std::string& out, const Value& v) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    switch (v.index()) {
+      case 0: out += "\\N"; return;
+      case 1: out += std::to_string(std::get<std::int64_t>(v)); return;
+      case 2: out += real_text(std::get<double>(v)); return;
+      case 3: {
+        const std::string_view t = std::get<std::string>(v);
+        for (std::size_t i = 0; i < t.size();) {
+          const auto j = t.find_first_of("\\\t\n\r", i);
+          out.append(t.substr(i, j - i));
+          if (j == std::string_view::npos) break;
+          out += '\\';
+          out += t[j] == '\t' ? 't' : t[j] == '\n' ? 'n' : t[j] == '\r' ? 'r' : '\\';
+          i = j + 1;
+        }
+        return;
+      }
+      case 4:
+        out += "\\\\x";
+        for (const char c : std::get<Blob>(v).bytes) {
+          const auto u = static_cast<unsigned char>(c);
+          out += kHex[u >> 4];
+          out += kHex[u & 0xF];
+        }
+        return;
+    }
+  }
 
   void run_alone(GroupCommit::Item& item) {
     try {

@@ -86,6 +86,7 @@ class SqliteConnection final : public Connection {
   void rollback() override {
     if (!sqlite3_get_autocommit(db_.get())) simple("ROLLBACK");
   }
+  bool in_transaction() const noexcept override { return !sqlite3_get_autocommit(db_.get()); }
 
  private:
   void simple(const char* sql) {

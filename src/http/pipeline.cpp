@@ -315,7 +315,7 @@ AuditEntry Pipeline::audit_entry(const Context& ctx, const Response& res, std::s
   e.request_id = ctx.request_id;
   e.correlation_id = ctx.correlation_id;
   e.ip_address = ctx.connection.remote.to_string();
-  e.user_agent = std::string(ctx.request[Field::user_agent]).substr(0, 512);
+  e.user_agent = storable_text(ctx.request[Field::user_agent], 512);
   e.status = res.result_int();
   e.execution_time_ms = ms;
   const bool failed = e.status >= 400;

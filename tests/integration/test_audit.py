@@ -88,6 +88,28 @@ def test_each_request_is_recorded_with_credentials_redacted(nsl_factory):
     assert odd_headers["X-Long"].startswith("a\u00e9") and len(odd_headers["X-Long"].encode()) <= 1024 + 2
     assert odd_headers["X-Twice"] == "second"
     assert json.loads(odd["request_data"])["query"] == "x=%C3%A9"
+    # The User-Agent column as well: not UTF-8, cut mid-character at 512 bytes, or holding a
+    # tab, a backslash and a newline-like escape (text that bulk loading must carry unchanged).
+    for rid, agent in (("req-agent-latin", b"caf\xe9 \xff"), ("req-agent-long", ("b" + "\u00e9" * 300).encode()),
+                       ("req-agent-escapes", b"tab\there back\\slash \\N \\n end")):
+        conn = http.client.HTTPConnection("127.0.0.1", int(p.url.rsplit(":", 1)[1]), timeout=10)
+        conn.putrequest("GET", "/v1/auth/me", skip_accept_encoding=True)
+        conn.putheader("X-API-Key", p.admin_key)
+        conn.putheader("X-Request-Id", rid)
+        conn.putheader("User-Agent", agent)
+        conn.endheaders()
+        assert conn.getresponse().status == 200
+    [latin] = wait_rows(p, "request_id = ?", ("req-agent-latin",))
+    assert latin["user_agent"] == "caf\ufffd \ufffd"
+    [long_agent] = wait_rows(p, "request_id = ?", ("req-agent-long",))
+    assert long_agent["user_agent"] == "b" + "\u00e9" * 255
+    [escapes] = wait_rows(p, "request_id = ?", ("req-agent-escapes",))
+    assert escapes["user_agent"] == "tab\there back\\slash \\N \\n end"
+    r = requests.get(p.url + "/v1/audit", params={"principal": odd["user_address"], "limit": "1000"},
+                     headers={"X-API-Key": p.admin_key}, timeout=10)
+    assert r.status_code == 200, r.text
+    agents = {e["request_id"]: e["user_agent"] for e in r.json()["entries"]}
+    assert agents["req-agent-latin"] == "caf\ufffd \ufffd" and agents["req-agent-escapes"] == escapes["user_agent"]
     # Health and metrics are not audited.
     p.get("/health")
     p.get("/metrics")
@@ -149,6 +171,37 @@ def test_a_graceful_shutdown_loses_no_record_and_export_writes_json_lines(nsl_fa
     p.args = ["audit", "export", "--principal", "nobody"]
     code, out, _ = p.run_to_end()
     assert code == 0 and out == ""
+
+
+def test_a_record_the_database_refuses_does_not_hold_back_the_others(nsl_factory):
+    p = audited_server(nsl_factory)
+    # The database refuses any record whose user agent says "poison" (a trigger or a CHECK).
+    if p.store.backend == "sqlite":
+        p.store.execute("CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_logs WHEN NEW.user_agent = 'poison' "
+                        "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    else:
+        p.store.execute("ALTER TABLE audit_logs ADD CONSTRAINT refuse_poison CHECK (user_agent <> 'poison')")
+    session = requests.Session()
+    for i in range(40):
+        agent = "poison" if i == 17 else "fine"
+        r = session.get(p.url + "/v1/auth/me", headers={"X-API-Key": p.admin_key, "X-Request-Id": f"mixed-{i}",
+                                                        "User-Agent": agent}, timeout=10)
+        assert r.status_code == 200
+    found = wait_rows(p, "request_id LIKE 'mixed-%'", count=40)
+    assert len(found) == 40
+    [poisoned] = [r for r in found if r["request_id"] == "mixed-17"]
+    assert poisoned["user_agent"] is None and poisoned["request_data"] is None
+    assert "refused" in poisoned["error_message"] and poisoned["status_code"] == 200
+    assert poisoned["method_name"] == "GET /v1/auth/me" and poisoned["user_address"]
+    assert all(r["user_agent"] == "fine" for r in found if r is not poisoned)
+    metrics = p.get("/metrics").text
+    assert "nsl_audit_records_reduced_total 1" in metrics
+    assert "nsl_audit_records_dropped_total 0" in metrics
+    assert any("stored without its free-text fields" in line["message"] and line["request_id"] == "mixed-17"
+               for line in p.logs())
+    # Later records are stored as usual.
+    session.get(p.url + "/v1/auth/me", headers={"X-API-Key": p.admin_key, "X-Request-Id": "after-poison"}, timeout=10)
+    wait_rows(p, "request_id = ?", ("after-poison",))
 
 
 def test_audit_logging_can_be_turned_off(nsl_factory):
