@@ -136,8 +136,18 @@ std::string storable_text(std::string_view s, std::size_t max_bytes) {
   out.reserve(std::min(s.size(), max_bytes));
   std::size_t i = 0;
   while (i < s.size()) {
-    const auto u = static_cast<unsigned char>(s[i]);
-    std::size_t len = u != 0 && u < 0x80 ? 1 : u == 0 ? 0 : utf8_sequence_length(s, i);
+    // A run of ASCII other than NUL goes in at once.
+    std::size_t run = i;
+    while (run < s.size() && s[run] != 0 && static_cast<unsigned char>(s[run]) < 0x80) ++run;
+    if (run > i) {
+      const auto n = std::min(run - i, max_bytes - out.size());
+      out.append(s.substr(i, n));
+      if (n < run - i) break;
+      i = run;
+      continue;
+    }
+    // NUL, or the first byte of a multi-byte sequence (0 when it is not valid UTF-8).
+    const std::size_t len = s[i] == 0 ? 0 : utf8_sequence_length(s, i);
     const std::string_view piece = len == 0 ? std::string_view("\xEF\xBF\xBD") : s.substr(i, len);
     if (out.size() + piece.size() > max_bytes) break;
     out += piece;

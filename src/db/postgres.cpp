@@ -367,14 +367,16 @@ class PgConnection final : public Connection {
       case 2: out += real_text(std::get<double>(v)); return;
       case 3: {
         const std::string_view t = std::get<std::string>(v);
-        for (std::size_t i = 0; i < t.size();) {
-          const auto j = t.find_first_of("\\\t\n\r", i);
-          out.append(t.substr(i, j - i));
-          if (j == std::string_view::npos) break;
+        std::size_t from = 0;  // start of the run not yet copied
+        for (std::size_t i = 0; i < t.size(); ++i) {
+          const auto u = static_cast<unsigned char>(t[i]);
+          if ((u >= 0x20 && u != '\\') || (u != '\t' && u != '\n' && u != '\r' && u != '\\')) continue;
+          out.append(t.substr(from, i - from));
           out += '\\';
-          out += t[j] == '\t' ? 't' : t[j] == '\n' ? 'n' : t[j] == '\r' ? 'r' : '\\';
-          i = j + 1;
+          out += u == '\t' ? 't' : u == '\n' ? 'n' : u == '\r' ? 'r' : '\\';
+          from = i + 1;
         }
+        out.append(t.substr(from));
         return;
       }
       case 4:

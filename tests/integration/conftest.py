@@ -72,6 +72,12 @@ class Store:
         subprocess.run([pg_tool("psql"), self.psql_url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
                        capture_output=True, text=True, check=True)
 
+    def drop(self):
+        """Removes the test's PostgreSQL schema, so repeated runs against one server leave nothing behind."""
+        if self.backend == "postgres":
+            subprocess.run([pg_tool("psql"), PG_URL, "-q", "-c", f"DROP SCHEMA IF EXISTS {self.schema} CASCADE"],
+                           capture_output=True, text=True, check=False)
+
     def raw_bytes(self):
         """Everything the store holds, as bytes: the SQLite files, or a data dump of the schema."""
         if self.backend == "sqlite":
@@ -204,6 +210,7 @@ def nsl_factory(tmp_path, request):
     yield make
     for p in started:
         p.stop(signal.SIGKILL if p.proc and p.proc.poll() is None else signal.SIGTERM, timeout=5)
+    store.drop()
 
 
 @pytest.fixture
