@@ -127,6 +127,15 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+bool is_storable_text(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t len = s[i] == 0 ? 0 : utf8_sequence_length(s, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
 std::string storable_text(std::string_view s, std::size_t max_bytes) {
   if (s.size() <= max_bytes &&
       std::all_of(s.begin(), s.end(), [](char c) { return c != 0 && static_cast<unsigned char>(c) < 0x80; })) {
@@ -154,6 +163,28 @@ std::string storable_text(std::string_view s, std::size_t max_bytes) {
     i += len == 0 ? 1 : len;
   }
   return out;
+}
+
+bool json_nesting_exceeds(std::string_view text, std::size_t max_depth) noexcept {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, whatever it is
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
 }
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {

@@ -24,6 +24,13 @@ void append_json_string(std::string& out, std::string_view s);
 /// `s` as text any database column can hold: invalid UTF-8 bytes and U+0000 become U+FFFD, and
 /// the text is cut at a character boundary to at most `max_bytes` bytes.
 std::string storable_text(std::string_view s, std::size_t max_bytes = std::string::npos);
+/// Whether `s` is valid UTF-8 without U+0000 (storable_text would return it unchanged).
+bool is_storable_text(std::string_view s) noexcept;
+
+/// Whether JSON text nests arrays and objects more than `max_depth` levels deep (brackets inside
+/// strings do not count). A linear scan that allocates nothing, so text can be checked before it
+/// is parsed: serialising, copying or walking a parsed value recurses once per level.
+bool json_nesting_exceeds(std::string_view text, std::size_t max_depth) noexcept;
 
 /// One JSON object written directly, member by member, for hot paths that would otherwise
 /// build a JSON value only to serialise it.

@@ -25,6 +25,10 @@ TEST(Strings, JsonStringEscaping) {
 
 TEST(Strings, StorableTextIsValidUtf8WithoutNulCutAtACharacter) {
   EXPECT_EQ(storable_text("plain ascii"), "plain ascii");
+  EXPECT_TRUE(is_storable_text("h\xC3\xA9llo \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(is_storable_text("caf\xE9"));
+  EXPECT_FALSE(is_storable_text(std::string_view("a\0b", 3)));
+  EXPECT_FALSE(is_storable_text("\xC3"));  // cut in the middle of a character
   EXPECT_EQ(storable_text("caf\xE9 \xFF"), "caf\xEF\xBF\xBD \xEF\xBF\xBD");
   EXPECT_EQ(storable_text(std::string_view("a\0b", 3)), "a\xEF\xBF\xBD" "b");
   EXPECT_EQ(storable_text("\xC0\xAF\xED\xA0\x80"),  // overlong and surrogate forms
@@ -38,6 +42,19 @@ TEST(Strings, StorableTextIsValidUtf8WithoutNulCutAtACharacter) {
   EXPECT_EQ(storable_text("\xF0\x9F\x98\x80!", 3), "");  // a 4-byte character does not fit in 3
   EXPECT_EQ(storable_text("\xF0\x9F\x98\x80!", 5), "\xF0\x9F\x98\x80!");
   EXPECT_EQ(storable_text("\xFF\xFF", 4), "\xEF\xBF\xBD");  // replacements count their three bytes
+}
+
+TEST(Strings, JsonNestingDepthIsCountedOutsideStrings) {
+  EXPECT_FALSE(json_nesting_exceeds("", 0));
+  EXPECT_FALSE(json_nesting_exceeds("1", 0));
+  EXPECT_TRUE(json_nesting_exceeds("[]", 0));
+  EXPECT_FALSE(json_nesting_exceeds(R"({"a":[1,{"b":[]}]})", 4));
+  EXPECT_TRUE(json_nesting_exceeds(R"({"a":[1,{"b":[]}]})", 3));
+  EXPECT_FALSE(json_nesting_exceeds(R"(["[[[[", "{{{\"[[["])", 1));  // brackets in strings, escaped quotes
+  EXPECT_FALSE(json_nesting_exceeds(R"([[1],[2],[3],[4]])", 2));         // siblings do not add up
+  const std::string deep = std::string(200'000, '[') + std::string(200'000, ']');
+  EXPECT_TRUE(json_nesting_exceeds(deep, 100));
+  EXPECT_FALSE(json_nesting_exceeds(deep, 200'000));
 }
 
 TEST(Strings, JsonObjectTextParsesBackAsWritten) {

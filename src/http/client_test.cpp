@@ -7,6 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <nlohmann/json.hpp>
 
+#include "nsl/http/jsonrpc.hpp"
 #include "nsl/http/testing/local_server.hpp"
 
 namespace nsl::http {
@@ -20,6 +21,12 @@ void routes(Router& r, Health&) {
                             {"content_type", std::string(ctx.request[Field::content_type])},
                             {"x_test", std::string(ctx.request["X-Test"])}};
            co_return json_response(201, j.dump());
+         }, true});
+  // A JSON-RPC node whose answer to "deep" nests 600 levels.
+  r.add({Verb::post, "/rpc", "test", "", [](Context& ctx) -> asio::awaitable<Response> {
+           const auto deep = nlohmann::json::parse(ctx.request.body())["method"] == "deep";
+           const std::string result = deep ? std::string(600, '[') + std::string(600, ']') : "[[1]]";
+           co_return json_response(200, R"({"jsonrpc":"2.0","id":1,"result":)" + result + "}");
          }, true});
   r.add({Verb::get, "/big", "test", "", [](Context&) -> asio::awaitable<Response> {
            co_return text_response(200, std::string(100'000, 'x'), "text/plain");
@@ -63,6 +70,24 @@ TEST_F(ClientTest, AsyncSendResumesOnTheCallersExecutor) {
   }, asio::detached);
   ioc.run();
   EXPECT_EQ(status, 200);
+}
+
+TEST_F(ClientTest, JsonRpcAnswersNestedTooDeeplyAreRefusedBeforeParsing) {
+  JsonRpcClient rpc({{server_.url("/rpc")}, 5000ms, 1, 1ms}, client_);
+  asio::io_context ioc;
+  nlohmann::json shallow;
+  std::string refused;
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    shallow = co_await rpc.call("shallow", nlohmann::json::array());
+    try {
+      (void)co_await rpc.call("deep", nlohmann::json::array());
+    } catch (const JsonRpcUnavailable& e) {
+      refused = e.what();
+    }
+  }, asio::detached);
+  ioc.run();
+  EXPECT_EQ(shallow, nlohmann::json::parse("[[1]]"));
+  EXPECT_NE(refused.find("nested more than 512 levels"), std::string::npos) << refused;
 }
 
 TEST_F(ClientTest, NotFoundIsAnAnswerNotAnError) {

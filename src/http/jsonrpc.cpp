@@ -2,7 +2,14 @@
 
 #include <boost/asio/this_coro.hpp>
 
+#include "nsl/core/strings.hpp"
+
 namespace nsl::http {
+namespace {
+
+constexpr std::size_t kMaxReplyDepth = 512;
+
+}  // namespace
 
 using nlohmann::json;
 
@@ -31,6 +38,13 @@ asio::awaitable<json> JsonRpcClient::call(const std::string& method, json params
         const auto res = co_await http_.send(std::move(req));
         if (res.status != 200) {
           last_problem = "endpoint " + std::to_string(index) + " answered HTTP " + std::to_string(res.status);
+          continue;
+        }
+        // A node's answer is checked before it is parsed: walking JSON nested without bound
+        // would exhaust the stack (NeoVM and EVM answers nest far less than this).
+        if (json_nesting_exceeds(res.body, kMaxReplyDepth)) {
+          last_problem = "endpoint " + std::to_string(index) + " answered JSON nested more than " +
+                         std::to_string(kMaxReplyDepth) + " levels deep";
           continue;
         }
         reply = json::parse(res.body, nullptr, false);

@@ -3,6 +3,8 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -16,6 +18,51 @@ namespace nsl::http {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Request bodies nest JSON at most this deep: serialising, copying or walking a parsed value
+// recurses once per level, so a body of a million brackets would otherwise exhaust the stack.
+constexpr std::size_t kMaxJsonDepth = 100;
+
+// JSON pointer of the first string (member name or value) holding U+0000, if any.
+std::optional<std::string> nul_pointer(const nlohmann::json& root) {
+  std::vector<std::pair<const nlohmann::json*, std::string>> stack{{&root, ""}};
+  while (!stack.empty()) {
+    auto [j, path] = std::move(stack.back());
+    stack.pop_back();
+    if (j->is_string()) {
+      if (j->get_ref<const std::string&>().find('\0') != std::string::npos) return path;
+    } else if (j->is_object()) {
+      for (const auto& [name, value] : j->items()) {
+        auto member = path + "/" + name;
+        if (name.find('\0') != std::string::npos) return member;
+        stack.emplace_back(&value, std::move(member));
+      }
+    } else if (j->is_array()) {
+      for (std::size_t i = 0; i < j->size(); ++i) stack.emplace_back(&(*j)[i], path + "/" + std::to_string(i));
+    }
+  }
+  return std::nullopt;
+}
+
+// What every route may assume of a request body: JSON nested at most kMaxJsonDepth levels, and
+// no U+0000 in any string (PostgreSQL's text and jsonb cannot hold it; refused on every backend
+// alike). A 400 names the member.
+void check_body(const std::string& body) {
+  if (json_nesting_exceeds(body, kMaxJsonDepth)) {
+    throw RequestError(ErrorKind::bad_request, "the request body nests JSON more than " + std::to_string(kMaxJsonDepth) + " levels deep")
+        .with_field("body", "must nest arrays and objects at most " + std::to_string(kMaxJsonDepth) + " levels deep");
+  }
+  if (body.find("\\u0000") == std::string::npos) return;
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) return;  // the route reports JSON that does not parse
+  const auto pointer = nul_pointer(j);
+  if (!pointer) return;
+  const auto shown = storable_text(*pointer, 200);
+  const auto slash = shown.find('/', 1);
+  const auto field = shown.empty() ? std::string("body") : shown.substr(1, slash == std::string::npos ? slash : slash - 1);
+  throw RequestError(ErrorKind::bad_request, "the request body holds the character U+0000, which cannot be stored")
+      .with_field(field, "must not contain the character U+0000" + (shown.empty() ? std::string() : " (at " + shown + ")"));
+}
 
 constexpr std::string_view kContentSecurityPolicy =
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
@@ -120,6 +167,7 @@ asio::awaitable<Response> Pipeline::handle(Request& request, const ConnectionInf
     }
     ctx.route = match.route;
     ctx.params = std::move(match.params);
+    check_body(request.body());
     service = match.route->service;
     if (https_required(ctx, service)) {
       // Security:RequireHttps: plain HTTP is sent to the same path over HTTPS (308 keeps the
@@ -285,10 +333,12 @@ void redact(nlohmann::json& j) {
   }
 }
 
-// A body for the audit trail: JSON with credentials redacted, other text truncated to 16 KiB.
+// A body for the audit trail: JSON with credentials redacted, other text (and JSON too deep to
+// walk safely) truncated to 16 KiB.
 nlohmann::json audit_body(const std::string& body) {
   if (body.empty()) return nullptr;
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = json_nesting_exceeds(body, kMaxJsonDepth) ? nlohmann::json(nlohmann::json::value_t::discarded)
+                                                     : nlohmann::json::parse(body, nullptr, false);
   if (!j.is_discarded()) {
     redact(j);
     return j;

@@ -1,5 +1,6 @@
 #include "nsl/http/types.hpp"
 
+#include "nsl/core/errors.hpp"
 #include "nsl/core/strings.hpp"
 #include "nsl/http/router.hpp"
 
@@ -17,7 +18,12 @@ std::optional<std::string> Context::query_param(std::string_view name) const {
     auto key = percent_decode(part.substr(0, eq), true);
     if (!key || *key != name) continue;
     if (eq == std::string_view::npos) return std::string();
-    return percent_decode(part.substr(eq + 1), true);
+    auto value = percent_decode(part.substr(eq + 1), true);
+    if (!value) {
+      throw RequestError(ErrorKind::bad_request, "the query parameter " + std::string(name) + " is malformed")
+          .with_field(std::string(name), "must be percent-encoded UTF-8 text without NUL");
+    }
+    return value;
   }
   return std::nullopt;
 }
@@ -52,6 +58,7 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_is_spac
     }
     out.push_back(c);
   }
+  if (!is_storable_text(out)) return std::nullopt;  // not UTF-8 text
   return out;
 }
 

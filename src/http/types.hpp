@@ -65,7 +65,8 @@ struct Context {
 
   /// A path parameter; the router guarantees it exists for the matched route.
   std::string_view param(std::string_view name) const;
-  /// A query parameter, percent-decoded; std::nullopt when absent.
+  /// A query parameter, percent-decoded; std::nullopt when absent. A value that does not decode
+  /// to UTF-8 text without NUL is a 400 naming the parameter.
   std::optional<std::string> query_param(std::string_view name) const;
 };
 
@@ -78,7 +79,7 @@ Response json_response(unsigned status, std::string body);
 Response text_response(unsigned status, std::string body, std::string_view content_type);
 
 /// Percent-decodes one path segment or query component (`+` is a space only in queries).
-/// std::nullopt for malformed escapes or a decoded NUL byte.
+/// std::nullopt for malformed escapes, a decoded NUL byte or bytes that are not UTF-8.
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space);
 
 }  // namespace nsl::http
