@@ -1,5 +1,7 @@
 #include "nsl/core/strings.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdint>
 
@@ -185,6 +187,70 @@ bool json_nesting_exceeds(std::string_view text, std::size_t max_depth) noexcept
     }
   }
   return false;
+}
+
+namespace {
+
+std::size_t skip_json_space(std::string_view t, std::size_t i) {
+  while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) ++i;
+  return i;
+}
+
+// Index just past the JSON value starting at t[i] (well-formed text assumed).
+std::size_t json_value_end(std::string_view t, std::size_t i) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (; i < t.size(); ++i) {
+    const char c = t[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+        if (depth == 0) return i + 1;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      if (depth == 0) return i;  // the end of the enclosing object: a scalar ends here
+      if (--depth == 0) return i + 1;
+    } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+      return i;
+    }
+  }
+  return i;
+}
+
+}  // namespace
+
+std::optional<std::string_view> json_member_text(std::string_view object, std::string_view name) {
+  std::optional<std::string_view> found;
+  std::size_t i = skip_json_space(object, 0);
+  if (i >= object.size() || object[i] != '{') return found;
+  ++i;
+  while (true) {
+    i = skip_json_space(object, i);
+    if (i >= object.size() || object[i] != '"') return found;
+    const auto key_end = json_value_end(object, i);
+    const auto key_token = object.substr(i, key_end - i);
+    bool match = false;
+    if (key_token.find('\\') == std::string_view::npos) {
+      match = key_token.substr(1, key_token.size() - 2) == name;
+    } else {
+      const auto key = nlohmann::json::parse(key_token, nullptr, false);
+      match = key.is_string() && key.get_ref<const std::string&>() == name;
+    }
+    i = skip_json_space(object, key_end);
+    if (i >= object.size() || object[i] != ':') return found;
+    const auto value_start = skip_json_space(object, i + 1);
+    const auto value_end = json_value_end(object, value_start);
+    if (match) found = object.substr(value_start, value_end - value_start);
+    i = skip_json_space(object, value_end);
+    if (i >= object.size() || object[i] != ',') return found;
+    ++i;
+  }
 }
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {

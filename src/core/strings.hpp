@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,11 @@ bool is_storable_text(std::string_view s) noexcept;
 /// strings do not count). A linear scan that allocates nothing, so text can be checked before it
 /// is parsed: serialising, copying or walking a parsed value recurses once per level.
 bool json_nesting_exceeds(std::string_view text, std::size_t max_depth) noexcept;
+
+/// The text of the member `name` of a JSON object, exactly as written (the last one, should the
+/// name repeat), or std::nullopt. `object` must be JSON text already checked to parse as an
+/// object. Keeps what parsing and re-serialising would lose: numbers beyond 64 bits stay exact.
+std::optional<std::string_view> json_member_text(std::string_view object, std::string_view name);
 
 /// One JSON object written directly, member by member, for hot paths that would otherwise
 /// build a JSON value only to serialise it.

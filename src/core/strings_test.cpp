@@ -57,6 +57,27 @@ TEST(Strings, JsonNestingDepthIsCountedOutsideStrings) {
   EXPECT_FALSE(json_nesting_exceeds(deep, 200'000));
 }
 
+TEST(Strings, JsonMemberTextIsTheMemberExactlyAsWritten) {
+  const std::string body = R"( { "key" : "k", "value" : {"amount": 1000000000000000000000001, "s": "a,}\"]"} ,
+    "n":-0 , "e\u0076" : [1, [2]], "last": 12345678901234567890123.5})";
+  EXPECT_EQ(json_member_text(body, "value"), R"({"amount": 1000000000000000000000001, "s": "a,}\"]"})");
+  EXPECT_EQ(json_member_text(body, "key"), R"("k")");
+  EXPECT_EQ(json_member_text(body, "n"), "-0");
+  EXPECT_EQ(json_member_text(body, "ev"), "[1, [2]]");  // an escaped name
+  EXPECT_EQ(json_member_text(body, "last"), "12345678901234567890123.5");
+  EXPECT_EQ(json_member_text(body, "missing"), std::nullopt);
+  EXPECT_EQ(json_member_text(R"({"a":1,"a":true})", "a"), "true");  // the last, as a parser keeps it
+  EXPECT_EQ(json_member_text("{}", "a"), std::nullopt);
+  EXPECT_EQ(json_member_text("[1]", "a"), std::nullopt);
+  // Every member's text parses to what parsing the whole object gives for it.
+  const auto parsed = nlohmann::json::parse(body);
+  for (const auto& [name, value] : parsed.items()) {
+    const auto text = json_member_text(body, name);
+    ASSERT_TRUE(text) << name;
+    EXPECT_EQ(nlohmann::json::parse(*text), value) << name;
+  }
+}
+
 TEST(Strings, JsonObjectTextParsesBackAsWritten) {
   EXPECT_EQ(JsonObjectText().finish(), "{}");
   const auto text = JsonObjectText().add("op", "sign").add("na\"me", "x\ny").add_raw("n", "42").add_raw("o", R"({"a":[1]})").finish();

@@ -1,6 +1,7 @@
 """The Storage service over the real server, on SQLite and PostgreSQL: the guide's §13.3 request
 and load, the §7.2.2 validation table, encryption at rest, tenant isolation, sharing, expiry,
 quotas, access counts, export, erasure and the §17.2 report."""
+import decimal
 import json
 import re
 import subprocess
@@ -314,3 +315,24 @@ def test_every_kind_of_json_value_reads_back_equal(server, encrypted):
         assert r.status_code == 200, r.text
         got = call(server, "GET", f"/v1/storage/neo-x/kind{i}", server.admin)
         assert got.status_code == 200 and got.json()["value"] == v and got.json()["key"] == f"kind{i}", got.text
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_numbers_beyond_64_bits_read_back_exactly(server, encrypted):
+    # Token amounts in wei and other big integers: what is sent is what is read and exported.
+    raw = ('{"wei": 1000000000000000000000001, "neg": -98765432109876543210987654321, '
+           '"fraction": 12345678901234567890123.5, "u64_plus_1": 18446744073709551616}')
+    meta = '{"supply": 340282366920938463463374607431768211457}'
+    body = ('{"key": "amounts", "value": ' + raw + ', "encrypted": ' + ("true" if encrypted else "false") +
+            ', "metadata": ' + meta + "}")
+    r = requests.post(server.url + "/v1/storage/store/neo-n3", data=body,
+                      headers={**server.admin, "Content-Type": "application/json"}, timeout=10)
+    assert r.status_code == 200, r.text
+    exact = lambda text: json.loads(text, parse_float=decimal.Decimal)
+    got = call(server, "GET", "/v1/storage/neo-n3/amounts", server.admin)
+    assert exact(got.text)["value"] == exact(raw)
+    owner = got.json()["owner"]
+    exported = call(server, "GET", f"/v1/storage/admin/users/{owner}/export", server.admin)
+    assert exported.status_code == 200, exported.text
+    [item] = exact(exported.text)["items"]
+    assert item["value"] == exact(raw) and item["metadata"] == exact(meta)

@@ -296,7 +296,9 @@ void StorageService::add_routes(http::Router& router) {
                                  "ORDER BY key",
                                  {owner});
                 });
-                json items = json::array();
+                // Written as text: values and metadata go out exactly as stored (no parse that would
+                // round numbers beyond 64 bits).
+                std::string items = "[";
                 for (std::size_t i = 0; i < rows.rows.size(); ++i) {
                   const auto key = rows.get<std::string>(i, 0);
                   std::string clear = rows.get<std::string>(i, 1);
@@ -307,15 +309,23 @@ void StorageService::add_routes(http::Router& router) {
                   }
                   const auto meta = rows.get_optional<std::string>(i, 8);
                   const auto exp = rows.get_optional<std::string>(i, 7);
-                  items.push_back({{"key", key}, {"value", json::parse(clear)}, {"encrypted", enc},
-                                   {"access_level", rows.get<std::string>(i, 3)}, {"size_bytes", rows.get<std::int64_t>(i, 4)},
-                                   {"created_at", rows.get<std::string>(i, 5)}, {"updated_at", rows.get<std::string>(i, 6)},
-                                   {"expires_at", exp ? json(*exp) : json(nullptr)},
-                                   {"metadata", meta ? json::parse(*meta) : json(nullptr)},
-                                   {"accessed_count", rows.get<std::int64_t>(i, 9)}});
+                  if (i) items += ',';
+                  items += JsonObjectText()
+                               .add("key", key)
+                               .add_raw("value", clear)
+                               .add_raw("encrypted", enc ? "true" : "false")
+                               .add("access_level", rows.get<std::string>(i, 3))
+                               .add_raw("size_bytes", std::to_string(rows.get<std::int64_t>(i, 4)))
+                               .add("created_at", rows.get<std::string>(i, 5))
+                               .add("updated_at", rows.get<std::string>(i, 6))
+                               .add_raw("expires_at", exp ? json(*exp).dump() : "null")
+                               .add_raw("metadata", meta ? *meta : "null")
+                               .add_raw("accessed_count", std::to_string(rows.get<std::int64_t>(i, 9)))
+                               .finish();
                 }
-                json out{{"owner", owner}, {"exported_at", db::utc_now_text()}, {"items", items}};
-                co_return http::json_response(200, out.dump());
+                items += ']';
+                co_return http::json_response(
+                    200, JsonObjectText().add("owner", owner).add("exported_at", db::utc_now_text()).add_raw("items", items).finish());
               }});
 
   router.add({http::Verb::delete_, "/v1/storage/admin/users/{owner}", "storage", "storage:erase",
@@ -388,7 +398,8 @@ void StorageService::add_routes(http::Router& router) {
                 const auto key = valid_key(k->get<std::string>());
                 const auto v = body.find("value");
                 if (v == body.end() || v->is_null()) throw field_error("value", "is required (any JSON value but null)");
-                const auto clear = v->dump();
+                // Stored as sent, not as parsed: a number beyond 64 bits (an amount in wei) stays exact.
+                const auto clear = std::string(json_member_text(ctx.request.body(), "value").value_or(""));
                 if (clear.size() > kMaxValueBytes) throw field_error("value", "Data size cannot exceed 1MB");
                 bool encrypted = false;
                 if (const auto e = body.find("encrypted"); e != body.end()) {
@@ -409,7 +420,7 @@ void StorageService::add_routes(http::Router& router) {
                 std::optional<std::string> metadata;
                 if (const auto m = body.find("metadata"); m != body.end() && !m->is_null()) {
                   if (!m->is_object()) throw field_error("metadata", "must be a JSON object");
-                  metadata = m->dump();
+                  metadata = std::string(json_member_text(ctx.request.body(), "metadata").value_or("{}"));
                   if (metadata->size() > kMaxMetadataBytes) throw field_error("metadata", "must be at most 16 KiB");
                 }
                 const auto owner = owner_of(*ctx.principal, chain);
