@@ -330,7 +330,10 @@ def test_numbers_beyond_64_bits_read_back_exactly(server, encrypted):
     assert r.status_code == 200, r.text
     exact = lambda text: json.loads(text, parse_float=decimal.Decimal)
     got = call(server, "GET", "/v1/storage/neo-n3/amounts", server.admin)
-    assert exact(got.text)["value"] == exact(raw)
+    assert exact(got.text)["value"] == exact(raw) and exact(got.text)["metadata"] == exact(meta)
+    described = call(server, "GET", "/v1/storage/neo-n3/amounts/metadata", server.admin)
+    assert exact(described.text)["metadata"] == exact(meta) and "value" not in described.json()
+    assert described.json()["size_bytes"] == len(raw) and described.json()["encrypted"] is encrypted
     owner = got.json()["owner"]
     exported = call(server, "GET", f"/v1/storage/admin/users/{owner}/export", server.admin)
     assert exported.status_code == 200, exported.text

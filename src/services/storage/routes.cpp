@@ -135,7 +135,8 @@ asio::awaitable<std::shared_ptr<const StorageService::Row>> StorageService::load
              {"created_at", r.get<std::string>(0, 5)},
              {"updated_at", r.get<std::string>(0, 6)},
              {"expires_at", r.get_optional<std::string>(0, 7) ? json(*r.get_optional<std::string>(0, 7)) : json(nullptr)},
-             {"metadata", r.get_optional<std::string>(0, 8) ? json::parse(*r.get_optional<std::string>(0, 8)) : json(nullptr)}};
+             // As text, like the value: no parse that would round numbers beyond 64 bits.
+             {"metadata", r.get_optional<std::string>(0, 8) ? json(*r.get_optional<std::string>(0, 8)) : json(nullptr)}};
     co_return row.dump();
   };
   auto row = co_await cache_.get_decoded<Row>(cache_key(owner, key), loader, [](const std::string& text) {
@@ -146,7 +147,9 @@ asio::awaitable<std::shared_ptr<const StorageService::Row>> StorageService::load
       if (!r.fields.empty()) r.fields += ',';
       append_json_string(r.fields, name);
       r.fields += ':';
-      r.fields += r.j.at(name).dump();
+      const auto& field = r.j.at(name);
+      // Metadata is JSON text (an object in entries cached by earlier versions).
+      r.fields += std::string_view(name) == "metadata" && field.is_string() ? field.get<std::string>() : field.dump();
     }
     r.shared_with = r.j.at("shared_with").dump();
     return r;
@@ -535,27 +538,25 @@ void StorageService::add_routes(http::Router& router) {
       co_return http::json_response(200, std::move(body));
     }
     {
-      json out{{"key", key},
-               {"owner", owner},
-               {"chain", chain},
-               {"encrypted", j["encrypted"]},
-               {"access_level", j["access_level"]},
-               {"size_bytes", j["size_bytes"]},
-               {"created_at", j["created_at"]},
-               {"updated_at", j["updated_at"]},
-               {"expires_at", j["expires_at"]},
-               {"metadata", j["metadata"]}};
-      if (owner == mine) out["shared_with"] = j["shared_with"];
       const auto counts = co_await db_.run([&](db::Connection& c) {
         return c.query("SELECT accessed_count, last_accessed FROM storage_data WHERE user_address = $1 AND key = $2",
                        {owner, key});
       });
+      JsonObjectText out;
+      out.add("key", key).add("owner", owner).add("chain", chain);
+      if (owner == mine) out.add_raw("shared_with", row->shared_with);
       if (!counts.empty()) {
-        out["accessed_count"] = counts.get<std::int64_t>(0, 0);
         const auto last = counts.get_optional<std::string>(0, 1);
-        out["last_accessed"] = last ? json(*last) : json(nullptr);
+        out.add_raw("accessed_count", std::to_string(counts.get<std::int64_t>(0, 0)))
+            .add_raw("last_accessed", last ? json(*last).dump() : "null");
       }
-      co_return http::json_response(200, out.dump());
+      // The entry's fields as cached: metadata exactly as stored.
+      auto body = out.finish();
+      body.pop_back();
+      body += ',';
+      body += row->fields;
+      body += '}';
+      co_return http::json_response(200, std::move(body));
     }
   };
   router.add({http::Verb::get, "/v1/storage/{chain}/{key}", "storage", "storage:read",
