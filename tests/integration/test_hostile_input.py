@@ -102,3 +102,36 @@ def test_json_nested_deeper_than_100_levels_is_400_and_the_server_lives(server):
     # The refusals are in the audit trail, their bodies kept as (truncated) text.
     [first, *_] = wait_rows(server, "request_id = ?", ("deep-1000000",), count=4)
     assert first["status_code"] == 400 and first["request_data"]
+
+
+# Members the routes read, each given every JSON type (and sizes past the limits) in turn.
+FIELDS = ["key", "value", "encrypted", "access_level", "principals", "ttl_seconds", "metadata", "name", "kind",
+          "chain", "digest", "message", "transaction", "network", "api_key", "permissions", "role", "address", "nonce",
+          "signature", "refresh_token", "token", "expires_in_days", "public_key", "private_key", "wif", "format",
+          "transport_public_key"]
+CONFUSED = [None, True, 0, -1, 1.5, 1e300, 18446744073709551616, "", "x", "x" * 5000, [], {}, ["x"], {"a": 1},
+            [[[]]], "\u00e9\U0001F600"]
+POST_ROUTES = ["/v1/storage/store/neo-n3", "/v1/storage/neo-n3/k1/share", "/v1/secrets", "/v1/api-keys", "/v1/keys",
+               "/v1/keys/import", "/v1/admin/accounts", "/v1/auth/token", "/v1/auth/refresh", "/v1/auth/revoke",
+               "/v1/auth/wallet/challenge", "/v1/auth/wallet/sign-in"]
+
+
+def test_every_json_type_in_every_member_gets_an_answer_not_a_500(server):
+    session = requests.Session()
+    # An entry and a key to act on, so that routes get past their lookups.
+    assert api(server, "POST", "/v1/storage/store/neo-n3", server.admin, {"key": "k1", "value": 1}).status_code == 200
+    key = api(server, "POST", "/v1/keys", server.admin, {"name": "fuzz", "kind": "secp256r1"})
+    assert key.status_code == 201, key.text
+    key_id = key.json()["id"]
+    routes = POST_ROUTES + [f"/v1/keys/{key_id}/sign", f"/v1/keys/{key_id}/sign-message",
+                            f"/v1/keys/{key_id}/sign-transaction", f"/v1/keys/{key_id}/verify"]
+    failures = []
+    for path in routes:
+        for field in FIELDS:
+            for value in CONFUSED:
+                r = session.post(server.url + path, json={"key": "k1", field: value}, headers=server.admin, timeout=10)
+                if r.status_code >= 500 or (r.status_code >= 400 and
+                                            not r.headers["Content-Type"].startswith("application/problem+json")):
+                    failures.append(f"{path} {field}={str(value)[:40]!r}: {r.status_code} {r.text[:160]}")
+    assert not failures, "\n".join(failures[:20])
+    assert api(server, "GET", "/v1/auth/me", server.admin).status_code == 200
