@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <exception>
@@ -30,9 +31,23 @@ class Batcher {
   using Execute = std::function<void(std::vector<Item*>&)>;
   using NotExecuted = std::function<std::exception_ptr()>;
 
-  Batcher(ThreadPool& pool, Execute execute, std::size_t max_batch, int leaders, NotExecuted not_executed = {})
-      : pool_(pool), execute_(std::move(execute)), not_executed_(std::move(not_executed)), max_batch_(max_batch),
-        max_leaders_(leaders) {}
+  /// Called with the size of each batch as it is taken (metrics).
+  using OnBatch = std::function<void(std::size_t)>;
+
+  /// With `spill_after` zero, up to `leaders` batches run at once whenever items are waiting.
+  /// Otherwise one runs at a time, and another leader joins only when the oldest waiting item has
+  /// waited `spill_after`: the first is stuck (a lock wait, a slow commit), and the others should
+  /// not all wait behind it.
+  Batcher(ThreadPool& pool, Execute execute, std::size_t max_batch, int leaders, NotExecuted not_executed = {},
+          OnBatch on_batch = {}, std::chrono::steady_clock::duration spill_after = {})
+      : pool_(pool), execute_(std::move(execute)), not_executed_(std::move(not_executed)), on_batch_(std::move(on_batch)),
+        max_batch_(max_batch), max_leaders_(leaders), spill_after_(spill_after) {}
+
+  /// Items queued and not yet taken into a batch.
+  std::size_t queued() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+  }
 
   /// Queues `item` and returns it once its batch has run (its outcome set by `execute`).
   asio::awaitable<Item> submit(Item item) {
@@ -43,7 +58,8 @@ class Batcher {
     {
       std::lock_guard lock(mutex_);
       queue_.push_back(q);
-      if (leaders_ < max_leaders_) {
+      if (leaders_ == 0 || (leaders_ < max_leaders_ && (spill_after_ == std::chrono::steady_clock::duration::zero() ||
+                                                        q->enqueued - queue_.front()->enqueued >= spill_after_))) {
         ++leaders_;
         lead_now = true;
       }
@@ -57,6 +73,7 @@ class Batcher {
   struct Queued {
     Queued(Item i, asio::any_io_executor ex) : item(std::move(i)), done(std::move(ex), 1) {}
     Item item;
+    std::chrono::steady_clock::time_point enqueued = std::chrono::steady_clock::now();
     asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
   };
 
@@ -74,6 +91,7 @@ class Batcher {
           queue_.pop_front();
         }
       }
+      if (on_batch_) on_batch_(batch.size());
       std::vector<Item*> items;
       items.reserve(batch.size());
       for (auto& q : batch) items.push_back(&q->item);
@@ -97,9 +115,11 @@ class Batcher {
   ThreadPool& pool_;
   Execute execute_;
   NotExecuted not_executed_;
+  OnBatch on_batch_;
   std::size_t max_batch_;
   int max_leaders_;
-  std::mutex mutex_;
+  std::chrono::steady_clock::duration spill_after_;
+  mutable std::mutex mutex_;
   std::deque<std::shared_ptr<Queued>> queue_;
   int leaders_ = 0;
 };

@@ -660,7 +660,11 @@ PgDatabase::PgDatabase(PgOptions options, metrics::Registry& registry, log::Logg
       total_gauge_(registry.gauge("nsl_db_pool_connections_total", "Database connections open").with({})),
       waiters_gauge_(registry.gauge("nsl_db_pool_waiters", "Callers waiting for a database connection").with({})),
       retries_(registry.counter("nsl_db_retries_total", "Database operations retried after a transient failure").with({})),
-      group_(pool_, [this](std::vector<GroupCommit::Item*>& batch) { execute_batch(batch); }),
+      // One transaction at a time: two running at once contend for the same index pages and
+      // measured slower on 2 cores (bench/storage_bench.sh). A second joins only when writes
+      // have waited 10 ms (a stuck transaction or slow commits), so none waits behind it long.
+      group_(pool_, [this](std::vector<GroupCommit::Item*>& batch) { execute_batch(batch); }, registry, 256, 2,
+             std::chrono::milliseconds(10)),
       pool_("db", static_cast<std::size_t>(options_.max_pool), registry) {
   registry.gauge("nsl_db_pool_max_connections", "Maximum Pool Size").with({}).set(options_.max_pool);
   for (int attempt = 0;; ++attempt) {

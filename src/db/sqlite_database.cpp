@@ -228,7 +228,7 @@ std::unique_ptr<Connection> SqliteDatabase::open(const SqliteOptions& options) {
 
 SqliteDatabase::SqliteDatabase(SqliteOptions options, metrics::Registry& registry)
     : options_(std::move(options)),
-      group_(pool_, [this](std::vector<GroupCommit::Item*>& batch) { execute_batch(batch); }, 256, 1),
+      group_(pool_, [this](std::vector<GroupCommit::Item*>& batch) { execute_batch(batch); }, registry, 256, 1),
       pool_("db", static_cast<std::size_t>(options_.pool_size), registry) {
   for (int i = 0; i < options_.pool_size; ++i) idle_.push_back(open(options_));
 }
