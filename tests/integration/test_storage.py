@@ -339,3 +339,22 @@ def test_numbers_beyond_64_bits_read_back_exactly(server, encrypted):
     assert exported.status_code == 200, exported.text
     [item] = exact(exported.text)["items"]
     assert item["value"] == exact(raw) and item["metadata"] == exact(meta)
+
+
+def test_the_bytes_quota_refuses_only_against_exact_figures(nsl_factory):
+    # On PostgreSQL a replacement counts its full size until the figures are recounted; a write is
+    # refused only after an exact recount and the replaced entry's real size.
+    p = started(nsl_factory, env={"RateLimiting__PermitLimit": "1000000", "Storage__MaxMegabytesPerOwner": "1"})
+    for i in range(6):  # 300 kB replaced again and again, in a 1 MiB quota
+        r = call(p, "POST", "/v1/storage/store/neo-n3", p.admin, {"key": "r", "value": "x" * 300_000 + str(i)})
+        assert r.status_code == 200 and r.json()["created"] is (i == 0), r.text
+    assert call(p, "POST", "/v1/storage/store/neo-n3", p.admin, {"key": "b", "value": "y" * 600_000}).status_code == 200
+    over = call(p, "POST", "/v1/storage/store/neo-n3", p.admin, {"key": "c", "value": "z" * 200_000})
+    assert over.status_code == 409 and "bytes" in over.json()["detail"]
+    assert call(p, "POST", "/v1/storage/store/neo-n3", p.admin, {"key": "c", "value": "z" * 100_000}).status_code == 200
+    # A deleted entry no longer counts, and stored again it is a new entry, listed as the newest.
+    assert call(p, "DELETE", "/v1/storage/neo-n3/b", p.admin).status_code in (200, 204)
+    again = call(p, "POST", "/v1/storage/store/neo-n3", p.admin, {"key": "b", "value": 1})
+    assert again.status_code == 200 and again.json()["created"] is True, again.text
+    listed = [i["key"] for i in call(p, "GET", "/v1/storage/neo-n3", p.admin).json()["items"]]
+    assert listed == ["b", "c", "r"]

@@ -202,13 +202,14 @@ asio::awaitable<std::string> StorageService::decrypt(const std::string& owner, c
   co_return std::string(bytes.begin(), bytes.end());
 }
 
-asio::awaitable<StorageService::Usage> StorageService::usage_of(const std::string& owner) {
+asio::awaitable<StorageService::Usage> StorageService::usage_of(const std::string& owner, bool exact) {
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mutex_);
     const auto it = usage_.find(owner);
     if (it != usage_.end()) {
-      if (now - it->second.counted < std::chrono::seconds(10) || it->second.recounting) co_return it->second;
+      const bool fresh = now - it->second.counted < std::chrono::seconds(10) && !(exact && it->second.estimated);
+      if (fresh || (it->second.recounting && !exact)) co_return it->second;
       it->second.recounting = true;
     }
   }
@@ -229,12 +230,13 @@ asio::awaitable<StorageService::Usage> StorageService::usage_of(const std::strin
   co_return u;
 }
 
-void StorageService::adjust_usage(const std::string& owner, std::int64_t keys, std::int64_t bytes) {
+void StorageService::adjust_usage(const std::string& owner, std::int64_t keys, std::int64_t bytes, bool estimated) {
   std::lock_guard lock(mutex_);
   const auto it = usage_.find(owner);
   if (it == usage_.end()) return;
   it->second.keys += keys;
   it->second.bytes += bytes;
+  it->second.estimated = it->second.estimated || estimated;
 }
 
 void StorageService::count_access(const std::string& owner, const std::string& key) {
@@ -429,15 +431,18 @@ void StorageService::add_routes(http::Router& router) {
                 const auto owner = owner_of(*ctx.principal, chain);
                 // Quotas: against the owner's usage counted at most 10 s ago plus this replica's
                 // writes since (several replicas writing for one owner at once may overshoot a little).
-                // When the value fits even as a new key, PostgreSQL learns what it replaced from the
-                // upsert itself (one round trip less); otherwise the entry is looked up first.
+                // When the value fits even as a new key, PostgreSQL's upsert reports only whether
+                // it created the entry, and a replacement counts its full size (an upper bound: no
+                // second index lookup for the old size); a write is refused only against an exact
+                // recount and the replaced entry's size looked up first.
                 const auto size = static_cast<std::int64_t>(clear.size());
-                const auto usage = co_await usage_of(owner);
-                const bool fits_as_new = usage.keys + 1 <= settings_.max_keys && usage.bytes + size <= settings_.max_bytes;
-                const bool replaced_from_upsert = fits_as_new && db_.dialect() == db::Dialect::postgres;
+                auto usage = co_await usage_of(owner);
+                auto fits = [&] { return usage.keys + 1 <= settings_.max_keys && usage.bytes + size <= settings_.max_bytes; };
+                if (!fits()) usage = co_await usage_of(owner, true);
+                const bool from_upsert = fits() && db_.dialect() == db::Dialect::postgres;
                 bool exists = false;
                 std::int64_t old_size = 0;
-                if (!replaced_from_upsert) {
+                if (!from_upsert) {
                   const auto previous = co_await db_.run([&](db::Connection& c) {
                     return c.query("SELECT size_bytes, deleted_at IS NULL FROM storage_data WHERE " + std::string(kOneEntry),
                                    {owner, key});
@@ -457,30 +462,31 @@ void StorageService::add_routes(http::Router& router) {
                   stored = json(ciphertext).dump();
                 }
                 const auto now = db::utc_now_text();
+                const auto id = time_ordered_uuid();
+                // A deleted entry stored again is a new entry: a new id and creation time (it lists
+                // among the newest); a live one keeps both. RETURNING id = $1 therefore says
+                // whether the entry was created.
                 const db::Statement upsert{
-                    std::string(replaced_from_upsert ? "WITH prev AS (SELECT size_bytes, deleted_at IS NULL AS live FROM storage_data "
-                                                       "WHERE user_address = $2 AND key = $3) "
-                                                     : "") +
                     "INSERT INTO storage_data (id, user_address, key, value, encrypted, access_level, size_bytes, created_at, "
                     "updated_at, expires_at, metadata, shared_with) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) "
                     "ON CONFLICT (user_address, key) DO UPDATE SET value = excluded.value, encrypted = excluded.encrypted, "
                     "access_level = CASE WHEN $12 = 1 THEN excluded.access_level ELSE storage_data.access_level END, "
                     "shared_with = CASE WHEN $13 = 1 THEN excluded.shared_with ELSE storage_data.shared_with END, "
                     "size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, expires_at = excluded.expires_at, "
-                    "metadata = excluded.metadata, accessed_count = storage_data.accessed_count, deleted_at = NULL" +
-                        std::string(replaced_from_upsert ? " RETURNING (SELECT size_bytes FROM prev), (SELECT live FROM prev)" : ""),
-                    {time_ordered_uuid(), owner, key, stored, std::int64_t{encrypted ? 1 : 0}, level,
+                    "metadata = excluded.metadata, accessed_count = storage_data.accessed_count, "
+                    "id = CASE WHEN storage_data.deleted_at IS NULL THEN storage_data.id ELSE excluded.id END, "
+                    "created_at = CASE WHEN storage_data.deleted_at IS NULL THEN storage_data.created_at ELSE excluded.created_at END, "
+                    "deleted_at = NULL" +
+                        std::string(from_upsert ? " RETURNING id = $1" : ""),
+                    {id, owner, key, stored, std::int64_t{encrypted ? 1 : 0}, level,
                      static_cast<std::int64_t>(clear.size()), now, expires ? db::Value(*expires) : db::Value(nullptr),
                      metadata ? db::Value(*metadata) : db::Value(nullptr), db::Value(shared.dump()),
                      std::int64_t{level_given ? 1 : 0}, std::int64_t{shared_given ? 1 : 0}}};
                 co_await cache_.write(cache_key(owner, key), [&]() -> asio::awaitable<void> {
                   const auto written = co_await db_.write(upsert);
-                  if (replaced_from_upsert && !written.empty() && written.get_optional<bool>(0, 1).value_or(false)) {
-                    exists = true;
-                    old_size = written.get<std::int64_t>(0, 0);
-                  }
+                  if (from_upsert) exists = !written.empty() && !written.get<bool>(0, 0);
                 });
-                adjust_usage(owner, exists ? 0 : 1, size - old_size);
+                adjust_usage(owner, exists ? 0 : 1, exists && from_upsert ? size : size - old_size, exists && from_upsert);
                 json out{{"key", key}, {"owner", owner}, {"chain", chain}, {"size_bytes", clear.size()},
                          {"encrypted", encrypted}, {"created", !exists}, {"updated_at", now},
                          {"expires_at", expires ? json(*expires) : json(nullptr)}};

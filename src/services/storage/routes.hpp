@@ -66,11 +66,14 @@ class StorageService {
     std::int64_t bytes = 0;
     std::chrono::steady_clock::time_point counted{};
     bool recounting = false;
+    bool estimated = false;  // a write since the count added an upper bound, not the exact change
   };
   /// The owner's entries and bytes: counted in the database at most 10 s ago, plus this
   /// replica's writes since. One request recounts a stale figure; the others meanwhile use it.
-  asio::awaitable<Usage> usage_of(const std::string& owner);
-  void adjust_usage(const std::string& owner, std::int64_t keys, std::int64_t bytes);
+  /// `exact`: recount now if writes since the count were estimated (before refusing a write).
+  asio::awaitable<Usage> usage_of(const std::string& owner, bool exact = false);
+  /// `estimated`: the change is an upper bound (a replaced entry's old size was not read).
+  void adjust_usage(const std::string& owner, std::int64_t keys, std::int64_t bytes, bool estimated = false);
 
   db::Database& db_;
   enclave::EnclaveClient& enclave_;
