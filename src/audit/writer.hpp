@@ -14,7 +14,7 @@
 namespace nsl::audit {
 
 /// The audit trail (guide §17.1): entries queue in memory and a writer thread stores them in
-/// audit_logs in batches (one transaction per batch, every 100 ms or 500 entries), so requests
+/// audit_logs in batches (one transaction per batch, every 100 ms or 100 entries), so requests
 /// never wait for it. A failed write is retried; entries are dropped only when the queue is full,
 /// and then counted (`nsl_audit_records_dropped_total`) and logged, never silently. A record the
 /// database refuses cannot hold back the others: it is stored without its free-text fields,
