@@ -133,7 +133,10 @@ def test_another_process_on_the_socket_is_refused(nsl):
     assert oct(sock_path.parent.stat().st_mode & 0o777) == "0o700"
     s = socket.socket(socket.AF_UNIX)
     s.connect(str(sock_path))
-    s.sendall(frame({"op": "hello", "token": "00" * 32, "version": 1}))
+    try:
+        s.sendall(frame({"op": "hello", "token": "00" * 32, "version": 1}))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the peer check refuses before reading a hello: the refusal may come first
     answer = read_frame(s)
     assert answer["ok"] is False
     assert answer["error"]["code"] == "unauthorized"
