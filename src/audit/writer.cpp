@@ -139,9 +139,9 @@ bool AuditWriter::write_each(std::deque<http::AuditEntry>& batch) {
         });
         stored = true;
         if (reduced) {
-          reduced_.inc();
           log_.error("an audit record was stored without its free-text fields, which the database refused",
                      {{"request_id", storable_text(batch.front().request_id, 100)}});
+          reduced_.inc();
         }
         break;
       } catch (const db::DatabaseError& e) {
