@@ -73,10 +73,32 @@ class DatabaseError : public DependencyError {
   Kind kind_;
 };
 
+/// The shape of a single-row `INSERT … VALUES (…)` that may share one statement with others of the
+/// same shape. Group commit on PostgreSQL sends concurrent writes of one shape as one multi-row
+/// INSERT: PostgreSQL then sets up one statement for all of them instead of one each (pgbench,
+/// 26 upserts into storage_data in one transaction: 1.32 ms as 26 pipelined statements, 0.96 ms as
+/// one).
+struct RowShape {
+  std::string head;  ///< everything before the row, up to and including VALUES
+  std::string row;   ///< the row, "($1, $2, …)"; `$` appears only in its placeholders
+  std::string tail;  ///< what follows the rows (ON CONFLICT …); it must start RETURNING with the key
+  /// Positions (0-based) of the parameters that identify a row; the statement returns them as its
+  /// first columns, in this order. Two rows with the same key never share a statement.
+  std::vector<std::size_t> key;
+};
+
 /// One statement with its parameters.
 struct Statement {
   std::string sql;
   std::vector<Value> params;
+  /// Set by insert_row: `sql` is one row of this shape.
+  std::shared_ptr<const RowShape> shape = {};
+
+  /// A one-row INSERT of `shape` (see RowShape).
+  static Statement insert_row(std::shared_ptr<const RowShape> shape, std::vector<Value> params) {
+    auto sql = shape->head + shape->row + shape->tail;
+    return Statement{std::move(sql), std::move(params), std::move(shape)};
+  }
 };
 
 /// One connection, used by one thread at a time. Placeholders are written `$1`, `$2`, ... in

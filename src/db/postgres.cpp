@@ -232,7 +232,6 @@ class PgConnection final : public Connection {
     batch.reserve(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) {
       items[i].statement = &statements[i];
-      prepare(statements[i].sql);
       batch.push_back(&items[i]);
     }
     // A failure rolls everything back; running them again one by one names the failing one.
@@ -282,7 +281,6 @@ class PgConnection final : public Connection {
       run_alone(*batch[0]);
       return;
     }
-    for (auto* item : batch) prepare(item->statement->sql);
     bool failed = false;
     try {
       failed = !pipeline(batch);
@@ -326,27 +324,42 @@ class PgConnection final : public Connection {
     return buf;
   }
 
+  // Parameters in libpq's form. Text parameters point at the statement's own strings (libpq reads
+  // them up to their terminating NUL: no copy of a large value); numbers are formatted into `text`.
   struct Params {
-    explicit Params(const std::vector<Value>& params) {
-      text.resize(params.size());
-      for (std::size_t i = 0; i < params.size(); ++i) {
-        const Value& v = params[i];
-        switch (v.index()) {
-          case 0: values.push_back(nullptr); lengths.push_back(0); formats.push_back(0); continue;
-          case 1: text[i] = std::to_string(std::get<std::int64_t>(v)); break;
-          case 2: text[i] = real_text(std::get<double>(v)); break;
-          case 3: text[i] = std::get<std::string>(v); break;
-          case 4: {
-            const auto& b = std::get<Blob>(v).bytes;
-            values.push_back(b.data());
-            lengths.push_back(static_cast<int>(b.size()));
-            formats.push_back(1);
-            continue;
+    explicit Params(const std::vector<Value>& params) : Params(std::vector<const std::vector<Value>*>{&params}) {}
+    explicit Params(const std::vector<const std::vector<Value>*>& lists) {
+      std::size_t total = 0;
+      for (const auto* l : lists) total += l->size();
+      values.reserve(total);
+      lengths.reserve(total);
+      formats.reserve(total);
+      text.reserve(total);  // never reallocated: values point into its strings
+      for (const auto* l : lists) {
+        for (const Value& v : *l) {
+          switch (v.index()) {
+            case 0: values.push_back(nullptr); lengths.push_back(0); formats.push_back(0); continue;
+            case 1: text.push_back(std::to_string(std::get<std::int64_t>(v))); break;
+            case 2: text.push_back(real_text(std::get<double>(v))); break;
+            case 3: {
+              const auto& t = std::get<std::string>(v);
+              values.push_back(t.c_str());
+              lengths.push_back(static_cast<int>(t.size()));
+              formats.push_back(0);
+              continue;
+            }
+            case 4: {
+              const auto& b = std::get<Blob>(v).bytes;
+              values.push_back(b.data());
+              lengths.push_back(static_cast<int>(b.size()));
+              formats.push_back(1);
+              continue;
+            }
           }
+          values.push_back(text.back().c_str());
+          lengths.push_back(static_cast<int>(text.back().size()));
+          formats.push_back(0);
         }
-        values.push_back(text[i].c_str());
-        lengths.push_back(static_cast<int>(text[i].size()));
-        formats.push_back(0);
       }
     }
     std::vector<std::string> text;
@@ -398,36 +411,155 @@ class PgConnection final : public Connection {
     }
   }
 
+  // One statement of a group-commit pipeline: one write, or the writes of one RowShape as one
+  // multi-row INSERT.
+  struct Unit {
+    std::string sql;
+    std::vector<GroupCommit::Item*> items;
+    const RowShape* shape = nullptr;  // set when the items share the statement
+  };
+
+  // The key of an item's row (or of a returned row's first columns) as one string.
+  static std::string key_text(const std::vector<Value>& values, const std::vector<std::size_t>& positions) {
+    std::string out;
+    for (const auto p : positions) {
+      const Value& v = values.at(p);
+      switch (v.index()) {
+        case 0: out += "\x01N"; break;
+        case 1: out += std::to_string(std::get<std::int64_t>(v)); break;
+        case 2: out += real_text(std::get<double>(v)); break;
+        case 3: out += std::get<std::string>(v); break;
+        case 4: out += std::get<Blob>(v).bytes; break;
+      }
+      out += '\0';
+    }
+    return out;
+  }
+
+  // `row` with each placeholder $n written as $(n + offset).
+  static void append_renumbered(std::string& out, std::string_view row, std::size_t offset) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (row[i] != '$') continue;
+      std::size_t n = 0, end = i + 1;
+      while (end < row.size() && row[end] >= '0' && row[end] <= '9') n = n * 10 + static_cast<std::size_t>(row[end++] - '0');
+      if (end == i + 1) continue;
+      out += std::to_string(n + offset);
+      i = end - 1;
+    }
+  }
+
+  // The batch as statements: writes of one shape share multi-row INSERTs (of 2, 4, …, 256 rows,
+  // so that few statements are prepared), never two rows with the same key in one; every other
+  // write is a statement of its own. Writes in one batch are concurrent, so any order is theirs.
+  static std::vector<Unit> plan(const std::vector<GroupCommit::Item*>& batch) {
+    std::vector<Unit> units;
+    std::vector<std::pair<const RowShape*, std::vector<std::vector<GroupCommit::Item*>>>> groups;
+    std::vector<std::unordered_map<std::string, std::size_t>> seen;
+    for (auto* item : batch) {
+      const auto* shape = item->statement->shape.get();
+      if (!shape) {
+        units.push_back({item->statement->sql, {item}});
+        continue;
+      }
+      auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.first == shape; });
+      if (g == groups.end()) {
+        groups.emplace_back(shape, std::vector<std::vector<GroupCommit::Item*>>{});
+        seen.emplace_back();
+        g = groups.end() - 1;
+      }
+      // The n-th write of one key goes to the n-th round.
+      auto& rounds = g->second;
+      const auto round = seen[static_cast<std::size_t>(g - groups.begin())][key_text(item->statement->params, shape->key)]++;
+      if (round == rounds.size()) rounds.emplace_back();
+      rounds[round].push_back(item);
+    }
+    for (auto& [shape, rounds] : groups) {
+      for (auto& items : rounds) {
+        const std::size_t width = std::max<std::size_t>(1, items.front()->statement->params.size());
+        const std::size_t most = std::min<std::size_t>(256, 65535 / width);  // PostgreSQL takes 65,535 parameters
+        for (std::size_t at = 0; at < items.size();) {
+          std::size_t n = 1;
+          while (n * 2 <= std::min(items.size() - at, most)) n *= 2;
+          if (n == 1) {
+            units.push_back({items[at]->statement->sql, {items[at]}});
+            ++at;
+            continue;
+          }
+          Unit u{shape->head, {}, shape};
+          for (std::size_t k = 0; k < n; ++k, ++at) {
+            if (k) u.sql += ", ";
+            append_renumbered(u.sql, shape->row, k * width);
+            u.items.push_back(items[at]);
+          }
+          u.sql += shape->tail;
+          units.push_back(std::move(u));
+        }
+      }
+    }
+    return units;
+  }
+
+  // Gives each write of a unit its result: its own row of a shared statement's (matched by key).
+  static void distribute(Unit& u, Result r) {
+    if (!u.shape) {
+      u.items[0]->result = std::move(r);
+      return;
+    }
+    std::unordered_map<std::string, GroupCommit::Item*> by_key;
+    for (auto* item : u.items) by_key.emplace(key_text(item->statement->params, u.shape->key), item);
+    std::vector<std::size_t> first(u.shape->key.size());
+    for (std::size_t k = 0; k < first.size(); ++k) first[k] = k;
+    for (auto& row : r.rows) {
+      if (row.size() < first.size()) break;
+      const auto it = by_key.find(key_text(row, first));
+      if (it == by_key.end() || it->second->result) continue;
+      it->second->result = Result{r.columns, {std::move(row)}, 1};
+    }
+    for (auto* item : u.items) {
+      if (!item->result) item->result = Result{r.columns, {}, 0};
+    }
+  }
+
   // Returns false when a statement failed (the transaction is then rolled back).
   bool pipeline(std::vector<GroupCommit::Item*>& batch) {
+    auto units = plan(batch);
+    // Prepared first: preparing may clear the cache of prepared statements (at 512), which then
+    // happens before any name is used, and at most once.
+    std::vector<std::string> names(units.size());
+    for (int pass = 0; pass < 2; ++pass) {
+      const auto clears = clears_;
+      for (std::size_t i = 0; i < units.size(); ++i) names[i] = prepare(units[i].sql);
+      if (clears == clears_) break;
+    }
     if (PQenterPipelineMode(conn_) != 1) fail_connection(Outcome::rolled_back);
     struct Exit {
       PGconn* c;
       ~Exit() { PQexitPipelineMode(c); }
     } exit_pipeline{conn_};
     bool sent = PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-    std::vector<Params> params;
-    params.reserve(batch.size());
-    for (auto* item : batch) {
-      const auto& p = params.emplace_back(item->statement->params);
-      sent = sent && PQsendQueryPrepared(conn_, statements_.at(item->statement->sql).c_str(),
-                                         static_cast<int>(item->statement->params.size()), p.values.data(),
-                                         p.lengths.data(), p.formats.data(), 0) == 1;
+    for (std::size_t i = 0; i < units.size() && sent; ++i) {
+      std::vector<const std::vector<Value>*> lists;
+      lists.reserve(units[i].items.size());
+      for (const auto* item : units[i].items) lists.push_back(&item->statement->params);
+      const Params p(lists);
+      sent = PQsendQueryPrepared(conn_, names[i].c_str(), static_cast<int>(p.values.size()), p.values.data(),
+                                 p.lengths.data(), p.formats.data(), 0) == 1;
     }
     sent = sent && PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
     sent = sent && PQpipelineSync(conn_) == 1;
     if (!sent) fail_connection(Outcome::unknown);
     // Results arrive in order: BEGIN, each statement, COMMIT, then the sync marker.
     bool all_ok = true;
-    std::vector<std::optional<Result>> results(batch.size());
+    std::vector<std::optional<Result>> results(units.size());
     bool committed = false;
-    for (std::size_t step = 0; step < batch.size() + 2; ++step) {
+    for (std::size_t step = 0; step < units.size() + 2; ++step) {
       ResultPtr r(PQgetResult(conn_));
       if (!r) fail_connection(Outcome::unknown);
       const auto status = PQresultStatus(r.get());
       if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-        if (step >= 1 && step <= batch.size()) results[step - 1] = convert(r.get());
-        if (step == batch.size() + 1) committed = std::string_view(PQcmdStatus(r.get())) == "COMMIT";
+        if (step >= 1 && step <= units.size()) results[step - 1] = convert(r.get());
+        if (step == units.size() + 1) committed = std::string_view(PQcmdStatus(r.get())) == "COMMIT";
       } else {
         all_ok = false;
       }
@@ -441,7 +573,7 @@ class PgConnection final : public Connection {
       rollback();
       return false;
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
+    for (std::size_t i = 0; i < units.size(); ++i) distribute(units[i], std::move(*results[i]));
     return true;
   }
 
@@ -452,6 +584,7 @@ class PgConnection final : public Connection {
       ResultPtr r(PQexec(conn_, "DEALLOCATE ALL"));
       check(r.get(), Outcome::rolled_back);
       statements_.clear();
+      ++clears_;
     }
     std::string name = "nsl_" + std::to_string(++counter_);
     ResultPtr r(PQprepare(conn_, name.c_str(), std::string(sql).c_str(), 0, nullptr));
@@ -539,6 +672,7 @@ class PgConnection final : public Connection {
   Clock::time_point opened_;
   std::unordered_map<std::string, std::string> statements_;
   std::uint64_t counter_ = 0;
+  std::uint64_t clears_ = 0;  // times the prepared statements were cleared
   bool in_tx_ = false;
   bool broken_ = false;
   bool ambiguous_ = false;

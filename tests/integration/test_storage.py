@@ -358,3 +358,38 @@ def test_the_bytes_quota_refuses_only_against_exact_figures(nsl_factory):
     assert again.status_code == 200 and again.json()["created"] is True, again.text
     listed = [i["key"] for i in call(p, "GET", "/v1/storage/neo-n3", p.admin).json()["items"]]
     assert listed == ["b", "c", "r"]
+
+
+def test_concurrent_stores_of_one_key_learn_once_that_they_created_it(server):
+    """Concurrent stores share multi-row INSERTs on PostgreSQL: each still learns from its own row
+    whether it created the entry, two stores of one key never share a statement, and a store
+    that does not name an access level keeps the one the entry has."""
+    from concurrent.futures import ThreadPoolExecutor
+    me = server.admin
+    call(server, "POST", "/v1/storage/store/neo-n3", me, {"key": "gone", "value": 0})
+    assert call(server, "DELETE", "/v1/storage/neo-n3/gone", me).status_code in (200, 204)
+    call(server, "POST", "/v1/storage/store/neo-n3", me, {"key": "open", "value": 0, "access_level": "public"})
+    keys = [f"c{i}" for i in range(6)] + ["gone", "open"]
+    jobs = [(k, n) for n in range(8) for k in keys]
+
+    def store(job):
+        k, n = job
+        body = {"key": k, "value": {"n": n}, "encrypted": n % 2 == 1}
+        if k != "open" and n == 3:
+            body["access_level"] = "public"
+        with requests.Session() as s:
+            return k, n, s.post(server.url + "/v1/storage/store/neo-n3", json=body, headers=me, timeout=30)
+
+    for attempt in range(3):  # three waves, so that some stores meet others in one transaction
+        with ThreadPoolExecutor(32) as pool:
+            done = list(pool.map(store, jobs))
+        assert all(r.status_code == 200 for _, _, r in done), [r.text for _, _, r in done if r.status_code != 200]
+        created = {k: sum(r.json()["created"] for kk, _, r in done if kk == k) for k in keys}
+        assert created == {k: 1 if attempt == 0 and k != "open" else 0 for k in keys}, created
+        for k in keys:
+            got = call(server, "GET", "/v1/storage/neo-n3/" + k, me)
+            assert got.status_code == 200 and got.json()["value"]["n"] in range(8), got.text
+        meta = call(server, "GET", "/v1/storage/neo-n3/open/metadata", me).json()
+        assert meta["access_level"] == "public", meta
+    listed = call(server, "GET", "/v1/storage/neo-n3?limit=100", me).json()["items"]
+    assert sorted(i["key"] for i in listed) == sorted(keys)

@@ -1,5 +1,8 @@
 #include "nsl/services/storage/routes.hpp"
 
+#include <array>
+#include <memory>
+
 #include <nlohmann/json.hpp>
 
 #include "nsl/core/errors.hpp"
@@ -95,6 +98,30 @@ http::Response no_content() { return http::Response{http::beast_http::status::no
 bool expired(const json& row) {
   return row.contains("expires_at") && row["expires_at"].is_string() &&
          row["expires_at"].get<std::string>() <= db::utc_now_text();
+}
+
+// The store upsert, one variant for each of: access level given, principals given (a replacement
+// keeps what it was not given). Group commit sends concurrent stores as one multi-row INSERT.
+std::shared_ptr<const db::RowShape> upsert_shape(bool level_given, bool shared_given) {
+  static const auto shapes = [] {
+    std::array<std::shared_ptr<const db::RowShape>, 4> out;
+    for (int v = 0; v < 4; ++v) {
+      out[static_cast<std::size_t>(v)] = std::make_shared<const db::RowShape>(db::RowShape{
+          "INSERT INTO storage_data (id, user_address, key, value, encrypted, access_level, size_bytes, created_at, "
+          "updated_at, expires_at, metadata, shared_with) VALUES ",
+          "($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)",
+          std::string(" ON CONFLICT (user_address, key) DO UPDATE SET value = excluded.value, encrypted = excluded.encrypted, ") +
+              (v & 1 ? "access_level = excluded.access_level, " : "") + (v & 2 ? "shared_with = excluded.shared_with, " : "") +
+              "size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, expires_at = excluded.expires_at, "
+              "metadata = excluded.metadata, accessed_count = storage_data.accessed_count, "
+              "id = CASE WHEN storage_data.deleted_at IS NULL THEN storage_data.id ELSE excluded.id END, "
+              "created_at = CASE WHEN storage_data.deleted_at IS NULL THEN storage_data.created_at ELSE excluded.created_at END, "
+              "deleted_at = NULL RETURNING user_address, key, id",
+          {1, 2}});
+    }
+    return out;
+  }();
+  return shapes[(level_given ? 1u : 0u) | (shared_given ? 2u : 0u)];
 }
 
 }  // namespace
@@ -464,27 +491,16 @@ void StorageService::add_routes(http::Router& router) {
                 const auto now = db::utc_now_text();
                 const auto id = time_ordered_uuid();
                 // A deleted entry stored again is a new entry: a new id and creation time (it lists
-                // among the newest); a live one keeps both. RETURNING id = $1 therefore says
-                // whether the entry was created.
-                const db::Statement upsert{
-                    "INSERT INTO storage_data (id, user_address, key, value, encrypted, access_level, size_bytes, created_at, "
-                    "updated_at, expires_at, metadata, shared_with) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) "
-                    "ON CONFLICT (user_address, key) DO UPDATE SET value = excluded.value, encrypted = excluded.encrypted, "
-                    "access_level = CASE WHEN $12 = 1 THEN excluded.access_level ELSE storage_data.access_level END, "
-                    "shared_with = CASE WHEN $13 = 1 THEN excluded.shared_with ELSE storage_data.shared_with END, "
-                    "size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, expires_at = excluded.expires_at, "
-                    "metadata = excluded.metadata, accessed_count = storage_data.accessed_count, "
-                    "id = CASE WHEN storage_data.deleted_at IS NULL THEN storage_data.id ELSE excluded.id END, "
-                    "created_at = CASE WHEN storage_data.deleted_at IS NULL THEN storage_data.created_at ELSE excluded.created_at END, "
-                    "deleted_at = NULL" +
-                        std::string(from_upsert ? " RETURNING id = $1" : ""),
+                // among the newest); a live one keeps both. The returned id therefore says whether
+                // the entry was created.
+                const auto upsert = db::Statement::insert_row(
+                    upsert_shape(level_given, shared_given),
                     {id, owner, key, stored, std::int64_t{encrypted ? 1 : 0}, level,
                      static_cast<std::int64_t>(clear.size()), now, expires ? db::Value(*expires) : db::Value(nullptr),
-                     metadata ? db::Value(*metadata) : db::Value(nullptr), db::Value(shared.dump()),
-                     std::int64_t{level_given ? 1 : 0}, std::int64_t{shared_given ? 1 : 0}}};
+                     metadata ? db::Value(*metadata) : db::Value(nullptr), db::Value(shared.dump())});
                 co_await cache_.write(cache_key(owner, key), [&]() -> asio::awaitable<void> {
                   const auto written = co_await db_.write(upsert);
-                  if (from_upsert) exists = !written.empty() && !written.get<bool>(0, 0);
+                  if (from_upsert) exists = !written.empty() && written.get<std::string>(0, 2) != id;
                 });
                 adjust_usage(owner, exists ? 0 : 1, exists && from_upsert ? size : size - old_size, exists && from_upsert);
                 json out{{"key", key}, {"owner", owner}, {"chain", chain}, {"size_bytes", clear.size()},
