@@ -77,7 +77,7 @@ class DatabaseError : public DependencyError {
 /// same shape. Group commit on PostgreSQL sends concurrent writes of one shape as one multi-row
 /// INSERT: PostgreSQL then sets up one statement for all of them instead of one each (pgbench,
 /// 26 upserts into storage_data in one transaction: 1.32 ms as 26 pipelined statements, 0.96 ms as
-/// one).
+/// one). All statements of one shape have the same parameters.
 struct RowShape {
   std::string head;  ///< everything before the row, up to and including VALUES
   std::string row;   ///< the row, "($1, $2, …)"; `$` appears only in its placeholders

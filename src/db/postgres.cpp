@@ -235,7 +235,7 @@ class PgConnection final : public Connection {
       batch.push_back(&items[i]);
     }
     // A failure rolls everything back; running them again one by one names the failing one.
-    if (!pipeline(batch)) Connection::execute_all(statements);
+    if (!pipeline(batch, true)) Connection::execute_all(statements);
   }
 
   void insert_rows(std::string_view table, const std::vector<std::string>& columns,
@@ -283,7 +283,7 @@ class PgConnection final : public Connection {
     }
     bool failed = false;
     try {
-      failed = !pipeline(batch);
+      failed = !pipeline(batch, false);
     } catch (const DatabaseError&) {
       // The connection broke mid-pipeline: nobody can know whether the commit happened.
       for (auto* item : batch) item->error = std::current_exception();
@@ -449,54 +449,65 @@ class PgConnection final : public Connection {
     }
   }
 
-  // The batch as statements: writes of one shape share multi-row INSERTs (of 2, 4, …, 256 rows,
-  // so that few statements are prepared), never two rows with the same key in one; every other
-  // write is a statement of its own. Writes in one batch are concurrent, so any order is theirs.
-  static std::vector<Unit> plan(const std::vector<GroupCommit::Item*>& batch) {
+  // Writes of one shape, in rounds: the n-th write of a key goes to the n-th round.
+  struct Group {
+    const RowShape* shape;
+    std::size_t width;  // parameters per row
+    std::vector<std::vector<GroupCommit::Item*>> rounds;
+    std::unordered_map<std::string, std::size_t> seen;
+  };
+
+  // A round as multi-row INSERTs of 2, 4, … 256 rows (few sizes: few prepared statements), in order.
+  static void emit(std::vector<Unit>& units, const Group& g) {
+    const std::size_t most = std::min<std::size_t>(256, 65535 / std::max<std::size_t>(1, g.width));  // PostgreSQL's limit
+    for (const auto& items : g.rounds) {
+      for (std::size_t at = 0; at < items.size();) {
+        std::size_t n = 1;
+        while (n * 2 <= std::min(items.size() - at, most)) n *= 2;
+        if (n == 1) {
+          units.push_back({items[at]->statement->sql, {items[at]}});
+          ++at;
+          continue;
+        }
+        Unit u{g.shape->head, {}, g.shape};
+        for (std::size_t k = 0; k < n; ++k, ++at) {
+          if (k) u.sql += ", ";
+          append_renumbered(u.sql, g.shape->row, k * g.width);
+          u.items.push_back(items[at]);
+        }
+        u.sql += g.shape->tail;
+        units.push_back(std::move(u));
+      }
+    }
+  }
+
+  // The batch as statements: writes of one shape (and one number of parameters) share multi-row
+  // INSERTs, never two rows of one key in one statement; every other write is a statement of its
+  // own. The writes of a group commit are concurrent, so any order is theirs, and all of one shape
+  // are gathered; with `keep_order` (execute_all: a caller's list, in its order) only neighbours are.
+  static std::vector<Unit> plan(const std::vector<GroupCommit::Item*>& batch, bool keep_order) {
     std::vector<Unit> units;
-    std::vector<std::pair<const RowShape*, std::vector<std::vector<GroupCommit::Item*>>>> groups;
-    std::vector<std::unordered_map<std::string, std::size_t>> seen;
+    std::vector<Group> groups;
     for (auto* item : batch) {
       const auto* shape = item->statement->shape.get();
+      const auto width = item->statement->params.size();
+      auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) { return x.shape == shape && x.width == width; });
+      auto key = shape ? key_text(item->statement->params, shape->key) : std::string();
+      if (keep_order && !groups.empty() && (g == groups.end() || g->seen.count(key))) {
+        emit(units, groups.back());
+        groups.clear();
+        g = groups.end();
+      }
       if (!shape) {
         units.push_back({item->statement->sql, {item}});
         continue;
       }
-      auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.first == shape; });
-      if (g == groups.end()) {
-        groups.emplace_back(shape, std::vector<std::vector<GroupCommit::Item*>>{});
-        seen.emplace_back();
-        g = groups.end() - 1;
-      }
-      // The n-th write of one key goes to the n-th round.
-      auto& rounds = g->second;
-      const auto round = seen[static_cast<std::size_t>(g - groups.begin())][key_text(item->statement->params, shape->key)]++;
-      if (round == rounds.size()) rounds.emplace_back();
-      rounds[round].push_back(item);
+      if (g == groups.end()) g = groups.insert(groups.end(), Group{shape, width, {}, {}});
+      const auto round = g->seen[std::move(key)]++;
+      if (round == g->rounds.size()) g->rounds.emplace_back();
+      g->rounds[round].push_back(item);
     }
-    for (auto& [shape, rounds] : groups) {
-      for (auto& items : rounds) {
-        const std::size_t width = std::max<std::size_t>(1, items.front()->statement->params.size());
-        const std::size_t most = std::min<std::size_t>(256, 65535 / width);  // PostgreSQL takes 65,535 parameters
-        for (std::size_t at = 0; at < items.size();) {
-          std::size_t n = 1;
-          while (n * 2 <= std::min(items.size() - at, most)) n *= 2;
-          if (n == 1) {
-            units.push_back({items[at]->statement->sql, {items[at]}});
-            ++at;
-            continue;
-          }
-          Unit u{shape->head, {}, shape};
-          for (std::size_t k = 0; k < n; ++k, ++at) {
-            if (k) u.sql += ", ";
-            append_renumbered(u.sql, shape->row, k * width);
-            u.items.push_back(items[at]);
-          }
-          u.sql += shape->tail;
-          units.push_back(std::move(u));
-        }
-      }
-    }
+    for (const auto& g : groups) emit(units, g);
     return units;
   }
 
@@ -522,8 +533,8 @@ class PgConnection final : public Connection {
   }
 
   // Returns false when a statement failed (the transaction is then rolled back).
-  bool pipeline(std::vector<GroupCommit::Item*>& batch) {
-    auto units = plan(batch);
+  bool pipeline(std::vector<GroupCommit::Item*>& batch, bool keep_order) {
+    auto units = plan(batch, keep_order);
     // Prepared first: preparing may clear the cache of prepared statements (at 512), which then
     // happens before any name is used, and at most once.
     std::vector<std::string> names(units.size());
