@@ -362,8 +362,12 @@ def test_the_bytes_quota_refuses_only_against_exact_figures(nsl_factory):
 
 def test_concurrent_stores_of_one_key_learn_once_that_they_created_it(server):
     """Concurrent stores share multi-row INSERTs on PostgreSQL: each still learns from its own row
-    whether it created the entry, two stores of one key never share a statement, and a store
-    that does not name an access level keeps the one the entry has."""
+    whether it created the entry (never from a lookup made before a concurrent store landed), two
+    stores of one key never share a statement, and a store that does not name an access level
+    keeps the one the entry has. Every store of a wave is connected before any is sent, so they
+    arrive together."""
+    import http.client
+    import threading
     from concurrent.futures import ThreadPoolExecutor
     me = server.admin
     call(server, "POST", "/v1/storage/store/neo-n3", me, {"key": "gone", "value": 0})
@@ -371,18 +375,35 @@ def test_concurrent_stores_of_one_key_learn_once_that_they_created_it(server):
     call(server, "POST", "/v1/storage/store/neo-n3", me, {"key": "open", "value": 0, "access_level": "public"})
     keys = [f"c{i}" for i in range(6)] + ["gone", "open"]
     jobs = [(k, n) for n in range(8) for k in keys]
+    host, port = server.url.rsplit("/", 1)[1].rsplit(":", 1)
 
-    def store(job):
+    class Answer:
+        def __init__(self, status, text):
+            self.status_code, self.text = status, text
+
+        def json(self):
+            return json.loads(self.text)
+
+    def store(job, start):
         k, n = job
         body = {"key": k, "value": {"n": n}, "encrypted": n % 2 == 1}
         if k != "open" and n == 3:
             body["access_level"] = "public"
-        with requests.Session() as s:
-            return k, n, s.post(server.url + "/v1/storage/store/neo-n3", json=body, headers=me, timeout=30)
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            conn.connect()
+            start.wait(timeout=30)
+            conn.request("POST", "/v1/storage/store/neo-n3", body=json.dumps(body),
+                         headers={**me, "Content-Type": "application/json"})
+            r = conn.getresponse()
+            return k, n, Answer(r.status, r.read().decode())
+        finally:
+            conn.close()
 
     for attempt in range(3):  # three waves, so that some stores meet others in one transaction
-        with ThreadPoolExecutor(32) as pool:
-            done = list(pool.map(store, jobs))
+        start = threading.Barrier(len(jobs))
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            done = list(pool.map(lambda job: store(job, start), jobs))
         assert all(r.status_code == 200 for _, _, r in done), [r.text for _, _, r in done if r.status_code != 200]
         created = {k: sum(r.json()["created"] for kk, _, r in done if kk == k) for k in keys}
         assert created == {k: 1 if attempt == 0 and k != "open" else 0 for k in keys}, created

@@ -498,11 +498,18 @@ void StorageService::add_routes(http::Router& router) {
                     {id, owner, key, stored, std::int64_t{encrypted ? 1 : 0}, level,
                      static_cast<std::int64_t>(clear.size()), now, expires ? db::Value(*expires) : db::Value(nullptr),
                      metadata ? db::Value(*metadata) : db::Value(nullptr), db::Value(shared.dump())});
+                // Whether the entry was created comes from the upsert's own row, never from the
+                // lookup before it: a concurrent store of the same key may land in between.
+                const bool looked_up = !from_upsert;
+                const bool found = exists;
                 co_await cache_.write(cache_key(owner, key), [&]() -> asio::awaitable<void> {
                   const auto written = co_await db_.write(upsert);
-                  if (from_upsert) exists = !written.empty() && written.get<std::string>(0, 2) != id;
+                  exists = !written.empty() && written.get<std::string>(0, 2) != id;
                 });
-                adjust_usage(owner, exists ? 0 : 1, exists && from_upsert ? size : size - old_size, exists && from_upsert);
+                // The replaced size is known only when the lookup saw what the upsert replaced;
+                // otherwise a replacement counts its full size (an upper bound, marked estimated).
+                const bool old_size_known = looked_up && found == exists;
+                adjust_usage(owner, exists ? 0 : 1, old_size_known ? size - old_size : size, exists && !old_size_known);
                 json out{{"key", key}, {"owner", owner}, {"chain", chain}, {"size_bytes", clear.size()},
                          {"encrypted", encrypted}, {"created", !exists}, {"updated_at", now},
                          {"expires_at", expires ? json(*expires) : json(nullptr)}};
