@@ -246,8 +246,15 @@ asio::awaitable<http::Principal> IdentityService::authenticate(http::Context& ct
   throw unauthorized("authentication is required: send Authorization: Bearer <token> or X-API-Key: <key>");
 }
 
+void IdentityService::store_refresh(db::Connection& c, const std::string& account_id, const std::string& family,
+                                    const std::string& refresh, const std::string& scope_text) const {
+  c.query("INSERT INTO refresh_tokens (id, family, account_id, hash, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+          {random_uuid(), family, account_id, sha256_hex(refresh), scope_text, time_in(settings_.refresh_ttl)});
+}
+
 asio::awaitable<json> IdentityService::issue_tokens(std::string account_id, std::string name, std::string role,
-                                                    std::vector<std::string> scope, std::string family) {
+                                                    std::vector<std::string> scope, std::string family,
+                                                    std::optional<std::string> refresh) {
   Claims claims;
   claims.subject = account_id;
   claims.name = name;
@@ -267,17 +274,14 @@ asio::awaitable<json> IdentityService::issue_tokens(std::string account_id, std:
     const auto signed_by = co_await enclave_->call(std::move(request));
     token = assemble(input, crypto::from_hex(signed_by.at("signature").get<std::string>()).value());
   }
-  const auto refresh = "nslr_" + random_hex(32);
-  const auto scope_text = json(scope).dump();
-  co_await db_.run([&](db::Connection& c) {
-    c.query("INSERT INTO refresh_tokens (id, family, account_id, hash, scope, expires_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            {random_uuid(), family, account_id, sha256_hex(refresh), scope_text, time_in(settings_.refresh_ttl)});
-  });
+  if (!refresh) {
+    refresh = "nslr_" + random_hex(32);
+    co_await db_.run([&](db::Connection& c) { store_refresh(c, account_id, family, *refresh, json(scope).dump()); });
+  }
   json out{{"access_token", token},
            {"token_type", "Bearer"},
            {"expires_in", settings_.access_ttl.count()},
-           {"refresh_token", refresh},
+           {"refresh_token", *refresh},
            {"refresh_expires_in", settings_.refresh_ttl.count()},
            {"scope", scope}};
   co_return out;
@@ -313,6 +317,12 @@ void IdentityService::add_routes(http::Router& router) {
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto refresh = text_field(body_of(ctx), "refresh_token", 200);
                 const auto hash = sha256_hex(refresh);
+                // The next token of the family is stored in the transaction that spends this one.
+                // Write transactions are serialized (SQLite's one writer; PostgreSQL's SERIALIZABLE
+                // retries the later of two that meet), so of two refreshes with one token the
+                // second finds it spent and revokes the family, the next token the first was given
+                // included. Stored after that transaction, the next token could escape the revocation.
+                const auto next = "nslr_" + random_hex(32);
                 const auto outcome = co_await db_.transaction([&](db::Connection& c) -> json {
                   const auto r = c.query(
                       "SELECT t.id, t.family, t.scope, t.used_at, t.revoked_at, "
@@ -321,16 +331,20 @@ void IdentityService::add_routes(http::Router& router) {
                       {hash, db::utc_now_text()});
                   if (r.empty()) return json{{"error", "the refresh token is not valid"}};
                   const auto family = r.get<std::string>(0, 1);
-                  if (!is_null(r, 0, 3)) {
+                  const auto reused = [&] {
                     c.query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL",
                             {family, db::utc_now_text()});
                     return json{{"error", "the refresh token was used before: every token of its family is revoked"},
                                 {"reuse", true}, {"family", family}};
-                  }
+                  };
+                  if (!is_null(r, 0, 3)) return reused();
                   if (!is_null(r, 0, 4)) return json{{"error", "the refresh token has been revoked"}};
                   if (r.get<std::int64_t>(0, 5) != 0) return json{{"error", "the refresh token has expired"}};
                   if (r.get<std::int64_t>(0, 9) != 0) return json{{"error", "the account is disabled"}};
-                  c.query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1", {r.get<std::string>(0, 0), db::utc_now_text()});
+                  const auto spent = c.query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
+                                             {r.get<std::string>(0, 0), db::utc_now_text()});
+                  if (spent.affected == 0) return reused();  // spent meanwhile (serialization makes this rare)
+                  store_refresh(c, r.get<std::string>(0, 6), family, next, r.get<std::string>(0, 2));
                   return json{{"family", family}, {"scope", json::parse(r.get<std::string>(0, 2))},
                               {"account_id", r.get<std::string>(0, 6)}, {"name", r.get<std::string>(0, 7)},
                               {"role", r.get<std::string>(0, 8)}};
@@ -342,7 +356,7 @@ void IdentityService::add_routes(http::Router& router) {
                   throw unauthorized(outcome["error"].get<std::string>());
                 }
                 auto tokens = co_await issue_tokens(outcome["account_id"], outcome["name"], outcome["role"],
-                                                    outcome["scope"].get<std::vector<std::string>>(), outcome["family"]);
+                                                    outcome["scope"].get<std::vector<std::string>>(), outcome["family"], next);
                 co_return http::json_response(200, tokens.dump());
               },
               true});

@@ -73,8 +73,13 @@ class IdentityService final : public http::Authenticator {
   bool refused_by_state(const Claims& claims) const;
 
   asio::awaitable<nlohmann::json> create_api_key(std::string account_id, std::string name, std::vector<std::string> permissions);
+  /// An access token, and a refresh token of `family`: `refresh` when the caller stored it already
+  /// (store_refresh), a new one stored here otherwise.
   asio::awaitable<nlohmann::json> issue_tokens(std::string account_id, std::string name, std::string role,
-                                               std::vector<std::string> scope, std::string family);
+                                               std::vector<std::string> scope, std::string family,
+                                               std::optional<std::string> refresh = std::nullopt);
+  void store_refresh(db::Connection& c, const std::string& account_id, const std::string& family,
+                     const std::string& refresh, const std::string& scope_text) const;
 
   db::Database& db_;
   enclave::EnclaveClient* enclave_;

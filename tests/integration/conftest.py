@@ -87,6 +87,42 @@ class Store:
                               capture_output=True, check=True).stdout
 
 
+class Answer:
+    """A response read by `at_once`: status, text and JSON, like a `requests` response."""
+
+    def __init__(self, status, text):
+        self.status_code, self.text = status, text
+
+    def json(self):
+        return json.loads(self.text)
+
+
+def at_once(url, calls, timeout=30):
+    """Sends every call of `calls` — (method, path, headers, body) — on its own connection, all
+    connected before any is sent, so that they reach the server together. Returns the answers in
+    the order of `calls`."""
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+    host, port = url.rsplit("/", 1)[1].rsplit(":", 1)
+    start = threading.Barrier(len(calls))
+
+    def send(c):
+        method, path, headers, body = c
+        conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+        try:
+            conn.connect()
+            start.wait(timeout=timeout)
+            extra = {"Content-Type": "application/json"} if body is not None else {}
+            conn.request(method, path, body=None if body is None else json.dumps(body), headers={**headers, **extra})
+            r = conn.getresponse()
+            return Answer(r.status, r.read().decode())
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(send, calls))
+
+
 class NslProcess:
     """One `nsl` process. Its stdout (JSON log lines) is collected as it is written."""
 

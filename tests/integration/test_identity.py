@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import BINARY
+from conftest import BINARY, at_once
 
 # Every test here runs on SQLite and on PostgreSQL.
 pytestmark = pytest.mark.usefixtures("backend")
@@ -160,6 +160,21 @@ def test_refresh_rotates_and_a_replayed_refresh_token_revokes_the_family(server)
     assert post(server, "/v1/auth/refresh", {"refresh_token": "nslr_" + "0" * 64}).status_code == 401
     bad = post(server, "/v1/auth/refresh", {})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "refresh_token"
+
+
+def test_concurrent_refreshes_with_one_token_are_a_replay(server):
+    """Eight refreshes with one refresh token at once: one gets tokens, the others are a replay,
+    and the family is revoked — the token the one was given included, whichever order the
+    transactions met in."""
+    for _ in range(3):
+        first = tokens_for(server, server.admin_key)
+        answers = at_once(server.url, [("POST", "/v1/auth/refresh", {}, {"refresh_token": first["refresh_token"]})
+                                       for _ in range(8)])
+        assert sorted(r.status_code for r in answers) == [200] + [401] * 7, [r.text for r in answers]
+        assert all("used before" in r.json()["detail"] for r in answers if r.status_code == 401)
+        given = next(r for r in answers if r.status_code == 200).json()
+        after = post(server, "/v1/auth/refresh", {"refresh_token": given["refresh_token"]})
+        assert after.status_code == 401 and "revoked" in after.json()["detail"], after.text
 
 
 def test_revoked_tokens_stop_working(server):

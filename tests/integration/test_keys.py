@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from conftest import at_once
 from test_identity import admin_key, post, sign
 
 # Every test here runs on SQLite and on PostgreSQL.
@@ -100,6 +101,27 @@ def test_rotation_disabling_and_deletion(server):
     assert r.status_code == 409
     assert api(server, "DELETE", f"/v1/keys/{key['id']}", server.admin).status_code == 204
     assert api(server, "GET", f"/v1/keys/{key['id']}", server.admin).status_code == 404
+
+
+def test_concurrent_creates_and_rotations_of_one_key(server):
+    """Twelve creates of one name at once: one key, the others told the name is taken. Twelve
+    rotations of one key at once: each stores a version of its own, only the newest is active, and
+    it is the one that signs."""
+    me = server.admin
+    made = at_once(server.url, [("POST", "/v1/keys", me, {"name": "busy", "kind": "secp256k1"}) for _ in range(12)])
+    assert sorted(r.status_code for r in made) == [201] + [409] * 11, [r.text for r in made]
+    assert all(r.json()["errors"][0]["field"] == "name" for r in made if r.status_code == 409)
+    key = next(r for r in made if r.status_code == 201).json()
+    rotated = at_once(server.url, [("POST", f"/v1/keys/{key['id']}/rotate", me, None) for _ in range(12)])
+    assert all(r.status_code == 200 for r in rotated), [r.text for r in rotated]
+    assert sorted(r.json()["version"] for r in rotated) == list(range(2, 14))
+    assert len({r.json()["public_key"] for r in rotated}) == 12
+    newest = next(r.json() for r in rotated if r.json()["version"] == 13)
+    rows = server.store.rows("SELECT version, status FROM keys WHERE id = ? ORDER BY version", (key["id"],))
+    assert [(r["version"], r["status"]) for r in rows] == [(v, "retired") for v in range(1, 13)] + [(13, "active")]
+    s = api(server, "POST", f"/v1/keys/{key['id']}/sign-message", me, {"message": "m"}).json()
+    assert check("neo-x", newest["public_key"], "m", s["signature_rsv"])["valid"] is True
+    assert [k["version"] for k in api(server, "GET", "/v1/keys", me).json()["keys"] if k["id"] == key["id"]] == [13]
 
 
 def test_keys_are_isolated_per_account_and_named_once(server):

@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from test_keys import api, server, wallet_user  # noqa: F401 (fixtures)
+from conftest import at_once
 from test_identity import post
 
 # Every test here runs on SQLite and on PostgreSQL.
@@ -58,3 +59,25 @@ def test_bad_secret_requests_are_400_naming_the_field(server, body, field):
     r = api(server, "POST", "/v1/secrets", server.admin, body)
     assert r.status_code == 400
     assert r.json()["errors"][0]["field"] == field
+
+
+def test_concurrent_writes_of_one_secret_each_get_their_own_version(server):
+    """Sixteen creates of one name at once: one is created, the others are told it exists. Sixteen
+    new versions at once: each is stored under its own version number, and the newest is the one
+    revealed."""
+    me = server.admin
+    created = at_once(server.url, [("POST", "/v1/secrets", me, {"name": "race", "value": f"first-{i}"}) for i in range(16)])
+    assert sorted(r.status_code for r in created) == [201] + [409] * 15, [r.text for r in created]
+    winner = next(r for r in created if r.status_code == 201).json()
+    assert winner["version"] == 1
+    loser = next(r for r in created if r.status_code == 409).json()
+    assert loser["errors"][0]["field"] == "name", loser
+    updated = at_once(server.url, [("PUT", "/v1/secrets/race", me, {"value": f"next-{i}"}) for i in range(16)])
+    assert all(r.status_code == 200 for r in updated), [r.text for r in updated]
+    versions = sorted(r.json()["version"] for r in updated)
+    assert versions == list(range(2, 18)), versions
+    newest = next(i for i, r in enumerate(updated) if r.json()["version"] == 17)
+    assert api(server, "GET", "/v1/secrets/race", me).json()["version"] == 17
+    assert api(server, "POST", "/v1/secrets/race/reveal", me).json()["value"] == f"next-{newest}"
+    rows = server.store.rows("SELECT version, status FROM secrets WHERE name = ? ORDER BY version", ("race",))
+    assert [(r["version"], r["status"]) for r in rows] == [(v, "retired") for v in range(1, 17)] + [(17, "active")]

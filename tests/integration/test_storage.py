@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import BINARY
+from conftest import BINARY, at_once
 from test_data_layer import started
 from test_identity import sign, tokens_for
 
@@ -366,44 +366,22 @@ def test_concurrent_stores_of_one_key_learn_once_that_they_created_it(server):
     stores of one key never share a statement, and a store that does not name an access level
     keeps the one the entry has. Every store of a wave is connected before any is sent, so they
     arrive together."""
-    import http.client
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
     me = server.admin
     call(server, "POST", "/v1/storage/store/neo-n3", me, {"key": "gone", "value": 0})
     assert call(server, "DELETE", "/v1/storage/neo-n3/gone", me).status_code in (200, 204)
     call(server, "POST", "/v1/storage/store/neo-n3", me, {"key": "open", "value": 0, "access_level": "public"})
     keys = [f"c{i}" for i in range(6)] + ["gone", "open"]
     jobs = [(k, n) for n in range(8) for k in keys]
-    host, port = server.url.rsplit("/", 1)[1].rsplit(":", 1)
 
-    class Answer:
-        def __init__(self, status, text):
-            self.status_code, self.text = status, text
-
-        def json(self):
-            return json.loads(self.text)
-
-    def store(job, start):
+    def store(job):
         k, n = job
         body = {"key": k, "value": {"n": n}, "encrypted": n % 2 == 1}
         if k != "open" and n == 3:
             body["access_level"] = "public"
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
-        try:
-            conn.connect()
-            start.wait(timeout=30)
-            conn.request("POST", "/v1/storage/store/neo-n3", body=json.dumps(body),
-                         headers={**me, "Content-Type": "application/json"})
-            r = conn.getresponse()
-            return k, n, Answer(r.status, r.read().decode())
-        finally:
-            conn.close()
+        return "POST", "/v1/storage/store/neo-n3", me, body
 
     for attempt in range(3):  # three waves, so that some stores meet others in one transaction
-        start = threading.Barrier(len(jobs))
-        with ThreadPoolExecutor(len(jobs)) as pool:
-            done = list(pool.map(lambda job: store(job, start), jobs))
+        done = [(k, n, r) for (k, n), r in zip(jobs, at_once(server.url, [store(job) for job in jobs]))]
         assert all(r.status_code == 200 for _, _, r in done), [r.text for _, _, r in done if r.status_code != 200]
         created = {k: sum(r.json()["created"] for kk, _, r in done if kk == k) for k in keys}
         assert created == {k: 1 if attempt == 0 and k != "open" else 0 for k in keys}, created

@@ -221,6 +221,10 @@ bool verify_signature(const std::string& kind, const Bytes& pub, const Bytes& pa
 
 http::Response no_content() { return http::Response{http::beast_http::status::no_content, 11}; }
 
+// A concurrent rotation stored the version a rotation meant to store.
+struct VersionTaken {};
+constexpr int kMaxRotateAttempts = 16;
+
 // Creates (or imports) version 1 of a key, or the next version of `id`. `request` is the enclave
 // operation that makes the sealed key (create_key, import_key or import_wrapped).
 asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclave, const std::string& account,
@@ -243,19 +247,38 @@ asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclav
     throw RequestError(ErrorKind::internal, "the enclave refused the key", e.what());
   }
   KeyRow row{id, name, kind, answer.at("sealed").get<std::string>(), answer.at("public_key").get<std::string>(), "active", "", version, exportable};
-  const auto created = co_await db.transaction([&](db::Connection& c) {
-    if (version == 1) {
-      const auto taken = c.query("SELECT 1 FROM keys WHERE account_id = $1 AND name = $2", {account, name});
-      if (!taken.empty()) return std::string();
-    } else {
-      c.query("UPDATE keys SET status = 'retired' WHERE id = $1 AND account_id = $2 AND version < $3", {id, account, version});
-    }
-    c.query("INSERT INTO keys (id, version, account_id, name, kind, sealed, public_key, status, exportable) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8)",
-            {id, version, account, name, kind, row.sealed_hex, row.public_hex, std::int64_t{exportable ? 1 : 0}});
-    return c.query("SELECT created_at FROM keys WHERE id = $1 AND version = $2", {id, version}).get<std::string>(0, 0);
-  });
-  if (created.empty()) throw RequestError(ErrorKind::conflict, "a key named " + name + " exists already").with_field("name", "is taken");
+  // Concurrent requests meet here: two creates of one name, or two rotations of one key. The
+  // unique index refuses the second row; a rotation whose key was deleted meanwhile finds no
+  // version to retire and stores nothing.
+  enum class Outcome { created, name_taken, key_gone, version_taken } outcome = Outcome::created;
+  std::string created;
+  try {
+    created = co_await db.transaction([&](db::Connection& c) {
+      outcome = Outcome::created;
+      if (version == 1) {
+        if (!c.query("SELECT 1 FROM keys WHERE account_id = $1 AND name = $2", {account, name}).empty()) {
+          outcome = Outcome::name_taken;
+          return std::string();
+        }
+      } else if (c.query("UPDATE keys SET status = 'retired' WHERE id = $1 AND account_id = $2 AND version < $3",
+                         {id, account, version}).affected == 0) {
+        outcome = Outcome::key_gone;
+        return std::string();
+      }
+      c.query("INSERT INTO keys (id, version, account_id, name, kind, sealed, public_key, status, exportable) "
+              "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8)",
+              {id, version, account, name, kind, row.sealed_hex, row.public_hex, std::int64_t{exportable ? 1 : 0}});
+      return c.query("SELECT created_at FROM keys WHERE id = $1 AND version = $2", {id, version}).get<std::string>(0, 0);
+    });
+  } catch (const db::DatabaseError& e) {
+    if (e.kind() != db::DatabaseError::Kind::unique_violation) throw;
+    outcome = version == 1 ? Outcome::name_taken : Outcome::version_taken;
+  }
+  if (outcome == Outcome::name_taken) {
+    throw RequestError(ErrorKind::conflict, "a key named " + name + " exists already").with_field("name", "is taken");
+  }
+  if (outcome == Outcome::key_gone) throw NotFound("no key " + id);
+  if (outcome == Outcome::version_taken) throw VersionTaken{};
   row.created_at = created;
   co_return describe(row);
 }
@@ -534,12 +557,32 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
               }});
   router.add({http::Verb::post, "/v1/keys/{id}/rotate", "keys", "keys:create",
               [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto k = co_await current(db, cache, ctx.principal->account_id, std::string(ctx.param("id")));
+                const auto& account = ctx.principal->account_id;
+                const auto k = co_await current(db, cache, account, std::string(ctx.param("id")));
                 json out;
-                co_await cache.write(cache_key(ctx.principal->account_id, k.id), [&]() -> asio::awaitable<void> {
-                  json request{{"op", "create_key"}, {"exportable", k.exportable}};
-                  out = co_await store_key(db, enclave, ctx.principal->account_id, k.id, k.version + 1, k.name, k.kind,
-                                           std::move(request));
+                co_await cache.write(cache_key(account, k.id), [&]() -> asio::awaitable<void> {
+                  // Concurrent rotations each store a version of their own: one that lost its
+                  // number to another makes a new key under the next.
+                  auto version = k.version + 1;
+                  for (int attempt = 1;; ++attempt) {
+                    bool stored = false;
+                    try {
+                      json request{{"op", "create_key"}, {"exportable", k.exportable}};
+                      out = co_await store_key(db, enclave, account, k.id, version, k.name, k.kind, std::move(request));
+                      stored = true;
+                    } catch (const VersionTaken&) {
+                      if (attempt == kMaxRotateAttempts) {
+                        throw RequestError(ErrorKind::conflict, "key " + k.id + " is being rotated by too many requests at once; try again");
+                      }
+                    }
+                    if (stored) break;
+                    const auto latest = co_await db.run([&](db::Connection& c) {
+                      return c.query("SELECT max(version) FROM keys WHERE id = $1 AND account_id = $2", {k.id, account});
+                    });
+                    const auto newest = latest.empty() ? std::nullopt : latest.get_optional<std::int64_t>(0, 0);
+                    if (!newest) throw NotFound("no key " + k.id);
+                    version = *newest + 1;
+                  }
                 });
                 co_return http::json_response(200, out.dump());
               }});

@@ -10,6 +10,7 @@ namespace {
 
 using nlohmann::json;
 constexpr std::size_t kMaxValue = 64 * 1024;
+constexpr int kMaxAttempts = 64;  // versions sealed again when concurrent writes took them first
 
 RequestError field_error(const std::string& field, const std::string& message) {
   return std::move(RequestError(ErrorKind::bad_request, field + " " + message).with_field(field, message));
@@ -67,28 +68,48 @@ asio::awaitable<std::optional<std::string>> SecretStore::value(std::string accou
 }
 
 void SecretStore::add_routes(http::Router& router) {
-  // Seals `value` as the next version of `name` (version 1 only when `create`).
+  // Seals `value` as the next version of `name` (version 1 only when `create`). The version is
+  // bound into the sealed value, so it is chosen before sealing; when a concurrent write took it
+  // first (the primary key refuses the second row), a create is told the name exists and a new
+  // version is sealed again under the next number.
   auto store = [this](const std::string& account, const std::string& name, std::string value, bool create)
       -> asio::awaitable<json> {
-    const auto current = co_await db_.run([&](db::Connection& c) {
-      return c.query("SELECT coalesce(max(version), 0) FROM secrets WHERE account_id = $1 AND name = $2", {account, name});
-    });
-    const auto version = current.get<std::int64_t>(0, 0) + 1;
-    if (create && version != 1) throw RequestError(ErrorKind::conflict, "a secret named " + name + " exists already").with_field("name", "is taken");
-    if (!create && version == 1) throw NotFound("no secret " + name);
-    json request{{"op", "seal"}, {"purpose", "secret"}, {"aad", aad(account, name, version)},
-                 {"plaintext", crypto::to_hex(crypto::as_bytes(value))}};
-    crypto::wipe(value.data(), value.size());
-    const auto sealed = co_await enclave_.call(std::move(request));
     const auto bytes = static_cast<std::int64_t>(value.size());
-    const auto row = co_await db_.transaction([&](db::Connection& c) {
-      c.query("UPDATE secrets SET status = 'retired' WHERE account_id = $1 AND name = $2", {account, name});
-      c.query("INSERT INTO secrets (account_id, name, version, sealed, bytes, status) VALUES ($1, $2, $3, $4, $5, 'active')",
-              {account, name, version, sealed.at("sealed").get<std::string>(), bytes});
-      return c.query("SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND name = $2 AND version = $3",
-                     {account, name, version});
-    });
-    co_return metadata(row, 0);
+    struct Wipe {
+      std::string& v;
+      ~Wipe() { crypto::wipe(v.data(), v.size()); }
+    } wipe{value};
+    const auto taken = [&] {
+      return RequestError(ErrorKind::conflict, "a secret named " + name + " exists already").with_field("name", "is taken");
+    };
+    for (int attempt = 1;; ++attempt) {
+      const auto current = co_await db_.run([&](db::Connection& c) {
+        return c.query("SELECT coalesce(max(version), 0) FROM secrets WHERE account_id = $1 AND name = $2", {account, name});
+      });
+      const auto version = current.get<std::int64_t>(0, 0) + 1;
+      if (create && version != 1) throw taken();
+      if (!create && version == 1) throw NotFound("no secret " + name);
+      json request{{"op", "seal"}, {"purpose", "secret"}, {"aad", aad(account, name, version)},
+                   {"plaintext", crypto::to_hex(crypto::as_bytes(value))}};
+      const auto sealed = co_await enclave_.call(std::move(request));
+      std::optional<db::Result> row;
+      try {
+        row = co_await db_.transaction([&](db::Connection& c) {
+          c.query("UPDATE secrets SET status = 'retired' WHERE account_id = $1 AND name = $2", {account, name});
+          c.query("INSERT INTO secrets (account_id, name, version, sealed, bytes, status) VALUES ($1, $2, $3, $4, $5, 'active')",
+                  {account, name, version, sealed.at("sealed").get<std::string>(), bytes});
+          return c.query("SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND name = $2 AND version = $3",
+                         {account, name, version});
+        });
+      } catch (const db::DatabaseError& e) {
+        if (e.kind() != db::DatabaseError::Kind::unique_violation) throw;
+        if (create) throw taken();
+        if (attempt == kMaxAttempts) {
+          throw RequestError(ErrorKind::conflict, "secret " + name + " is being written by too many requests at once; try again");
+        }
+      }
+      if (row) co_return metadata(*row, 0);
+    }
   };
   router.add({http::Verb::post, "/v1/secrets", "secrets", "secrets:write",
               [store](http::Context& ctx) -> asio::awaitable<http::Response> {
