@@ -81,3 +81,18 @@ def test_concurrent_writes_of_one_secret_each_get_their_own_version(server):
     assert api(server, "POST", "/v1/secrets/race/reveal", me).json()["value"] == f"next-{newest}"
     rows = server.store.rows("SELECT version, status FROM secrets WHERE name = ? ORDER BY version", ("race",))
     assert [(r["version"], r["status"]) for r in rows] == [(v, "retired") for v in range(1, 17)] + [(17, "active")]
+
+
+def test_a_new_version_racing_a_delete_does_not_bring_the_secret_back(server):
+    """A new version and a delete at once end, in either order, with no secret: a version written
+    after the delete is refused (404) rather than stored alone."""
+    me = server.admin
+    outcomes = set()
+    for i in range(20):
+        assert api(server, "POST", "/v1/secrets", me, {"name": f"gone-{i}", "value": "v"}).status_code == 201
+        put, delete = at_once(server.url, [("PUT", f"/v1/secrets/gone-{i}", me, {"value": "w"}),
+                                           ("DELETE", f"/v1/secrets/gone-{i}", me, None)])
+        assert put.status_code in (200, 404) and delete.status_code == 204, (put.text, delete.text)
+        outcomes.add(put.status_code)
+        assert api(server, "GET", f"/v1/secrets/gone-{i}", me).status_code == 404, (i, put.status_code)
+    assert server.store.rows("SELECT name FROM secrets WHERE name LIKE ?", ("gone-%",)) == []

@@ -95,7 +95,11 @@ void SecretStore::add_routes(http::Router& router) {
       std::optional<db::Result> row;
       try {
         row = co_await db_.transaction([&](db::Connection& c) {
-          c.query("UPDATE secrets SET status = 'retired' WHERE account_id = $1 AND name = $2", {account, name});
+          // A new version of a secret deleted meanwhile does not bring it back.
+          if (c.query("UPDATE secrets SET status = 'retired' WHERE account_id = $1 AND name = $2", {account, name}).affected == 0 &&
+              !create) {
+            return db::Result{};
+          }
           c.query("INSERT INTO secrets (account_id, name, version, sealed, bytes, status) VALUES ($1, $2, $3, $4, $5, 'active')",
                   {account, name, version, sealed.at("sealed").get<std::string>(), bytes});
           return c.query("SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND name = $2 AND version = $3",
@@ -108,6 +112,7 @@ void SecretStore::add_routes(http::Router& router) {
           throw RequestError(ErrorKind::conflict, "secret " + name + " is being written by too many requests at once; try again");
         }
       }
+      if (row && row->empty()) throw NotFound("no secret " + name);
       if (row) co_return metadata(*row, 0);
     }
   };
