@@ -36,6 +36,13 @@ TEST(Roles, WildcardsAndNarrowing) {
   EXPECT_EQ(narrow({"keys:*"}, {"keys:sign", "keys:*", "storage:read", "keys:sign"}),
             (std::vector<std::string>{"keys:sign", "keys:*"}));
   EXPECT_EQ(narrow({"keys:sign"}, {"keys:*"}), std::vector<std::string>{});  // a wildcard wider than granted
+  // What a token keeps when its account's role changed: both sides' wildcards resolve.
+  EXPECT_EQ(intersect(role_permissions(Role::user), {"*"}), role_permissions(Role::user));
+  EXPECT_EQ(intersect({"*"}, {"keys:sign", "audit:read"}), (std::vector<std::string>{"keys:sign", "audit:read"}));
+  EXPECT_EQ(intersect(role_permissions(Role::user), {"secrets:*", "audit:read", "keys:sign"}),
+            (std::vector<std::string>{"secrets:write", "secrets:read-metadata", "keys:sign"}));
+  EXPECT_EQ(intersect({"storage:read"}, {"storage:*", "storage:read"}), std::vector<std::string>{"storage:read"});
+  EXPECT_EQ(intersect(role_permissions(Role::auditor), role_permissions(Role::user)), std::vector<std::string>{});
   EXPECT_TRUE(valid_permission("storage:read-metadata"));
   EXPECT_TRUE(valid_permission("storage:*"));
   EXPECT_FALSE(valid_permission("storage"));

@@ -66,6 +66,23 @@ std::vector<std::string> narrow(const std::vector<std::string>& granted, const s
   return out;
 }
 
+std::vector<std::string> intersect(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& p) {
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  };
+  for (const auto& x : b) {
+    if (allows(a, x)) {
+      add(x);
+      continue;
+    }
+    for (const auto& y : a) {
+      if (covers(x, y)) add(y);
+    }
+  }
+  return out;
+}
+
 bool valid_permission(std::string_view p) {
   if (p == "*") return true;
   const auto colon = p.find(':');

@@ -21,6 +21,10 @@ bool allows(const std::vector<std::string>& granted, std::string_view needed);
 /// Every permission of `requested` that `granted` covers; a requested wildcard is kept only if
 /// `granted` covers it entirely. Used to scope API keys: never more than their account has.
 std::vector<std::string> narrow(const std::vector<std::string>& granted, const std::vector<std::string>& requested);
+/// Every permission both `a` and `b` allow: the entries of one the other covers, and where a
+/// wildcard of one is wider, the entries of the other it covers. Used when an account's role
+/// changed under a token: the token keeps what the new role also grants.
+std::vector<std::string> intersect(const std::vector<std::string>& a, const std::vector<std::string>& b);
 /// Whether a permission string is well formed ("*", "service:*" or "service:action").
 bool valid_permission(std::string_view p);
 

@@ -173,25 +173,62 @@ std::optional<Claims> IdentityService::verified(std::string_view token, TokenErr
   return claims;
 }
 
-bool IdentityService::refused_by_state(const Claims& claims) const {
+bool IdentityService::refused_by_state(const Claims& claims, std::optional<std::string>& role) const {
   std::shared_lock lock(state_mutex_);
-  return revoked_.count(claims.id) > 0 || disabled_.count(claims.subject) > 0;
+  if (revoked_.count(claims.id) > 0 || disabled_.count(claims.subject) > 0) return true;
+  // Only accounts whose role was changed are listed; the others have the role of their tokens.
+  if (const auto it = roles_.find(claims.subject); it != roles_.end() && it->second != claims.role) role = it->second;
+  return false;
+}
+
+void IdentityService::apply(const std::string& account, const AccountChange& change) {
+  if (change.disabled) {
+    if (*change.disabled) disabled_.insert(account);
+    else disabled_.erase(account);
+  }
+  if (change.role) roles_[account] = *change.role;
+}
+
+void IdentityService::changed(const std::string& account, std::optional<bool> disabled, std::optional<std::string> role) {
+  std::unique_lock lock(state_mutex_);
+  auto& c = changes_[account];
+  if (disabled) c.disabled = disabled;
+  if (role) c.role = std::move(role);
+  c.at = std::chrono::steady_clock::now();
+  apply(account, c);
 }
 
 asio::awaitable<void> IdentityService::sync_once() {
+  const auto started = std::chrono::steady_clock::now();
   const auto state = co_await db_.run([](db::Connection& c) {
     auto revoked = c.query("SELECT jti FROM revoked_tokens WHERE expires_at > $1", {db::utc_now_text(-std::chrono::minutes(1))});
-    auto disabled = c.query("SELECT id FROM accounts WHERE disabled != 0");
-    return std::make_pair(std::move(revoked), std::move(disabled));
+    auto accounts = c.query("SELECT id, role, disabled, role_changed_at IS NOT NULL FROM accounts "
+                            "WHERE disabled <> 0 OR role_changed_at IS NOT NULL");
+    return std::make_pair(std::move(revoked), std::move(accounts));
   });
   std::unordered_set<std::string> revoked, disabled;
+  std::unordered_map<std::string, std::string> roles;
   for (std::size_t i = 0; i < state.first.rows.size(); ++i) revoked.insert(state.first.get<std::string>(i, 0));
-  for (std::size_t i = 0; i < state.second.rows.size(); ++i) disabled.insert(state.second.get<std::string>(i, 0));
+  const auto& accounts = state.second;
+  for (std::size_t i = 0; i < accounts.rows.size(); ++i) {
+    auto id = accounts.get<std::string>(i, 0);
+    if (accounts.get<std::int64_t>(i, 2) != 0) disabled.insert(id);
+    if (accounts.get<bool>(i, 3)) roles.emplace(std::move(id), accounts.get<std::string>(i, 1));
+  }
   std::unique_lock lock(state_mutex_);
-  // Keep what this replica revoked since the query started; the next sync reads it back.
+  // Keep what this replica revoked or changed since the query started; the next sync reads it back.
   for (const auto& jti : revoked_) revoked.insert(jti);
   revoked_ = std::move(revoked);
   disabled_ = std::move(disabled);
+  roles_ = std::move(roles);
+  for (auto it = changes_.begin(); it != changes_.end();) {
+    if (it->second.at < started) {
+      it = changes_.erase(it);
+    } else {
+      apply(it->first, it->second);
+      ++it;
+    }
+  }
   synced_ = true;
 }
 
@@ -222,8 +259,14 @@ asio::awaitable<http::Principal> IdentityService::authenticate(http::Context& ct
     const auto claims = verified(auth.substr(7), error);
     if (!claims) throw unauthorized(error.reason);
     if (!synced_) co_await sync_once();
-    if (refused_by_state(*claims)) throw unauthorized("the token has been revoked, or its account is disabled");
+    std::optional<std::string> role;
+    if (refused_by_state(*claims, role)) throw unauthorized("the token has been revoked, or its account is disabled");
     p = {claims->subject, claims->name, claims->role, claims->scope, "jwt", claims->id};
+    if (role) {
+      // The account's role changed since the token was issued: no more than the role has now.
+      p.permissions = intersect(role_permissions(parse_role(*role).value_or(Role::user)), p.permissions);
+      p.role = std::move(*role);
+    }
     co_return p;
   }
   if (!key.empty()) {
@@ -344,8 +387,12 @@ void IdentityService::add_routes(http::Router& router) {
                   const auto spent = c.query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
                                              {r.get<std::string>(0, 0), db::utc_now_text()});
                   if (spent.affected == 0) return reused();  // spent meanwhile (serialization makes this rare)
-                  store_refresh(c, r.get<std::string>(0, 6), family, next, r.get<std::string>(0, 2));
-                  return json{{"family", family}, {"scope", json::parse(r.get<std::string>(0, 2))},
+                  // No more than the account's role grants now (it may have changed since the family
+                  // began); the family keeps the narrowed scope.
+                  const auto scope = json(intersect(role_permissions(parse_role(r.get<std::string>(0, 8)).value_or(Role::user)),
+                                                    json_strings(r.get<std::string>(0, 2))));
+                  store_refresh(c, r.get<std::string>(0, 6), family, next, scope.dump());
+                  return json{{"family", family}, {"scope", scope},
                               {"account_id", r.get<std::string>(0, 6)}, {"name", r.get<std::string>(0, 7)},
                               {"role", r.get<std::string>(0, 8)}};
                 });
@@ -649,20 +696,19 @@ void IdentityService::add_admin_routes(http::Router& router) {
       if (what == "role") {
         const auto role = role_field(body_of(ctx));
         co_await db_.run([&](db::Connection& c) {
-          c.query("UPDATE accounts SET role = $2 WHERE id = $1", {id, std::string(role_name(role))});
+          c.query("UPDATE accounts SET role = $2, role_changed_at = $3 WHERE id = $1",
+                  {id, std::string(role_name(role)), db::utc_now_text()});
         });
+        // Tokens issued under the old role narrow to the new one: at once on this replica, on
+        // the others within a sync interval.
+        changed(id, std::nullopt, std::string(role_name(role)));
         current["role"] = role_name(role);
       } else {
         const bool disable = what == "disable";
         co_await db_.run([&](db::Connection& c) {
           c.query("UPDATE accounts SET disabled = $2 WHERE id = $1", {id, std::int64_t{disable ? 1 : 0}});
         });
-        {
-          // At once on this replica; the others within a sync interval.
-          std::unique_lock lock(state_mutex_);
-          if (disable) disabled_.insert(id);
-          else disabled_.erase(id);
-        }
+        changed(id, disable, std::nullopt);  // at once on this replica; the others within a sync interval
         current["disabled"] = disable;
       }
       co_return http::json_response(200, current.dump());

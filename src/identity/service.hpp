@@ -70,7 +70,9 @@ class IdentityService final : public http::Authenticator {
 
  private:
   std::optional<Claims> verified(std::string_view token, TokenError& error);
-  bool refused_by_state(const Claims& claims) const;
+  /// Whether a verified token is refused now (revoked, or its account disabled). `role` is set
+  /// when the account's role is no longer the one the token was issued under.
+  bool refused_by_state(const Claims& claims, std::optional<std::string>& role) const;
 
   asio::awaitable<nlohmann::json> create_api_key(std::string account_id, std::string name, std::vector<std::string> permissions);
   /// An access token, and a refresh token of `family`: `refresh` when the caller stored it already
@@ -95,6 +97,17 @@ class IdentityService final : public http::Authenticator {
   mutable std::shared_mutex state_mutex_;
   std::unordered_set<std::string> revoked_;
   std::unordered_set<std::string> disabled_;
+  std::unordered_map<std::string, std::string> roles_;  // accounts whose role was changed: the role now
+  // Changes this replica made (disabled, role), applied at once and again over any sync whose
+  // query may have started before they were committed.
+  struct AccountChange {
+    std::optional<bool> disabled;
+    std::optional<std::string> role;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::unordered_map<std::string, AccountChange> changes_;
+  void apply(const std::string& account, const AccountChange& change);  // state_mutex_ held
+  void changed(const std::string& account, std::optional<bool> disabled, std::optional<std::string> role);
   bool synced_ = false;
   std::atomic<bool> stopping_{false};
 };

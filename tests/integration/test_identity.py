@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import BINARY, at_once
+from conftest import BINARY, NslProcess, at_once
 
 # Every test here runs on SQLite and on PostgreSQL.
 pytestmark = pytest.mark.usefixtures("backend")
@@ -175,6 +175,43 @@ def test_concurrent_refreshes_with_one_token_are_a_replay(server):
         given = next(r for r in answers if r.status_code == 200).json()
         after = post(server, "/v1/auth/refresh", {"refresh_token": given["refresh_token"]})
         assert after.status_code == 401 and "revoked" in after.json()["detail"], after.text
+
+
+def test_a_role_change_applies_to_tokens_issued_before_it(server):
+    """An admin demoted to user loses the admin permissions of the access and refresh tokens it
+    already holds — on this replica at once, on another within a second — and keeps what a user
+    may do; promoted back, the tokens it holds work as before. API keys follow the role too."""
+    admin = {"X-API-Key": server.admin_key}
+    made = post(server, "/v1/admin/accounts", {"name": "second-admin", "role": "admin"}, headers=admin)
+    assert made.status_code == 201, made.text
+    account, key = made.json()["account"], made.json()["api_key"]
+    tokens = tokens_for(server, key)
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    listing = lambda who, at=server: requests.get(at.url + "/v1/admin/accounts", headers=who, timeout=10).status_code
+    assert listing(bearer) == 200 and listing({"X-API-Key": key}) == 200
+    # A second replica on the same database has verified (and remembers) the token.
+    other = NslProcess(server.workdir, env=server.env).start()
+    try:
+        assert listing(bearer, other) == 200
+        demoted = post(server, f"/v1/admin/accounts/{account['id']}/role", {"role": "user"}, headers=admin)
+        assert demoted.status_code == 200 and demoted.json()["role"] == "user"
+        assert listing(bearer) == 403 and listing({"X-API-Key": key}) == 403
+        seen = me(server, **bearer)
+        assert seen.status_code == 200 and seen.json()["role"] == "user", seen.text
+        deadline = time.monotonic() + 5
+        while listing(bearer, other) != 403:
+            assert time.monotonic() < deadline, "the other replica still honours the admin token"
+            time.sleep(0.1)
+        # A refresh gives tokens of the role the account has now.
+        refreshed = post(server, "/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]}).json()
+        again = {"Authorization": f"Bearer {refreshed['access_token']}"}
+        assert listing(again) == 403 and "accounts:write" not in refreshed["scope"], refreshed["scope"]
+        assert requests.get(server.url + "/v1/keys", headers=again, timeout=10).status_code == 200
+        # Promoted back: the first access token works again; the narrowed refresh stays narrowed.
+        assert post(server, f"/v1/admin/accounts/{account['id']}/role", {"role": "admin"}, headers=admin).status_code == 200
+        assert listing(bearer) == 200 and listing(again) == 403
+    finally:
+        other.stop()
 
 
 def test_revoked_tokens_stop_working(server):
