@@ -283,7 +283,7 @@ asio::awaitable<http::Principal> IdentityService::authenticate(http::Context& ct
     if (row.get<std::int64_t>(0, 7) != 0) throw unauthorized("the account is disabled");
     const auto role = parse_role(row.get<std::string>(0, 6)).value_or(Role::user);
     p = {row.get<std::string>(0, 4), row.get<std::string>(0, 5), row.get<std::string>(0, 6),
-         narrow(role_permissions(role), json_strings(row.get<std::string>(0, 2))), "api-key", row.get<std::string>(0, 0)};
+         intersect(role_permissions(role), json_strings(row.get<std::string>(0, 2))), "api-key", row.get<std::string>(0, 0)};
     co_return p;
   }
   throw unauthorized("authentication is required: send Authorization: Bearer <token> or X-API-Key: <key>");
@@ -347,7 +347,7 @@ void IdentityService::add_routes(http::Router& router) {
                   throw unauthorized("the API key is not valid");
                 }
                 const auto role = parse_role(row.get<std::string>(0, 5)).value_or(Role::user);
-                auto scope = narrow(role_permissions(role), json_strings(row.get<std::string>(0, 1)));
+                auto scope = intersect(role_permissions(role), json_strings(row.get<std::string>(0, 1)));
                 auto tokens = co_await issue_tokens(row.get<std::string>(0, 3), row.get<std::string>(0, 4),
                                                     row.get<std::string>(0, 5), std::move(scope), random_uuid());
                 co_return http::json_response(200, tokens.dump());

@@ -196,6 +196,9 @@ def test_a_role_change_applies_to_tokens_issued_before_it(server):
         demoted = post(server, f"/v1/admin/accounts/{account['id']}/role", {"role": "user"}, headers=admin)
         assert demoted.status_code == 200 and demoted.json()["role"] == "user"
         assert listing(bearer) == 403 and listing({"X-API-Key": key}) == 403
+        # What a user may do, both still may.
+        for who in (bearer, {"X-API-Key": key}):
+            assert requests.get(server.url + "/v1/keys", headers=who, timeout=10).status_code == 200
         seen = me(server, **bearer)
         assert seen.status_code == 200 and seen.json()["role"] == "user", seen.text
         deadline = time.monotonic() + 5
