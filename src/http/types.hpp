@@ -31,6 +31,18 @@ struct ConnectionInfo {
 
 struct Route;
 
+/// The address space an account name belongs to. Names of the form of a Neo N3 address (34
+/// characters from N) or a Neo X address (0x and 40 more) are wallet accounts' own, proven by
+/// sign-in: no account created by name may take one.
+enum class AddressSpace { none, neo_n3, neo_x };
+inline AddressSpace address_space_of(std::string_view account_name) {
+  if (account_name.size() == 34 && account_name[0] == 'N') return AddressSpace::neo_n3;
+  if (account_name.size() == 42 && account_name[0] == '0' && (account_name[1] == 'x' || account_name[1] == 'X')) {
+    return AddressSpace::neo_x;
+  }
+  return AddressSpace::none;
+}
+
 /// Who made a request, once authenticated: the account (tenant), its role, and the permissions
 /// this credential carries.
 struct Principal {

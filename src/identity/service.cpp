@@ -130,6 +130,9 @@ bool IdentityService::allows(const http::Principal& principal, std::string_view 
 
 CreatedAccount IdentityService::create_account(db::Connection& c, const std::string& name, Role role) {
   if (name.empty() || name.size() > 100) throw std::invalid_argument("the account name must be 1 to 100 characters");
+  if (http::address_space_of(name) != http::AddressSpace::none) {
+    throw std::invalid_argument("the account name has the form of a wallet address, which only wallet sign-in may take");
+  }
   CreatedAccount out;
   out.account_id = random_uuid();
   std::string lookup;
@@ -649,6 +652,10 @@ void IdentityService::add_admin_routes(http::Router& router) {
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
                 const auto name = text_field(body, "name", 100);
+                if (http::address_space_of(name) != http::AddressSpace::none) {
+                  throw RequestError(ErrorKind::bad_request, "name has the form of a wallet address, which only wallet sign-in may take")
+                      .with_field("name", "has the form of a wallet address, which only wallet sign-in may take");
+                }
                 const auto role = role_field(body);
                 std::optional<CreatedAccount> created;
                 std::string taken;

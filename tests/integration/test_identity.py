@@ -228,17 +228,23 @@ def test_revoked_tokens_stop_working(server):
     assert post(server, "/v1/auth/refresh", {"refresh_token": t["refresh_token"]}).status_code == 401
 
 
+def wallet_sign_in(p, chain, wallet):
+    """A challenge for the wallet's address, signed with its key by the independent library, sent to
+    sign-in. Returns the answer and the body sent."""
+    challenge = post(p, "/v1/auth/wallet/challenge", {"chain": chain, "address": wallet["address"]}).json()
+    assert wallet["address"] in challenge["message"] and challenge["nonce"] in challenge["message"]
+    signed = sign(chain, challenge["message"], wallet.get("wif") or wallet.get("private_key"))
+    body = {"nonce": challenge["nonce"], "signature": signed["signature"]}
+    if chain == "neo-n3":
+        body["public_key"] = signed["public_key"]
+    return post(p, "/v1/auth/wallet/sign-in", body), body
+
+
 @pytest.mark.parametrize("chain", ["neo-n3", "neo-x"])
 def test_wallet_sign_in_with_an_independent_wallet(server, chain):
     wallet = sign(chain, "warm-up")  # a fresh key and its address
     key = wallet.get("wif") or wallet.get("private_key")
-    challenge = post(server, "/v1/auth/wallet/challenge", {"chain": chain, "address": wallet["address"]}).json()
-    assert wallet["address"] in challenge["message"] and challenge["nonce"] in challenge["message"]
-    signed = sign(chain, challenge["message"], key)
-    body = {"nonce": challenge["nonce"], "signature": signed["signature"]}
-    if chain == "neo-n3":
-        body["public_key"] = signed["public_key"]
-    r = post(server, "/v1/auth/wallet/sign-in", body)
+    r, body = wallet_sign_in(server, chain, wallet)
     assert r.status_code == 200, r.text
     who = me(server, Authorization=f"Bearer {r.json()['access_token']}").json()
     assert who["name"] == wallet["address"] and who["role"] == "user"
@@ -318,6 +324,26 @@ def test_admin_create_refuses_a_taken_name(server):
     out = subprocess.run([BINARY, "admin", "create", "--name", "root"], cwd=server.workdir, env=server.env,
                          capture_output=True, text=True, timeout=30)
     assert out.returncode != 0 and "exists already" in out.stderr
+
+
+@pytest.mark.parametrize("chain", ["neo-n3", "neo-x"])
+def test_a_wallet_address_is_no_account_name(server, chain):
+    """Names of the form of an address belong to wallet sign-in: an account created by name under
+    one would be the account its key holder signs in to, with that account's role and storage."""
+    wallet = sign(chain, "warm-up")
+    names = [wallet["address"]] + ([wallet["address"].lower(), "0X" + wallet["address"][2:]] if chain == "neo-x" else [])
+    admin = {"X-API-Key": server.admin_key}
+    for name in names:
+        r = post(server, "/v1/admin/accounts", {"name": name, "role": "operator"}, headers=admin)
+        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "name", r.text
+        out = subprocess.run([BINARY, "admin", "create", "--name", name, "--role", "operator"], cwd=server.workdir,
+                             env=server.env, capture_output=True, text=True, timeout=30)
+        assert out.returncode != 0 and "wallet address" in out.stderr, out.stderr
+    assert server.store.rows("SELECT name FROM accounts WHERE kind = 'name' AND name <> 'root'") == []
+    # Its key holder signs in to a user account of its own.
+    tokens, _ = wallet_sign_in(server, chain, wallet)
+    assert tokens.status_code == 200, tokens.text
+    assert me(server, Authorization=f"Bearer {tokens.json()['access_token']}").json()["role"] == "user"
 
 
 def limited_server(nsl_factory, permit, window="00:00:03", queue=0, order="OldestFirst", routes=None, env=None):

@@ -69,14 +69,11 @@ json principals_of(const json& body) {
   return *it;
 }
 
-bool looks_like_n3(const std::string& n) { return n.size() == 34 && n[0] == 'N'; }
-bool looks_like_x(const std::string& n) { return n.size() == 42 && n[0] == '0' && (n[1] == 'x' || n[1] == 'X'); }
-
 // The caller's owner string in a chain's address space: a wallet account's own address, or for
 // an account known by name "<chain>:<account id without dashes>".
 std::string owner_of(const http::Principal& p, const std::string& chain) {
-  if (looks_like_n3(p.name) || looks_like_x(p.name)) {
-    const bool n3 = looks_like_n3(p.name);
+  if (const auto space = http::address_space_of(p.name); space != http::AddressSpace::none) {
+    const bool n3 = space == http::AddressSpace::neo_n3;
     if ((chain == "neo-n3") != n3) {
       throw RequestError(ErrorKind::forbidden, std::string("this account's address space is ") + (n3 ? "neo-n3" : "neo-x"));
     }
