@@ -80,3 +80,16 @@ TEST(Types, QueryParameters) {
 
 }  // namespace
 }  // namespace nsl::http
+
+TEST(AddressSpace, NamesOfTheFormOfAnAddressAreWalletAccounts) {
+  using nsl::http::AddressSpace;
+  using nsl::http::address_space_of;
+  EXPECT_EQ(address_space_of("NXV7ZhHiyM1aHXwpVsRZC6BwNFP2jghXAq"), AddressSpace::neo_n3);
+  EXPECT_EQ(address_space_of("0x8ba1f109551bD432803012645Ac136ddd64DBA72"), AddressSpace::neo_x);
+  EXPECT_EQ(address_space_of("0X8BA1F109551BD432803012645AC136DDD64DBA72"), AddressSpace::neo_x);
+  EXPECT_EQ(address_space_of("NightlyBuildServiceAccount-Ops-001"), AddressSpace::none);  // 34 from N, not Base58
+  EXPECT_EQ(address_space_of("NXV7ZhHiyM1aHXwpVsRZC6BwNFP2jghXA0"), AddressSpace::none);  // 0 is not Base58
+  EXPECT_EQ(address_space_of("0x8ba1f109551bD432803012645Ac136ddd64DBA7g"), AddressSpace::none);
+  EXPECT_EQ(address_space_of("0x8ba1f109551bD432803012645Ac136ddd64DBA7"), AddressSpace::none);  // 41
+  EXPECT_EQ(address_space_of("root"), AddressSpace::none);
+}

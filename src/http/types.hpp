@@ -31,13 +31,23 @@ struct ConnectionInfo {
 
 struct Route;
 
-/// The address space an account name belongs to. Names of the form of a Neo N3 address (34
-/// characters from N) or a Neo X address (0x and 40 more) are wallet accounts' own, proven by
-/// sign-in: no account created by name may take one.
+/// The address space an account name belongs to. Names of the form of a Neo N3 address (N and 33
+/// more Base58 characters) or a Neo X address (0x and 40 hex digits, in any case) are wallet
+/// accounts' own, proven by sign-in: no account created by name may take one.
 enum class AddressSpace { none, neo_n3, neo_x };
-inline AddressSpace address_space_of(std::string_view account_name) {
-  if (account_name.size() == 34 && account_name[0] == 'N') return AddressSpace::neo_n3;
-  if (account_name.size() == 42 && account_name[0] == '0' && (account_name[1] == 'x' || account_name[1] == 'X')) {
+inline AddressSpace address_space_of(std::string_view name) {
+  auto all = [](std::string_view s, auto pred) {
+    for (const char c : s) {
+      if (!pred(c)) return false;
+    }
+    return true;
+  };
+  const auto base58 = [](char c) {
+    return (c >= '1' && c <= '9') || (c >= 'A' && c <= 'Z' && c != 'I' && c != 'O') || (c >= 'a' && c <= 'z' && c != 'l');
+  };
+  const auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); };
+  if (name.size() == 34 && name[0] == 'N' && all(name, base58)) return AddressSpace::neo_n3;
+  if (name.size() == 42 && name[0] == '0' && (name[1] == 'x' || name[1] == 'X') && all(name.substr(2), hex)) {
     return AddressSpace::neo_x;
   }
   return AddressSpace::none;
