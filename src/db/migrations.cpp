@@ -447,17 +447,27 @@ DROP INDEX idx_storage_user_address;
 DROP INDEX idx_storage_key;
 )sql";
 
-// A token carries the role it was issued under; when an admin changes an account's role, tokens
-// issued before must narrow to the new one. Every replica loads, each second, the accounts whose
-// tokens need more than a signature check: the disabled and those whose role was changed. Wallet
-// sign-in makes accounts by the million; the partial index keeps that load to the few others.
+// Tokens follow what happens to their origin after they were issued:
+//  - A token carries the role it was issued under; when an admin changes an account's role,
+//    tokens issued before narrow to the new one. Every replica loads, each second, the accounts
+//    whose tokens need more than a signature check: the disabled and those whose role was
+//    changed. Wallet sign-in makes accounts by the million; a partial index keeps that load to
+//    the few others.
+//  - A revoked API key takes the tokens exchanged for it along: refresh families record the key
+//    (revoked with it), and replicas load the keys revoked within an access token's lifetime.
 constexpr const char* kV10Sqlite = R"sql(
 ALTER TABLE accounts ADD COLUMN role_changed_at TEXT;
 CREATE INDEX idx_accounts_checked ON accounts(id) WHERE disabled <> 0 OR role_changed_at IS NOT NULL;
+ALTER TABLE refresh_tokens ADD COLUMN api_key_id TEXT;
+CREATE INDEX idx_refresh_api_key ON refresh_tokens(api_key_id) WHERE api_key_id IS NOT NULL;
+CREATE INDEX idx_api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;
 )sql";
 constexpr const char* kV10Postgres = R"sql(
 ALTER TABLE accounts ADD COLUMN role_changed_at TIMESTAMPTZ;
 CREATE INDEX idx_accounts_checked ON accounts(id) WHERE disabled <> 0 OR role_changed_at IS NOT NULL;
+ALTER TABLE refresh_tokens ADD COLUMN api_key_id TEXT;
+CREATE INDEX idx_refresh_api_key ON refresh_tokens(api_key_id) WHERE api_key_id IS NOT NULL;
+CREATE INDEX idx_api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;
 )sql";
 
 std::string now_text(Connection&) { return utc_now_text(); }
@@ -499,7 +509,7 @@ const std::vector<Migration>& migrations() {
       {8, "storage: sharing and per-owner data keys", {{Dialect::sqlite, kV8Sqlite}, {Dialect::postgres, kV8Postgres}}},
       {9, "storage: drop the single-column indexes the unique (user_address, key) index covers",
        {{Dialect::sqlite, kV9}, {Dialect::postgres, kV9}}},
-      {10, "accounts: when the role was changed, and a partial index of those and the disabled",
+      {10, "identity: role changes and revoked API keys reach the tokens issued before them",
        {{Dialect::sqlite, kV10Sqlite}, {Dialect::postgres, kV10Postgres}}},
   };
   return kAll;

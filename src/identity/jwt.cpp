@@ -75,10 +75,11 @@ std::optional<crypto::Bytes> base64url_decode(std::string_view text) {
 
 std::string signing_input(const std::string& algorithm, const Claims& c) {
   const json header{{"alg", algorithm}, {"typ", "JWT"}};
-  const json payload{{"sub", c.subject}, {"name", c.name},         {"role", c.role},
-                     {"scope", c.scope}, {"iss", c.issuer},        {"aud", c.audience},
-                     {"iat", seconds(c.issued_at)}, {"nbf", seconds(c.issued_at)}, {"exp", seconds(c.expires_at)},
-                     {"jti", c.id}};
+  json payload{{"sub", c.subject}, {"name", c.name},         {"role", c.role},
+               {"scope", c.scope}, {"iss", c.issuer},        {"aud", c.audience},
+               {"iat", seconds(c.issued_at)}, {"nbf", seconds(c.issued_at)}, {"exp", seconds(c.expires_at)},
+               {"jti", c.id}};
+  if (!c.api_key_id.empty()) payload["akid"] = c.api_key_id;
   const auto h = header.dump();
   const auto p = payload.dump();
   return base64url(crypto::as_bytes(h)) + "." + base64url(crypto::as_bytes(p));
@@ -156,6 +157,7 @@ std::optional<Claims> verify(std::string_view token, const TokenKeys& keys, cons
   c.issued_at = Clock::time_point(std::chrono::seconds(*iat));
   c.expires_at = Clock::time_point(std::chrono::seconds(*exp));
   c.id = text("jti");
+  c.api_key_id = text("akid");
   out = std::move(c);
   return out;
 }

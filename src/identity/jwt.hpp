@@ -21,6 +21,7 @@ struct Claims {
   std::chrono::system_clock::time_point issued_at{};
   std::chrono::system_clock::time_point expires_at{};
   std::string id;       // jti: what revocation names
+  std::string api_key_id;  // akid: the API key the token descends from ("" for wallet sign-in)
 };
 
 /// How tokens are signed and checked: HS256 with a shared secret (`Jwt:Secret`), or ES256 with a

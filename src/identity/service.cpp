@@ -179,6 +179,7 @@ std::optional<Claims> IdentityService::verified(std::string_view token, TokenErr
 bool IdentityService::refused_by_state(const Claims& claims, std::optional<std::string>& role) const {
   std::shared_lock lock(state_mutex_);
   if (revoked_.count(claims.id) > 0 || disabled_.count(claims.subject) > 0) return true;
+  if (!claims.api_key_id.empty() && revoked_keys_.count(claims.api_key_id) > 0) return true;
   // Only accounts whose role was changed are listed; the others have the role of their tokens.
   if (const auto it = roles_.find(claims.subject); it != roles_.end() && it->second != claims.role) role = it->second;
   return false;
@@ -201,18 +202,44 @@ void IdentityService::changed(const std::string& account, std::optional<bool> di
   apply(account, c);
 }
 
+void IdentityService::revoked(bool api_key, const std::string& id) {
+  std::unique_lock lock(state_mutex_);
+  (api_key ? revoked_keys_ : revoked_).insert(id);
+  revocations_.push_back({api_key, id, std::chrono::steady_clock::now()});
+}
+
+asio::awaitable<bool> IdentityService::revoke_api_key(const std::string& account, const std::string& id) {
+  const auto now = db::utc_now_text();
+  const auto found = co_await db_.transaction([&](db::Connection& c) {
+    if (c.query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, $3) WHERE id = $1 AND account_id = $2",
+                {id, account, now}).affected == 0) {
+      return false;
+    }
+    c.query("UPDATE refresh_tokens SET revoked_at = $2 WHERE api_key_id = $1 AND revoked_at IS NULL", {id, now});
+    return true;
+  });
+  if (found) revoked(true, id);
+  co_return found;
+}
+
 asio::awaitable<void> IdentityService::sync_once() {
   const auto started = std::chrono::steady_clock::now();
-  const auto state = co_await db_.run([](db::Connection& c) {
-    auto revoked = c.query("SELECT jti FROM revoked_tokens WHERE expires_at > $1", {db::utc_now_text(-std::chrono::minutes(1))});
-    auto accounts = c.query("SELECT id, role, disabled, role_changed_at IS NOT NULL FROM accounts "
-                            "WHERE disabled <> 0 OR role_changed_at IS NOT NULL");
-    return std::make_pair(std::move(revoked), std::move(accounts));
+  struct State {
+    db::Result tokens, keys, accounts;
+  };
+  // An access token outlives the revocation of its API key by at most its lifetime.
+  const auto keys_since = db::utc_now_text(-(settings_.access_ttl + std::chrono::minutes(1)));
+  const auto state = co_await db_.run([&](db::Connection& c) {
+    return State{c.query("SELECT jti FROM revoked_tokens WHERE expires_at > $1", {db::utc_now_text(-std::chrono::minutes(1))}),
+                 c.query("SELECT id FROM api_keys WHERE revoked_at > $1", {keys_since}),
+                 c.query("SELECT id, role, disabled, role_changed_at IS NOT NULL FROM accounts "
+                         "WHERE disabled <> 0 OR role_changed_at IS NOT NULL")};
   });
-  std::unordered_set<std::string> revoked, disabled;
+  std::unordered_set<std::string> revoked, revoked_keys, disabled;
   std::unordered_map<std::string, std::string> roles;
-  for (std::size_t i = 0; i < state.first.rows.size(); ++i) revoked.insert(state.first.get<std::string>(i, 0));
-  const auto& accounts = state.second;
+  for (std::size_t i = 0; i < state.tokens.rows.size(); ++i) revoked.insert(state.tokens.get<std::string>(i, 0));
+  for (std::size_t i = 0; i < state.keys.rows.size(); ++i) revoked_keys.insert(state.keys.get<std::string>(i, 0));
+  const auto& accounts = state.accounts;
   for (std::size_t i = 0; i < accounts.rows.size(); ++i) {
     auto id = accounts.get<std::string>(i, 0);
     if (accounts.get<std::int64_t>(i, 2) != 0) disabled.insert(id);
@@ -220,8 +247,10 @@ asio::awaitable<void> IdentityService::sync_once() {
   }
   std::unique_lock lock(state_mutex_);
   // Keep what this replica revoked or changed since the query started; the next sync reads it back.
-  for (const auto& jti : revoked_) revoked.insert(jti);
+  std::erase_if(revocations_, [&](const Revocation& r) { return r.at < started; });
+  for (const auto& r : revocations_) (r.api_key ? revoked_keys : revoked).insert(r.id);
   revoked_ = std::move(revoked);
+  revoked_keys_ = std::move(revoked_keys);
   disabled_ = std::move(disabled);
   roles_ = std::move(roles);
   for (auto it = changes_.begin(); it != changes_.end();) {
@@ -293,13 +322,15 @@ asio::awaitable<http::Principal> IdentityService::authenticate(http::Context& ct
 }
 
 void IdentityService::store_refresh(db::Connection& c, const std::string& account_id, const std::string& family,
-                                    const std::string& refresh, const std::string& scope_text) const {
-  c.query("INSERT INTO refresh_tokens (id, family, account_id, hash, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-          {random_uuid(), family, account_id, sha256_hex(refresh), scope_text, time_in(settings_.refresh_ttl)});
+                                    const std::string& refresh, const std::string& scope_text, const std::string& api_key_id) const {
+  c.query("INSERT INTO refresh_tokens (id, family, account_id, hash, scope, expires_at, api_key_id) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          {random_uuid(), family, account_id, sha256_hex(refresh), scope_text, time_in(settings_.refresh_ttl),
+           api_key_id.empty() ? db::Value(nullptr) : db::Value(api_key_id)});
 }
 
 asio::awaitable<json> IdentityService::issue_tokens(std::string account_id, std::string name, std::string role,
-                                                    std::vector<std::string> scope, std::string family,
+                                                    std::vector<std::string> scope, std::string family, std::string api_key_id,
                                                     std::optional<std::string> refresh) {
   Claims claims;
   claims.subject = account_id;
@@ -311,6 +342,7 @@ asio::awaitable<json> IdentityService::issue_tokens(std::string account_id, std:
   claims.issued_at = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
   claims.expires_at = claims.issued_at + settings_.access_ttl;
   claims.id = random_uuid();
+  claims.api_key_id = api_key_id;
   std::string token;
   if (settings_.keys.algorithm == "HS256") {
     token = sign_hs256(claims, settings_.keys.hmac_secret);
@@ -322,7 +354,7 @@ asio::awaitable<json> IdentityService::issue_tokens(std::string account_id, std:
   }
   if (!refresh) {
     refresh = "nslr_" + random_hex(32);
-    co_await db_.run([&](db::Connection& c) { store_refresh(c, account_id, family, *refresh, json(scope).dump()); });
+    co_await db_.run([&](db::Connection& c) { store_refresh(c, account_id, family, *refresh, json(scope).dump(), api_key_id); });
   }
   json out{{"access_token", token},
            {"token_type", "Bearer"},
@@ -341,7 +373,7 @@ void IdentityService::add_routes(http::Router& router) {
                 const auto parts = parse_api_key(key);
                 if (!parts) throw unauthorized("the API key is not valid");
                 const auto row = co_await db_.run([&](db::Connection& c) {
-                  return c.query("SELECT k.hash, k.permissions, k.revoked_at, a.id, a.name, a.role, a.disabled "
+                  return c.query("SELECT k.hash, k.permissions, k.revoked_at, a.id, a.name, a.role, a.disabled, k.id "
                                  "FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.lookup = $1",
                                  {parts->lookup});
                 });
@@ -352,7 +384,8 @@ void IdentityService::add_routes(http::Router& router) {
                 const auto role = parse_role(row.get<std::string>(0, 5)).value_or(Role::user);
                 auto scope = intersect(role_permissions(role), json_strings(row.get<std::string>(0, 1)));
                 auto tokens = co_await issue_tokens(row.get<std::string>(0, 3), row.get<std::string>(0, 4),
-                                                    row.get<std::string>(0, 5), std::move(scope), random_uuid());
+                                                    row.get<std::string>(0, 5), std::move(scope), random_uuid(),
+                                                    row.get<std::string>(0, 7));
                 co_return http::json_response(200, tokens.dump());
               },
               true});
@@ -372,7 +405,7 @@ void IdentityService::add_routes(http::Router& router) {
                 const auto outcome = co_await db_.transaction([&](db::Connection& c) -> json {
                   const auto r = c.query(
                       "SELECT t.id, t.family, t.scope, t.used_at, t.revoked_at, "
-                      "t.expires_at < $2, a.id, a.name, a.role, a.disabled "
+                      "t.expires_at < $2, a.id, a.name, a.role, a.disabled, coalesce(t.api_key_id, '') "
                       "FROM refresh_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = $1",
                       {hash, db::utc_now_text()});
                   if (r.empty()) return json{{"error", "the refresh token is not valid"}};
@@ -394,8 +427,9 @@ void IdentityService::add_routes(http::Router& router) {
                   // began); the family keeps the narrowed scope.
                   const auto scope = json(intersect(role_permissions(parse_role(r.get<std::string>(0, 8)).value_or(Role::user)),
                                                     json_strings(r.get<std::string>(0, 2))));
-                  store_refresh(c, r.get<std::string>(0, 6), family, next, scope.dump());
-                  return json{{"family", family}, {"scope", scope},
+                  const auto api_key_id = r.get<std::string>(0, 10);
+                  store_refresh(c, r.get<std::string>(0, 6), family, next, scope.dump(), api_key_id);
+                  return json{{"family", family}, {"scope", scope}, {"api_key_id", api_key_id},
                               {"account_id", r.get<std::string>(0, 6)}, {"name", r.get<std::string>(0, 7)},
                               {"role", r.get<std::string>(0, 8)}};
                 });
@@ -406,7 +440,8 @@ void IdentityService::add_routes(http::Router& router) {
                   throw unauthorized(outcome["error"].get<std::string>());
                 }
                 auto tokens = co_await issue_tokens(outcome["account_id"], outcome["name"], outcome["role"],
-                                                    outcome["scope"].get<std::vector<std::string>>(), outcome["family"], next);
+                                                    outcome["scope"].get<std::vector<std::string>>(), outcome["family"],
+                                                    outcome["api_key_id"], next);
                 co_return http::json_response(200, tokens.dump());
               },
               true});
@@ -419,10 +454,6 @@ void IdentityService::add_routes(http::Router& router) {
                 const auto& p = *ctx.principal;
                 co_await db_.transaction([&](db::Connection& c) {
                   if (p.method == "jwt") {
-                    {
-                      std::unique_lock lock(state_mutex_);
-                      revoked_.insert(p.token_id);
-                    }
                     c.query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                             {p.token_id, time_in(settings_.access_ttl)});
                   }
@@ -432,6 +463,7 @@ void IdentityService::add_routes(http::Router& router) {
                             {sha256_hex(refresh), p.account_id, db::utc_now_text()});
                   }
                 });
+                if (p.method == "jwt") revoked(false, p.token_id);
                 co_return no_content();
               }});
 
@@ -542,7 +574,7 @@ void IdentityService::add_routes(http::Router& router) {
                 if (account.get<std::int64_t>(0, 2) != 0) throw unauthorized("the account is disabled");
                 const auto role = parse_role(account.get<std::string>(0, 1)).value_or(Role::user);
                 auto tokens = co_await issue_tokens(account.get<std::string>(0, 0), address, role_name(role),
-                                                    role_permissions(role), random_uuid());
+                                                    role_permissions(role), random_uuid(), "");
                 co_return http::json_response(200, tokens.dump());
               },
               true});
@@ -576,12 +608,8 @@ void IdentityService::add_routes(http::Router& router) {
   router.add({http::Verb::delete_, "/v1/api-keys/{id}", "auth", "",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const std::string id(ctx.param("id"));
-                const auto changed = co_await db_.run([&](db::Connection& c) {
-                  return c.query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, $3) WHERE id = $1 AND account_id = $2",
-                                 {id, ctx.principal->account_id, db::utc_now_text()}).affected;
-                });
                 // Another account's key is as unknown as a missing one.
-                if (changed == 0) throw NotFound("no API key " + id);
+                if (!co_await revoke_api_key(ctx.principal->account_id, id)) throw NotFound("no API key " + id);
                 co_return no_content();
               }});
 }
@@ -738,11 +766,7 @@ void IdentityService::add_admin_routes(http::Router& router) {
               [this, account](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto target = co_await account(ctx);
                 const std::string key_id(ctx.param("key_id"));
-                const auto changed = co_await db_.run([&](db::Connection& c) {
-                  return c.query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, $3) WHERE id = $1 AND account_id = $2",
-                                 {key_id, target["id"].get<std::string>(), db::utc_now_text()}).affected;
-                });
-                if (changed == 0) throw NotFound("no API key " + key_id + " on account " + target["id"].get<std::string>());
+                if (!co_await revoke_api_key(target["id"].get<std::string>(), key_id)) throw NotFound("no API key " + key_id + " on account " + target["id"].get<std::string>());
                 co_return no_content();
               }});
 }

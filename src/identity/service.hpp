@@ -77,11 +77,12 @@ class IdentityService final : public http::Authenticator {
   asio::awaitable<nlohmann::json> create_api_key(std::string account_id, std::string name, std::vector<std::string> permissions);
   /// An access token, and a refresh token of `family`: `refresh` when the caller stored it already
   /// (store_refresh), a new one stored here otherwise.
+  /// `api_key_id` names the API key the tokens descend from ("" for wallet sign-in).
   asio::awaitable<nlohmann::json> issue_tokens(std::string account_id, std::string name, std::string role,
-                                               std::vector<std::string> scope, std::string family,
+                                               std::vector<std::string> scope, std::string family, std::string api_key_id,
                                                std::optional<std::string> refresh = std::nullopt);
   void store_refresh(db::Connection& c, const std::string& account_id, const std::string& family,
-                     const std::string& refresh, const std::string& scope_text) const;
+                     const std::string& refresh, const std::string& scope_text, const std::string& api_key_id) const;
 
   db::Database& db_;
   enclave::EnclaveClient* enclave_;
@@ -107,6 +108,19 @@ class IdentityService final : public http::Authenticator {
   };
   std::unordered_map<std::string, AccountChange> changes_;
   void apply(const std::string& account, const AccountChange& change);  // state_mutex_ held
+  // Access tokens (jti) and API keys revoked on this replica: in force at once, and kept over
+  // any sync whose query may have started before they were committed.
+  std::unordered_set<std::string> revoked_keys_;
+  struct Revocation {
+    bool api_key;
+    std::string id;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::vector<Revocation> revocations_;
+  void revoked(bool api_key, const std::string& id);
+  /// Revokes an API key of `account` and the refresh families exchanged for it; false if the
+  /// account has no such key.
+  asio::awaitable<bool> revoke_api_key(const std::string& account, const std::string& id);
   void changed(const std::string& account, std::optional<bool> disabled, std::optional<std::string> role);
   bool synced_ = false;
   std::atomic<bool> stopping_{false};

@@ -217,6 +217,47 @@ def test_a_role_change_applies_to_tokens_issued_before_it(server):
         other.stop()
 
 
+def test_a_revoked_api_key_takes_the_tokens_exchanged_for_it_along(server):
+    """A leaked API key, exchanged for tokens before it was revoked: revoking it refuses those access
+    tokens (here at once, on another replica within a second) and their refresh family; tokens of
+    the account's other keys keep working. An admin revoking another account's key does the same."""
+    admin = {"X-API-Key": server.admin_key}
+    leaked = post(server, "/v1/api-keys", {"name": "leaked", "permissions": ["keys:read"]}, headers=admin).json()
+    kept = post(server, "/v1/api-keys", {"name": "kept", "permissions": ["keys:read"]}, headers=admin).json()
+    stolen, fine = tokens_for(server, leaked["api_key"]), tokens_for(server, kept["api_key"])
+    claims = json.loads(base64.urlsafe_b64decode(stolen["access_token"].split(".")[1] + "=="))
+    assert claims["akid"] == leaked["id"]
+    # The thief refreshes once before the revocation: the new tokens descend from the key too.
+    stolen = post(server, "/v1/auth/refresh", {"refresh_token": stolen["refresh_token"]}).json()
+    keys = lambda t, at=server: requests.get(at.url + "/v1/keys", headers={"Authorization": f"Bearer {t['access_token']}"},
+                                             timeout=10).status_code
+    other = NslProcess(server.workdir, env=server.env).start()
+    try:
+        assert keys(stolen) == 200 and keys(stolen, other) == 200 and keys(fine) == 200
+        assert requests.delete(server.url + f"/v1/api-keys/{leaked['id']}", headers=admin, timeout=10).status_code == 204
+        assert keys(stolen) == 401 and keys(fine) == 200
+        refreshed = post(server, "/v1/auth/refresh", {"refresh_token": stolen["refresh_token"]})
+        assert refreshed.status_code == 401 and "revoked" in refreshed.json()["detail"], refreshed.text
+        deadline = time.monotonic() + 5
+        while keys(stolen, other) != 401:
+            assert time.monotonic() < deadline, "the other replica still honours a token of the revoked key"
+            time.sleep(0.1)
+        assert keys(fine, other) == 200
+        assert post(server, "/v1/auth/refresh", {"refresh_token": fine["refresh_token"]}).status_code == 200
+        # An admin revoking another account's key.
+        made = post(server, "/v1/admin/accounts", {"name": "svc", "role": "user"}, headers=admin).json()
+        theirs = tokens_for(server, made["api_key"])
+        key_id = requests.get(server.url + f"/v1/admin/accounts/{made['account']['id']}", headers=admin,
+                              timeout=10).json()["api_keys"][0]["id"]
+        assert keys(theirs) == 200
+        assert requests.delete(server.url + f"/v1/admin/accounts/{made['account']['id']}/api-keys/{key_id}",
+                               headers=admin, timeout=10).status_code == 204
+        assert keys(theirs) == 401
+        assert post(server, "/v1/auth/refresh", {"refresh_token": theirs["refresh_token"]}).status_code == 401
+    finally:
+        other.stop()
+
+
 def test_revoked_tokens_stop_working(server):
     t = tokens_for(server, server.admin_key)
     auth = {"Authorization": f"Bearer {t['access_token']}"}

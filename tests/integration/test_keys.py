@@ -124,6 +124,19 @@ def test_concurrent_creates_and_rotations_of_one_key(server):
     assert [k["version"] for k in api(server, "GET", "/v1/keys", me).json()["keys"] if k["id"] == key["id"]] == [13]
 
 
+def test_a_rotation_racing_a_delete_does_not_bring_the_key_back(server):
+    """A rotation and a delete at once end, in either order, with no key: a version stored while
+    the delete waited is deleted too, and a rotation after the delete is a 404."""
+    me = server.admin
+    for i in range(40):
+        key = api(server, "POST", "/v1/keys", me, {"name": f"gone-{i}", "kind": "secp256k1"}).json()
+        rotate, delete = at_once(server.url, [("POST", f"/v1/keys/{key['id']}/rotate", me, None),
+                                              ("DELETE", f"/v1/keys/{key['id']}", me, None)])
+        assert rotate.status_code in (200, 404) and delete.status_code == 204, (rotate.text, delete.text)
+        assert api(server, "GET", f"/v1/keys/{key['id']}", me).status_code == 404, (i, rotate.status_code)
+    assert server.store.rows("SELECT id FROM keys WHERE name LIKE ?", ("gone-%",)) == []
+
+
 def test_keys_are_isolated_per_account_and_named_once(server):
     key = api(server, "POST", "/v1/keys", server.admin, {"name": "mine", "kind": "secp256r1"}).json()
     dup = api(server, "POST", "/v1/keys", server.admin, {"name": "mine", "kind": "secp256r1"})

@@ -88,7 +88,7 @@ def test_a_new_version_racing_a_delete_does_not_bring_the_secret_back(server):
     after the delete is refused (404) rather than stored alone."""
     me = server.admin
     outcomes = set()
-    for i in range(20):
+    for i in range(40):
         assert api(server, "POST", "/v1/secrets", me, {"name": f"gone-{i}", "value": "v"}).status_code == 201
         put, delete = at_once(server.url, [("PUT", f"/v1/secrets/gone-{i}", me, {"value": "w"}),
                                            ("DELETE", f"/v1/secrets/gone-{i}", me, None)])

@@ -603,7 +603,9 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                 const std::string id(ctx.param("id"));
                 std::int64_t removed = 0;
                 co_await cache.write(cache_key(ctx.principal->account_id, id), [&]() -> asio::awaitable<void> {
-                  removed = co_await db.run([&](db::Connection& c) {
+                  // In a write transaction: a version a rotation committed while the delete waited
+                  // for its rows is deleted too (on PostgreSQL the transaction is retried on a new snapshot).
+                  removed = co_await db.transaction([&](db::Connection& c) {
                     return static_cast<std::int64_t>(
                         c.query("DELETE FROM keys WHERE id = $1 AND account_id = $2", {id, ctx.principal->account_id}).affected);
                   });

@@ -164,7 +164,9 @@ void SecretStore::add_routes(http::Router& router) {
   router.add({http::Verb::delete_, "/v1/secrets/{name}", "secrets", "secrets:write",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const std::string name(ctx.param("name"));
-                const auto removed = co_await db_.run([&](db::Connection& c) {
+                // In a write transaction: a new version committed while the delete waited for its
+                // rows is deleted too (on PostgreSQL the transaction is retried on a new snapshot).
+                const auto removed = co_await db_.transaction([&](db::Connection& c) {
                   return c.query("DELETE FROM secrets WHERE account_id = $1 AND name = $2", {ctx.principal->account_id, name}).affected;
                 });
                 if (removed == 0) throw NotFound("no secret " + name);
