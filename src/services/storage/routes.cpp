@@ -2,6 +2,7 @@
 
 #include <array>
 #include <memory>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -368,12 +369,19 @@ void StorageService::add_routes(http::Router& router) {
                 for (std::size_t i = 0; i < keys.rows.size(); ++i) co_await cache_.before_write(cache_key(owner, keys.get<std::string>(i, 0)));
                 // Right to be forgotten: the rows and the owner's data key go (anything encrypted
                 // under it elsewhere, such as a backup, can no longer be read).
-                const auto removed = co_await db_.transaction([&](db::Connection& c) {
-                  const auto n = c.query("DELETE FROM storage_data WHERE user_address = $1", {owner}).affected;
+                const auto deleted = co_await db_.transaction([&](db::Connection& c) {
+                  auto rows = c.query("DELETE FROM storage_data WHERE user_address = $1 RETURNING key", {owner});
                   c.query("DELETE FROM storage_keys WHERE owner = $1", {owner});
-                  return n;
+                  return rows;
                 });
-                for (std::size_t i = 0; i < keys.rows.size(); ++i) co_await cache_.after_write(cache_key(owner, keys.get<std::string>(i, 0)));
+                // Every key marked, and every key deleted: one stored (and read into a cache) between
+                // the listing and the delete is gone from the caches too.
+                std::set<std::string> erased;
+                for (const auto* r : {&keys, &deleted}) {
+                  for (std::size_t i = 0; i < r->rows.size(); ++i) erased.insert(r->get<std::string>(i, 0));
+                }
+                for (const auto& k : erased) co_await cache_.after_write(cache_key(owner, k));
+                const auto removed = static_cast<std::int64_t>(deleted.rows.size());
                 {
                   std::lock_guard lock(mutex_);
                   data_keys_.erase(owner);
