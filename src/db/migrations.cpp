@@ -455,20 +455,14 @@ DROP INDEX idx_storage_key;
 //    the few others.
 //  - A revoked API key takes the tokens exchanged for it along: refresh families record the key
 //    (revoked with it), and replicas load the keys revoked within an access token's lifetime.
-constexpr const char* kV10Sqlite = R"sql(
-ALTER TABLE accounts ADD COLUMN role_changed_at TEXT;
+std::string v10(const std::string& timestamp) {
+  return "ALTER TABLE accounts ADD COLUMN role_changed_at " + timestamp + R"sql(;
 CREATE INDEX idx_accounts_checked ON accounts(id) WHERE disabled <> 0 OR role_changed_at IS NOT NULL;
 ALTER TABLE refresh_tokens ADD COLUMN api_key_id TEXT;
 CREATE INDEX idx_refresh_api_key ON refresh_tokens(api_key_id) WHERE api_key_id IS NOT NULL;
 CREATE INDEX idx_api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;
 )sql";
-constexpr const char* kV10Postgres = R"sql(
-ALTER TABLE accounts ADD COLUMN role_changed_at TIMESTAMPTZ;
-CREATE INDEX idx_accounts_checked ON accounts(id) WHERE disabled <> 0 OR role_changed_at IS NOT NULL;
-ALTER TABLE refresh_tokens ADD COLUMN api_key_id TEXT;
-CREATE INDEX idx_refresh_api_key ON refresh_tokens(api_key_id) WHERE api_key_id IS NOT NULL;
-CREATE INDEX idx_api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;
-)sql";
+}
 
 std::string now_text(Connection&) { return utc_now_text(); }
 
@@ -510,7 +504,7 @@ const std::vector<Migration>& migrations() {
       {9, "storage: drop the single-column indexes the unique (user_address, key) index covers",
        {{Dialect::sqlite, kV9}, {Dialect::postgres, kV9}}},
       {10, "identity: role changes and revoked API keys reach the tokens issued before them",
-       {{Dialect::sqlite, kV10Sqlite}, {Dialect::postgres, kV10Postgres}}},
+       {{Dialect::sqlite, v10("TEXT")}, {Dialect::postgres, v10("TIMESTAMPTZ")}}},
   };
   return kAll;
 }
