@@ -405,6 +405,8 @@ int serve(const config::Source& source) {
   add_metrics_route(router, registry);
   identity::IdentityService identity(*database, enclave.client.get(), identity_settings(*settings, *enclave.client),
                                      sink.get("identity"));
+  identity.add_metrics(registry);
+  health.add_check({"identity", [&identity]() -> asio::awaitable<http::CheckResult> { co_return identity.sync_health(); }});
   // Services register their routes here, explicitly, as they are built.
   identity.add_routes(router);
   identity.add_admin_routes(router);

@@ -118,11 +118,15 @@ http::Response no_content() {
 
 std::string time_in(std::chrono::seconds s) { return db::utc_now_text(s); }
 
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 IdentityService::IdentityService(db::Database& database, enclave::EnclaveClient* enclave, IdentitySettings settings,
                                  log::Logger log)
-    : db_(database), enclave_(enclave), settings_(std::move(settings)), log_(std::move(log)) {}
+    : db_(database), enclave_(enclave), settings_(std::move(settings)), log_(std::move(log)), created_ms_(now_ms()) {}
 
 bool IdentityService::allows(const http::Principal& principal, std::string_view permission) const {
   return identity::allows(principal.permissions, permission);
@@ -262,14 +266,52 @@ asio::awaitable<void> IdentityService::sync_once() {
     }
   }
   synced_ = true;
+  last_sync_ms_.store(now_ms());
+}
+
+void IdentityService::add_metrics(metrics::Registry& registry) {
+  registry.add_collector([this](std::vector<metrics::Registry::Sample>& out) {
+    const auto last = last_sync_ms_.load();
+    if (last != 0) {
+      out.push_back({"nsl_identity_sync_age_seconds",
+                     "Seconds since this replica last loaded revocations, disabled accounts and role changes.",
+                     metrics::Type::gauge, {}, static_cast<double>(now_ms() - last) / 1000.0});
+    }
+    out.push_back({"nsl_identity_sync_failures_total", "Loads of revocations and account changes that failed.",
+                   metrics::Type::counter, {}, static_cast<double>(sync_failures_.load())});
+    std::shared_lock lock(state_mutex_);
+    const std::pair<const char*, std::size_t> kinds[] = {{"revoked_tokens", revoked_.size()},
+                                                         {"revoked_api_keys", revoked_keys_.size()},
+                                                         {"disabled_accounts", disabled_.size()},
+                                                         {"changed_roles", roles_.size()}};
+    for (const auto& [kind, n] : kinds) {
+      out.push_back({"nsl_identity_mirrored_entries", "Entries of the in-memory mirror tokens are checked against.",
+                     metrics::Type::gauge, {{"kind", kind}}, static_cast<double>(n)});
+    }
+  });
+}
+
+http::CheckResult IdentityService::sync_health() const {
+  const auto last = last_sync_ms_.load();
+  const auto limit = std::max<std::int64_t>(5000, 5 * sync_interval_ms_.load());
+  const auto age = now_ms() - (last != 0 ? last : created_ms_);
+  if (age <= limit) {
+    return {http::HealthStatus::healthy,
+            last != 0 ? "revocations loaded " + std::to_string(age) + " ms ago" : std::string("loading revocations")};
+  }
+  return {http::HealthStatus::degraded,
+          "revocations, disabled accounts and role changes made on other replicas have not been loaded for " +
+              std::to_string(age / 1000) + " s (" + std::to_string(sync_failures_.load()) + " failed loads)"};
 }
 
 asio::awaitable<void> IdentityService::run_sync(std::chrono::milliseconds interval) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  sync_interval_ms_.store(interval.count());
   while (!stopping_.load()) {
     try {
       co_await sync_once();
     } catch (const std::exception& e) {
+      sync_failures_.fetch_add(1);
       log_.error("cannot load token revocations; retrying", {{"error", e.what()}});
     }
     timer.expires_after(interval);

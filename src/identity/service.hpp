@@ -14,8 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "nsl/core/logging.hpp"
+#include "nsl/core/metrics.hpp"
 #include "nsl/db/database.hpp"
 #include "nsl/enclave/client.hpp"
+#include "nsl/http/health.hpp"
 #include "nsl/http/pipeline.hpp"
 #include "nsl/http/router.hpp"
 #include "nsl/identity/jwt.hpp"
@@ -65,6 +67,12 @@ class IdentityService final : public http::Authenticator {
 
   /// Loads revocations and disabled accounts now, then every `interval` until stop().
   asio::awaitable<void> run_sync(std::chrono::milliseconds interval);
+  /// nsl_identity_sync_age_seconds, nsl_identity_sync_failures_total and
+  /// nsl_identity_mirrored_entries{kind}: how fresh this replica's view of revocations is.
+  void add_metrics(metrics::Registry& registry);
+  /// Degraded while the last successful sync is older than five intervals (at least 5 s):
+  /// revocations, disabled accounts and role changes made on other replicas are not arriving.
+  http::CheckResult sync_health() const;
   asio::awaitable<void> sync_once();
   void stop() { stopping_.store(true); }
 
@@ -123,6 +131,10 @@ class IdentityService final : public http::Authenticator {
   asio::awaitable<bool> revoke_api_key(const std::string& account, const std::string& id);
   void changed(const std::string& account, std::optional<bool> disabled, std::optional<std::string> role);
   bool synced_ = false;
+  std::int64_t created_ms_;
+  std::atomic<std::int64_t> last_sync_ms_{0};  // system clock, ms since the epoch; 0: never
+  std::atomic<std::uint64_t> sync_failures_{0};
+  std::atomic<std::int64_t> sync_interval_ms_{1000};
   std::atomic<bool> stopping_{false};
 };
 

@@ -97,3 +97,44 @@ def test_metrics_on_a_separate_port(nsl_factory):
     assert requests.get(f"http://127.0.0.1:{free_port}/health/live", timeout=5).status_code == 404
     # And both listeners' connections are gauged by name.
     assert sample(fams, "api_active_connections", "api_active_connections", service="metrics") >= 1
+
+
+def test_the_identity_mirror_reports_its_freshness(nsl_factory, backend):
+    """Tokens are checked against an in-memory mirror of revocations, disabled accounts and role
+    changes, loaded each second: its age, failed loads and sizes are metrics, and /health reports it
+    degraded once no load has succeeded for five seconds (PostgreSQL stopped), healthy again when
+    loads resume."""
+    import os
+    import subprocess
+    import time
+    from test_data_layer import started
+    p = started(nsl_factory)
+    fams = families(p.get("/metrics").text)
+    assert 0 <= sample(fams, "nsl_identity_sync_age_seconds", "nsl_identity_sync_age_seconds") < 3
+    assert sample(fams, "nsl_identity_sync_failures", "nsl_identity_sync_failures_total") == 0
+    assert sample(fams, "nsl_identity_mirrored_entries", "nsl_identity_mirrored_entries", kind="revoked_api_keys") == 0
+    key = requests.post(p.url + "/v1/api-keys", json={"name": "k"}, headers=p.admin, timeout=10).json()
+    assert requests.delete(p.url + f"/v1/api-keys/{key['id']}", headers=p.admin, timeout=10).status_code == 204
+    fams = families(p.get("/metrics").text)
+    assert sample(fams, "nsl_identity_mirrored_entries", "nsl_identity_mirrored_entries", kind="revoked_api_keys") == 1
+    check = p.get("/health").json()["checks"]["identity"]
+    assert check["status"] == "Healthy", check
+    if backend != "postgres":
+        return
+    script, pg_dir = os.environ["NSL_TEST_PG_SCRIPT"], os.environ["NSL_TEST_PG_DIR"]
+    subprocess.run([script, "stop", pg_dir], check=True)
+    try:
+        deadline = time.monotonic() + 15
+        while p.get("/health").json()["checks"]["identity"]["status"] != "Degraded":
+            assert time.monotonic() < deadline, p.get("/health").json()["checks"]["identity"]
+            time.sleep(0.25)
+        assert "have not been loaded for" in p.get("/health").json()["checks"]["identity"]["description"]
+        # A load waits for the database (retrying), so it is the age that tells.
+        fams = families(p.get("/metrics").text)
+        assert sample(fams, "nsl_identity_sync_age_seconds", "nsl_identity_sync_age_seconds") > 5
+    finally:
+        subprocess.run([script, "start", pg_dir], check=True, capture_output=True)
+    deadline = time.monotonic() + 30
+    while p.get("/health").json()["checks"]["identity"]["status"] != "Healthy":
+        assert time.monotonic() < deadline, p.get("/health").json()["checks"]["identity"]
+        time.sleep(0.25)
