@@ -93,6 +93,7 @@ identity::IdentitySettings identity_settings(const config::Settings& s, enclave:
   out.audience = s.jwt.audience.empty() ? "neo-service-layer" : s.jwt.audience;
   out.access_ttl = std::chrono::hours(24) * s.jwt.expiry_in_days;
   out.refresh_ttl = std::chrono::hours(24) * s.jwt.refresh_expiry_in_days;
+  out.api_keys_per_account = s.quotas.api_keys_per_account;
   if (!s.jwt.secret.empty()) {
     out.keys.algorithm = "HS256";
     out.keys.hmac_secret.assign(s.jwt.secret.begin(), s.jwt.secret.end());
@@ -417,8 +418,9 @@ int serve(const config::Source& source) {
   }
   if (audit_writer) audit_writer->add_routes(router);
   services::attestation::add_routes(router, *enclave.client);
-  services::keys::add_routes(router, *database, *enclave.client, cache);
-  services::secrets::SecretStore secrets(*database, *enclave.client);
+  services::keys::add_routes(router, *database, *enclave.client, cache, settings->quotas.keys_per_account);
+  services::secrets::SecretStore secrets(*database, *enclave.client, settings->quotas.secrets_per_account,
+                                         settings->quotas.secret_versions_kept);
   services::storage::StorageSettings storage_settings;
   storage_settings.max_keys = settings->storage.max_keys_per_owner;
   storage_settings.max_bytes = settings->storage.max_bytes_per_owner;

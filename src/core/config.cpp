@@ -23,7 +23,7 @@ using json = nlohmann::json;
 // Top-level keys an environment variable may address. Any other variable is not configuration.
 const char* const kSections[] = {"Logging", "ConnectionStrings", "Jwt",    "RateLimiting", "Services", "Blockchain",
                                  "Security", "Metrics",          "Server", "Database",     "Urls",
-                                 "Enclave", "Cache", "Storage"};
+                                 "Enclave", "Cache", "Storage", "Quotas"};
 
 
 json* find_ci(json& obj, std::string_view key) {
@@ -614,6 +614,14 @@ Settings from_json(const json& doc, const std::map<std::string, std::string>& or
     st.finish();
   }
   {
+    auto q = root.section("Quotas");
+    q.integer("KeysPerAccount", s.quotas.keys_per_account, 1, 10000000);
+    q.integer("SecretsPerAccount", s.quotas.secrets_per_account, 1, 10000000);
+    q.integer("SecretVersionsKept", s.quotas.secret_versions_kept, 1, 1000);
+    q.integer("ApiKeysPerAccount", s.quotas.api_keys_per_account, 1, 100000);
+    q.finish();
+  }
+  {
     auto m = root.section("Metrics");
     m.integer("Port", s.metrics.port, 0, 65535);
     m.finish();
@@ -729,6 +737,10 @@ json to_masked_json(const Settings& s) {
                 {"LeaseMilliseconds", s.cache.lease_ms}};
   j["Storage"] = {{"MaxKeysPerOwner", s.storage.max_keys_per_owner},
                   {"MaxMegabytesPerOwner", s.storage.max_bytes_per_owner >> 20}};
+  j["Quotas"] = {{"KeysPerAccount", s.quotas.keys_per_account},
+                 {"SecretsPerAccount", s.quotas.secrets_per_account},
+                 {"SecretVersionsKept", s.quotas.secret_versions_kept},
+                 {"ApiKeysPerAccount", s.quotas.api_keys_per_account}};
   j["Metrics"] = {{"Port", s.metrics.port}};
   return j;
 }
@@ -746,6 +758,7 @@ std::vector<std::string> restart_required_changes(const Settings& running, const
   if (!(running.metrics == next.metrics)) changed.emplace_back("Metrics");
   if (!(running.cache == next.cache)) changed.emplace_back("Cache");
   if (!(running.storage == next.storage)) changed.emplace_back("Storage");
+  if (!(running.quotas == next.quotas)) changed.emplace_back("Quotas");
   return changed;
 }
 

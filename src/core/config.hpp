@@ -146,6 +146,16 @@ struct StorageSettings {
   bool operator==(const StorageSettings&) const = default;
 };
 
+/// `Quotas`: what one account may hold beyond storage (accounts made by wallet sign-in are
+/// anybody's, so every count a caller controls has a ceiling).
+struct QuotaSettings {
+  int keys_per_account = 1000;        // keys (each with all its versions)
+  int secrets_per_account = 1000;     // secret names
+  int secret_versions_kept = 10;      // versions of one secret; older ones are deleted
+  int api_keys_per_account = 100;     // API keys not revoked
+  bool operator==(const QuotaSettings&) const = default;
+};
+
 /// `Metrics`: the Prometheus endpoint; `port` > 0 adds a listener that serves only metrics.
 struct MetricsSettings {
   int port = 0;
@@ -168,6 +178,7 @@ struct Settings {
   EnclaveSettings enclave;
   CacheSettings cache;
   StorageSettings storage;
+  QuotaSettings quotas;
   MetricsSettings metrics;
 };
 

@@ -660,10 +660,19 @@ asio::awaitable<json> IdentityService::create_api_key(std::string account_id, st
   std::string lookup;
   const auto key = new_api_key(lookup);
   const auto id = random_uuid();
-  co_await db_.run([&](db::Connection& c) {
+  const auto stored = co_await db_.transaction([&](db::Connection& c) {
+    if (c.query("SELECT count(*) FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL", {account_id})
+            .get<std::int64_t>(0, 0) >= settings_.api_keys_per_account) {
+      return false;
+    }
     c.query("INSERT INTO api_keys (id, account_id, name, lookup, hash, permissions) VALUES ($1, $2, $3, $4, $5, $6)",
             {id, account_id, name, lookup, sha256_hex(key), json(permissions).dump()});
+    return true;
   });
+  if (!stored) {
+    throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(settings_.api_keys_per_account) +
+                                                " API keys is used up (Quotas:ApiKeysPerAccount); revoke one first");
+  }
   co_return json{{"id", id}, {"name", name}, {"api_key", key}, {"permissions", permissions}};
 }
 

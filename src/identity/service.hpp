@@ -32,6 +32,7 @@ struct IdentitySettings {
   std::chrono::seconds refresh_ttl{std::chrono::hours(24 * 7)};
   std::chrono::seconds nonce_ttl{std::chrono::minutes(5)};
   TokenKeys keys;  // HS256 with Jwt:Secret, else ES256 with the enclave's key
+  int api_keys_per_account = 100;  // Quotas:ApiKeysPerAccount: API keys not revoked
 };
 
 /// A new account and its first API key (shown once).

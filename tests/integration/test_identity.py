@@ -258,6 +258,21 @@ def test_a_revoked_api_key_takes_the_tokens_exchanged_for_it_along(server):
         other.stop()
 
 
+def test_an_account_holds_a_bounded_number_of_api_keys(nsl_factory):
+    """Quotas:ApiKeysPerAccount counts keys not revoked, here and on the admin route."""
+    from test_data_layer import started
+    p = started(nsl_factory, env={"Quotas__ApiKeysPerAccount": "3"})
+    admin = p.admin  # the first of three
+    made = [post(p, "/v1/api-keys", {"name": f"k{i}"}, headers=admin) for i in range(3)]
+    assert [r.status_code for r in made] == [201, 201, 409], [r.text for r in made]
+    assert "Quotas:ApiKeysPerAccount" in made[2].json()["detail"]
+    me = requests.get(p.url + "/v1/auth/me", headers=admin, timeout=10).json()["account_id"]
+    over = post(p, f"/v1/admin/accounts/{me}/api-keys", {"name": "x"}, headers=admin)
+    assert over.status_code == 409, over.text
+    assert requests.delete(p.url + f"/v1/api-keys/{made[0].json()['id']}", headers=admin, timeout=10).status_code == 204
+    assert post(p, "/v1/api-keys", {"name": "again"}, headers=admin).status_code == 201
+
+
 def test_revoked_tokens_stop_working(server):
     t = tokens_for(server, server.admin_key)
     auth = {"Authorization": f"Bearer {t['access_token']}"}

@@ -419,3 +419,20 @@ def test_keys_are_imported_wrapped_for_the_enclaves_transport_key(server, nsl_fa
     # The same wrapped key means nothing to the enclave it came from.
     again = api(server, "POST", "/v1/keys/import", server.admin, {"name": "back", "kind": "secp256r1", "wrapped": moved["wrapped"]})
     assert again.status_code == 400
+
+
+def test_an_account_holds_a_bounded_number_of_keys(nsl_factory):
+    """Quotas:KeysPerAccount: a create or import beyond it is a 409 naming the setting; rotations
+    do not count, and a deleted key frees its place."""
+    from test_data_layer import started
+    p = started(nsl_factory, env={"Quotas__KeysPerAccount": "2", "RateLimiting__PermitLimit": "100000"})
+    me = p.admin
+    first = api(p, "POST", "/v1/keys", me, {"name": "a", "kind": "secp256k1"}).json()
+    assert api(p, "POST", "/v1/keys", me, {"name": "b", "kind": "secp256r1"}).status_code == 201
+    assert api(p, "POST", f"/v1/keys/{first['id']}/rotate", me).status_code == 200
+    for method, path, body in (("POST", "/v1/keys", {"name": "c", "kind": "ed25519"}),
+                               ("POST", "/v1/keys/import", {"name": "c", "kind": "secp256k1", "private_key": "11" * 32})):
+        over = api(p, method, path, me, body)
+        assert over.status_code == 409 and "Quotas:KeysPerAccount" in over.json()["detail"], over.text
+    assert api(p, "DELETE", f"/v1/keys/{first['id']}", me).status_code == 204
+    assert api(p, "POST", "/v1/keys", me, {"name": "c", "kind": "ed25519"}).status_code == 201

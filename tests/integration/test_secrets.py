@@ -5,6 +5,7 @@ import requests
 
 from test_keys import api, server, wallet_user  # noqa: F401 (fixtures)
 from conftest import at_once
+from test_data_layer import started
 from test_identity import post
 
 # Every test here runs on SQLite and on PostgreSQL.
@@ -80,7 +81,8 @@ def test_concurrent_writes_of_one_secret_each_get_their_own_version(server):
     assert api(server, "GET", "/v1/secrets/race", me).json()["version"] == 17
     assert api(server, "POST", "/v1/secrets/race/reveal", me).json()["value"] == f"next-{newest}"
     rows = server.store.rows("SELECT version, status FROM secrets WHERE name = ? ORDER BY version", ("race",))
-    assert [(r["version"], r["status"]) for r in rows] == [(v, "retired") for v in range(1, 17)] + [(17, "active")]
+    # The newest ten are kept (Quotas:SecretVersionsKept).
+    assert [(r["version"], r["status"]) for r in rows] == [(v, "retired") for v in range(8, 17)] + [(17, "active")]
 
 
 def test_a_new_version_racing_a_delete_does_not_bring_the_secret_back(server):
@@ -96,3 +98,26 @@ def test_a_new_version_racing_a_delete_does_not_bring_the_secret_back(server):
         outcomes.add(put.status_code)
         assert api(server, "GET", f"/v1/secrets/gone-{i}", me).status_code == 404, (i, put.status_code)
     assert server.store.rows("SELECT name FROM secrets WHERE name LIKE ?", ("gone-%",)) == []
+
+
+def test_an_account_holds_a_bounded_number_of_secrets_and_versions(nsl_factory):
+    """Quotas:SecretsPerAccount names, each with its newest Quotas:SecretVersionsKept versions: a
+    create beyond the quota is a 409 naming it, and a deleted secret frees its place."""
+    p = started(nsl_factory, env={"Quotas__SecretsPerAccount": "3", "Quotas__SecretVersionsKept": "2",
+                                  "RateLimiting__PermitLimit": "100000"})
+    me = p.admin
+    for i in range(3):
+        assert api(p, "POST", "/v1/secrets", me, {"name": f"s{i}", "value": "v"}).status_code == 201
+    over = api(p, "POST", "/v1/secrets", me, {"name": "s3", "value": "v"})
+    assert over.status_code == 409 and "Quotas:SecretsPerAccount" in over.json()["detail"], over.text
+    # Another account has a quota of its own.
+    user = wallet_user(p)
+    assert api(p, "POST", "/v1/secrets", user, {"name": "s0", "value": "v"}).status_code == 201
+    for n in range(5):
+        assert api(p, "PUT", "/v1/secrets/s0", me, {"value": f"v{n}"}).status_code == 200
+    rows = p.store.rows("SELECT version FROM secrets WHERE name = ? AND account_id <> ? ORDER BY version",
+                        ("s0", api(p, "GET", "/v1/auth/me", user).json()["account_id"]))
+    assert [r["version"] for r in rows] == [5, 6]
+    assert api(p, "POST", "/v1/secrets/s0/reveal", me).json()["value"] == "v4"
+    assert api(p, "DELETE", "/v1/secrets/s1", me).status_code == 204
+    assert api(p, "POST", "/v1/secrets", me, {"name": "s3", "value": "v"}).status_code == 201

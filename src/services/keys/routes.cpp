@@ -229,7 +229,7 @@ constexpr int kMaxRotateAttempts = 16;
 // operation that makes the sealed key (create_key, import_key or import_wrapped).
 asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclave, const std::string& account,
                                 std::string id, std::int64_t version, std::string name, std::string kind,
-                                json request) {
+                                json request, int keys_per_account = 0) {
   request["kind"] = kind;
   request["key_ref"] = key_ref(account, id, version);
   const bool exportable = request.value("exportable", false);
@@ -250,7 +250,7 @@ asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclav
   // Concurrent requests meet here: two creates of one name, or two rotations of one key. The
   // unique index refuses the second row; a rotation whose key was deleted meanwhile finds no
   // version to retire and stores nothing.
-  enum class Outcome { created, name_taken, key_gone, version_taken } outcome = Outcome::created;
+  enum class Outcome { created, name_taken, key_gone, version_taken, over_quota } outcome = Outcome::created;
   std::string created;
   try {
     created = co_await db.transaction([&](db::Connection& c) {
@@ -258,6 +258,11 @@ asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclav
       if (version == 1) {
         if (!c.query("SELECT 1 FROM keys WHERE account_id = $1 AND name = $2", {account, name}).empty()) {
           outcome = Outcome::name_taken;
+          return std::string();
+        }
+        if (c.query("SELECT count(DISTINCT id) FROM keys WHERE account_id = $1", {account}).get<std::int64_t>(0, 0) >=
+            keys_per_account) {
+          outcome = Outcome::over_quota;
           return std::string();
         }
       } else if (c.query("UPDATE keys SET status = 'retired' WHERE id = $1 AND account_id = $2 AND version < $3",
@@ -278,6 +283,10 @@ asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclav
     throw RequestError(ErrorKind::conflict, "a key named " + name + " exists already").with_field("name", "is taken");
   }
   if (outcome == Outcome::key_gone) throw NotFound("no key " + id);
+  if (outcome == Outcome::over_quota) {
+    throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(keys_per_account) +
+                                                " keys is used up (Quotas:KeysPerAccount); delete one first");
+  }
   if (outcome == Outcome::version_taken) throw VersionTaken{};
   row.created_at = created;
   co_return describe(row);
@@ -424,13 +433,14 @@ asio::awaitable<json> sign_neo_transaction(enclave::EnclaveClient& enclave, encl
 
 }  // namespace
 
-void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& enclave, cache::Cache& cache) {
+void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& enclave, cache::Cache& cache,
+                int keys_per_account) {
   router.add({http::Verb::post, "/v1/keys", "keys", "keys:create",
-              [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
+              [&db, &enclave, keys_per_account](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
                 json request{{"op", "create_key"}, {"exportable", flag(body, "exportable")}};
                 auto out = co_await store_key(db, enclave, ctx.principal->account_id, random_uuid(), 1, valid_name(body),
-                                              kind_of(body), std::move(request));
+                                              kind_of(body), std::move(request), keys_per_account);
                 co_return http::json_response(201, out.dump());
               }});
   // Registered before /v1/keys/{id}, which would otherwise take it.
@@ -443,7 +453,7 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                                                         {"root_id", answer.at("root_id")}}.dump());
               }});
   router.add({http::Verb::post, "/v1/keys/import", "keys", "keys:import",
-              [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
+              [&db, &enclave, keys_per_account](http::Context& ctx) -> asio::awaitable<http::Response> {
                 auto body = body_of(ctx);
                 const auto kind = kind_of(body);
                 json request{{"exportable", flag(body, "exportable")}};
@@ -465,7 +475,7 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                   crypto::wipe(key->data(), key->size());
                 }
                 auto out = co_await store_key(db, enclave, ctx.principal->account_id, random_uuid(), 1, valid_name(body), kind,
-                                              std::move(request));
+                                              std::move(request), keys_per_account);
                 co_return http::json_response(201, out.dump());
               }});
   router.add({http::Verb::get, "/v1/keys", "keys", "keys:read",

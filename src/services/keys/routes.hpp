@@ -28,6 +28,9 @@ namespace nsl::services::keys {
 ///   DELETE /v1/keys/{id}              every version                                   keys:create
 /// Another account's key id answers 404, like a missing one. Key records are read through the
 /// two-level cache and invalidated on every replica when they change.
-void add_routes(http::Router& router, db::Database& database, enclave::EnclaveClient& enclave, cache::Cache& cache);
+/// An account holds at most `keys_per_account` keys (Quotas:KeysPerAccount): a create or import
+/// beyond it is a 409.
+void add_routes(http::Router& router, db::Database& database, enclave::EnclaveClient& enclave, cache::Cache& cache,
+                int keys_per_account = 1000);
 
 }  // namespace nsl::services::keys

@@ -70,8 +70,7 @@ asio::awaitable<std::optional<std::string>> SecretStore::value(std::string accou
 void SecretStore::add_routes(http::Router& router) {
   // Seals `value` as the next version of `name` (version 1 only when `create`). The version is
   // bound into the sealed value, so it is chosen before sealing; when a concurrent write took it
-  // first (the primary key refuses the second row), a create is told the name exists and a new
-  // version is sealed again under the next number.
+  // first, a create is told the name exists and a new version is sealed again under the next number.
   auto store = [this](const std::string& account, const std::string& name, std::string value, bool create)
       -> asio::awaitable<json> {
     const auto bytes = static_cast<std::int64_t>(value.size());
@@ -92,14 +91,27 @@ void SecretStore::add_routes(http::Router& router) {
       json request{{"op", "seal"}, {"purpose", "secret"}, {"aad", aad(account, name, version)},
                    {"plaintext", crypto::to_hex(crypto::as_bytes(value))}};
       const auto sealed = co_await enclave_.call(std::move(request));
+      // Checked again inside the write transaction (writes are serialized): the number is still
+      // the next one (old versions are pruned, so the primary key alone would let a number be
+      // used twice), the secret still exists, and a new name fits the quota.
+      enum class Outcome { stored, version_taken, gone, over_quota } outcome = Outcome::stored;
       std::optional<db::Result> row;
       try {
         row = co_await db_.transaction([&](db::Connection& c) {
-          // A new version of a secret deleted meanwhile does not bring it back.
-          if (c.query("UPDATE secrets SET status = 'retired' WHERE account_id = $1 AND name = $2", {account, name}).affected == 0 &&
-              !create) {
-            return db::Result{};
+          outcome = Outcome::stored;
+          const auto newest = c.query("SELECT coalesce(max(version), 0) FROM secrets WHERE account_id = $1 AND name = $2",
+                                      {account, name}).get<std::int64_t>(0, 0);
+          if (newest >= version) outcome = Outcome::version_taken;
+          else if (!create && newest == 0) outcome = Outcome::gone;  // deleted meanwhile: not brought back
+          else if (create && c.query("SELECT count(DISTINCT name) FROM secrets WHERE account_id = $1", {account})
+                                     .get<std::int64_t>(0, 0) >= secrets_per_account_) {
+            outcome = Outcome::over_quota;
           }
+          if (outcome != Outcome::stored) return db::Result{};
+          c.query("UPDATE secrets SET status = 'retired' WHERE account_id = $1 AND name = $2", {account, name});
+          // Only the newest versions are kept.
+          c.query("DELETE FROM secrets WHERE account_id = $1 AND name = $2 AND version <= $3",
+                  {account, name, version - versions_kept_});
           c.query("INSERT INTO secrets (account_id, name, version, sealed, bytes, status) VALUES ($1, $2, $3, $4, $5, 'active')",
                   {account, name, version, sealed.at("sealed").get<std::string>(), bytes});
           return c.query("SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND name = $2 AND version = $3",
@@ -107,13 +119,21 @@ void SecretStore::add_routes(http::Router& router) {
         });
       } catch (const db::DatabaseError& e) {
         if (e.kind() != db::DatabaseError::Kind::unique_violation) throw;
+        outcome = Outcome::version_taken;
+      }
+      if (outcome == Outcome::version_taken) {
         if (create) throw taken();
         if (attempt == kMaxAttempts) {
           throw RequestError(ErrorKind::conflict, "secret " + name + " is being written by too many requests at once; try again");
         }
+        continue;
       }
-      if (row && row->empty()) throw NotFound("no secret " + name);
-      if (row) co_return metadata(*row, 0);
+      if (outcome == Outcome::over_quota) {
+        throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(secrets_per_account_) +
+                                                    " secrets is used up (Quotas:SecretsPerAccount); delete one first");
+      }
+      if (outcome == Outcome::gone) throw NotFound("no secret " + name);
+      co_return metadata(*row, 0);
     }
   };
   router.add({http::Verb::post, "/v1/secrets", "secrets", "secrets:write",

@@ -19,7 +19,10 @@ namespace nsl::services::secrets {
 ///   DELETE /v1/secrets/{name}                 every version             secrets:write
 class SecretStore {
  public:
-  SecretStore(db::Database& database, enclave::EnclaveClient& enclave) : db_(database), enclave_(enclave) {}
+  /// An account holds at most `secrets_per_account` names (Quotas:SecretsPerAccount), each with
+  /// its newest `versions_kept` versions (Quotas:SecretVersionsKept).
+  SecretStore(db::Database& database, enclave::EnclaveClient& enclave, int secrets_per_account = 1000, int versions_kept = 10)
+      : db_(database), enclave_(enclave), secrets_per_account_(secrets_per_account), versions_kept_(versions_kept) {}
 
   void add_routes(http::Router& router);
   /// The newest value of a secret, for services that use it on the caller's behalf (oracle
@@ -29,6 +32,8 @@ class SecretStore {
  private:
   db::Database& db_;
   enclave::EnclaveClient& enclave_;
+  int secrets_per_account_;
+  int versions_kept_;
 };
 
 }  // namespace nsl::services::secrets
