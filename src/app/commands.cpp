@@ -192,9 +192,10 @@ int retention_run(const config::Source& source) {
     db::ensure_audit_partitions(c, now);
     report = db::apply_retention(c, now, settings.security.audit_retention_days);
   });
-  std::printf("expired storage entries removed  %lld\n", static_cast<long long>(report.storage_expired));
-  std::printf("audit records removed            %lld\n", static_cast<long long>(report.audit_rows));
-  std::printf("audit partitions dropped         %zu%s%s\n", report.partitions_dropped.size(),
+  std::printf("expired storage entries removed            %lld\n", static_cast<long long>(report.storage_expired));
+  std::printf("expired sign-in nonces and tokens removed  %lld\n", static_cast<long long>(report.identity_expired));
+  std::printf("audit records removed                      %lld\n", static_cast<long long>(report.audit_rows));
+  std::printf("audit partitions dropped                   %zu%s%s\n", report.partitions_dropped.size(),
               report.partitions_dropped.empty() ? "" : ": ", join(report.partitions_dropped, ", ").c_str());
   return 0;
 }

@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   auto* retention = app.add_subcommand("retention", "Data retention (guide §17.2)");
   retention->require_subcommand(1);
   auto* retention_run = retention->add_subcommand(
-      "run", "Remove expired storage entries and audit records older than Security:AuditRetentionDays, once");
+      "run", "Remove expired storage entries, sign-in nonces, refresh tokens and revocations, and audit records older than Security:AuditRetentionDays, once");
   options.add_to(retention_run);
 
   nsl::app::AttestVerifyOptions attest_options;

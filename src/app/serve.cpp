@@ -261,7 +261,7 @@ asio::awaitable<void> maintain_database(db::Database& database, const SettingsSt
         return db::apply_retention(c, now, days);
       });
       if (report.storage_expired || report.audit_rows || !report.partitions_dropped.empty()) {
-        log.info("retention applied", {{"storage_expired", report.storage_expired}, {"audit_rows", report.audit_rows},
+        log.info("retention applied", {{"storage_expired", report.storage_expired}, {"audit_rows", report.audit_rows}, {"identity_expired", report.identity_expired},
                                        {"partitions_dropped", join(report.partitions_dropped, ", ")}});
       }
     } catch (const std::exception& e) {

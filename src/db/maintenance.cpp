@@ -87,6 +87,12 @@ RetentionReport apply_retention(Connection& c, std::chrono::system_clock::time_p
   const auto now_text = utc_text(now);
   report.storage_expired =
       c.query("DELETE FROM storage_data WHERE expires_at IS NOT NULL AND expires_at < $1", {now_text}).affected;
+  // Anybody may ask for a sign-in challenge, so nonces must not pile up. A revocation is kept a
+  // minute past its token's expiry (the verifier's leeway is 30 s).
+  report.identity_expired = c.query("DELETE FROM wallet_nonces WHERE expires_at < $1", {now_text}).affected +
+                            c.query("DELETE FROM refresh_tokens WHERE expires_at < $1", {now_text}).affected +
+                            c.query("DELETE FROM revoked_tokens WHERE expires_at < $1",
+                                    {utc_text(now - std::chrono::minutes(1))}).affected;
   const auto cutoff_time = now - std::chrono::hours(24) * audit_days;
   const auto cutoff = utc_text(cutoff_time);
   if (c.dialect() == Dialect::postgres) {

@@ -455,12 +455,17 @@ DROP INDEX idx_storage_key;
 //    the few others.
 //  - A revoked API key takes the tokens exchanged for it along: refresh families record the key
 //    (revoked with it), and replicas load the keys revoked within an access token's lifetime.
+//  - Revocations are loaded each second by expiry, and retention deletes expired nonces, refresh
+//    tokens and revocations by expiry: indexes on each.
 std::string v10(const std::string& timestamp) {
   return "ALTER TABLE accounts ADD COLUMN role_changed_at " + timestamp + R"sql(;
 CREATE INDEX idx_accounts_checked ON accounts(id) WHERE disabled <> 0 OR role_changed_at IS NOT NULL;
 ALTER TABLE refresh_tokens ADD COLUMN api_key_id TEXT;
 CREATE INDEX idx_refresh_api_key ON refresh_tokens(api_key_id) WHERE api_key_id IS NOT NULL;
 CREATE INDEX idx_api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE INDEX idx_revoked_tokens_expires ON revoked_tokens(expires_at);
+CREATE INDEX idx_refresh_tokens_expires ON refresh_tokens(expires_at);
+CREATE INDEX idx_wallet_nonces_expires ON wallet_nonces(expires_at);
 )sql";
 }
 

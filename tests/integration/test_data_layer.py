@@ -106,7 +106,7 @@ def test_backups_are_pruned_to_keep_and_a_damaged_one_is_reported(nsl_factory, t
     assert code != 0 and ("damaged" in err or "failed" in err or "not a readable" in err), (out, err)
 
 
-def test_retention_removes_expired_storage_and_old_audit_records(nsl_factory):
+def test_retention_removes_expired_storage_sign_in_state_and_old_audit_records(nsl_factory):
     p = nsl_factory(env={"Security__AuditRetentionDays": "30"})
     assert run(p, "migrate")[0] == 0
     # Rows written as an older deployment would have left them.
@@ -116,14 +116,26 @@ def test_retention_removes_expired_storage_and_old_audit_records(nsl_factory):
         "INSERT INTO audit_logs (event_type, service_name, method_name, created_at) "
         "VALUES ('api_request', 's', 'm', '2020-01-15T00:00:00.000Z')",
         "INSERT INTO audit_logs (event_type, service_name, method_name) VALUES ('api_request', 's', 'm')",
+        # Sign-in nonces, refresh tokens and revocations: one expired and one live of each.
+        "INSERT INTO accounts (id, name, kind, role) VALUES ('acc', 'acc', 'name', 'user')",
+        "INSERT INTO wallet_nonces (nonce, chain, address, message, expires_at) "
+        "VALUES ('n-old', 'neo-x', 'a', 'm', '2020-01-01T00:00:00.000Z'), ('n-new', 'neo-x', 'a', 'm', '2999-01-01T00:00:00.000Z')",
+        "INSERT INTO refresh_tokens (id, family, account_id, hash, scope, expires_at) "
+        "VALUES ('r-old', 'f', 'acc', 'h1', '[]', '2020-01-01T00:00:00.000Z'), ('r-new', 'f', 'acc', 'h2', '[]', '2999-01-01T00:00:00.000Z')",
+        "INSERT INTO revoked_tokens (jti, expires_at) "
+        "VALUES ('j-old', '2020-01-01T00:00:00.000Z'), ('j-new', '2999-01-01T00:00:00.000Z')",
     ]
     for sql in p.store_sql:
         p.store.execute(sql)
     code, out, err = run(p, "retention", "run")
     assert code == 0, err
-    assert re.search(r"expired storage entries removed\s+1", out), out
+    assert re.search(r"expired storage entries removed\s+1\n", out), out
+    assert re.search(r"expired sign-in nonces and tokens removed\s+3\n", out), out
     assert p.store.rows("SELECT count(*) AS n FROM storage_data")[0]["n"] == 0
     assert p.store.rows("SELECT count(*) AS n FROM audit_logs")[0]["n"] == 1
+    assert [r["nonce"] for r in p.store.rows("SELECT nonce FROM wallet_nonces")] == ["n-new"]
+    assert [r["id"] for r in p.store.rows("SELECT id FROM refresh_tokens")] == ["r-new"]
+    assert [r["jti"] for r in p.store.rows("SELECT jti FROM revoked_tokens")] == ["j-new"]
 
 
 def test_a_database_restart_under_write_load_loses_no_acknowledged_write(nsl_factory, backend):
