@@ -418,7 +418,8 @@ int serve(const config::Source& source) {
   }
   if (audit_writer) audit_writer->add_routes(router);
   services::attestation::add_routes(router, *enclave.client);
-  services::keys::add_routes(router, *database, *enclave.client, cache, settings->quotas.keys_per_account);
+  services::keys::add_routes(router, *database, *enclave.client, cache, settings->quotas.keys_per_account,
+                             settings->quotas.key_versions_kept);
   services::secrets::SecretStore secrets(*database, *enclave.client, settings->quotas.secrets_per_account,
                                          settings->quotas.secret_versions_kept);
   services::storage::StorageSettings storage_settings;

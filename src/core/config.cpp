@@ -618,6 +618,7 @@ Settings from_json(const json& doc, const std::map<std::string, std::string>& or
     q.integer("KeysPerAccount", s.quotas.keys_per_account, 1, 10000000);
     q.integer("SecretsPerAccount", s.quotas.secrets_per_account, 1, 10000000);
     q.integer("SecretVersionsKept", s.quotas.secret_versions_kept, 1, 1000);
+    q.integer("KeyVersionsKept", s.quotas.key_versions_kept, 1, 1000);
     q.integer("ApiKeysPerAccount", s.quotas.api_keys_per_account, 1, 100000);
     q.finish();
   }
@@ -740,6 +741,7 @@ json to_masked_json(const Settings& s) {
   j["Quotas"] = {{"KeysPerAccount", s.quotas.keys_per_account},
                  {"SecretsPerAccount", s.quotas.secrets_per_account},
                  {"SecretVersionsKept", s.quotas.secret_versions_kept},
+                 {"KeyVersionsKept", s.quotas.key_versions_kept},
                  {"ApiKeysPerAccount", s.quotas.api_keys_per_account}};
   j["Metrics"] = {{"Port", s.metrics.port}};
   return j;

@@ -152,6 +152,7 @@ struct QuotaSettings {
   int keys_per_account = 1000;        // keys (each with all its versions)
   int secrets_per_account = 1000;     // secret names
   int secret_versions_kept = 10;      // versions of one secret; older ones are deleted
+  int key_versions_kept = 10;         // versions of one key; older ones (sealed material too) are deleted
   int api_keys_per_account = 100;     // API keys not revoked
   bool operator==(const QuotaSettings&) const = default;
 };

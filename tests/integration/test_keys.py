@@ -118,7 +118,8 @@ def test_concurrent_creates_and_rotations_of_one_key(server):
     assert len({r.json()["public_key"] for r in rotated}) == 12
     newest = next(r.json() for r in rotated if r.json()["version"] == 13)
     rows = server.store.rows("SELECT version, status FROM keys WHERE id = ? ORDER BY version", (key["id"],))
-    assert [(r["version"], r["status"]) for r in rows] == [(v, "retired") for v in range(1, 13)] + [(13, "active")]
+    # The newest ten are kept (Quotas:KeyVersionsKept).
+    assert [(r["version"], r["status"]) for r in rows] == [(v, "retired") for v in range(4, 13)] + [(13, "active")]
     s = api(server, "POST", f"/v1/keys/{key['id']}/sign-message", me, {"message": "m"}).json()
     assert check("neo-x", newest["public_key"], "m", s["signature_rsv"])["valid"] is True
     assert [k["version"] for k in api(server, "GET", "/v1/keys", me).json()["keys"] if k["id"] == key["id"]] == [13]
@@ -423,13 +424,22 @@ def test_keys_are_imported_wrapped_for_the_enclaves_transport_key(server, nsl_fa
 
 def test_an_account_holds_a_bounded_number_of_keys(nsl_factory):
     """Quotas:KeysPerAccount: a create or import beyond it is a 409 naming the setting; rotations
-    do not count, and a deleted key frees its place."""
+    do not count, and a deleted key frees its place. Quotas:KeyVersionsKept: a rotation deletes
+    versions older than the newest ones kept."""
     from test_data_layer import started
-    p = started(nsl_factory, env={"Quotas__KeysPerAccount": "2", "RateLimiting__PermitLimit": "100000"})
+    p = started(nsl_factory, env={"Quotas__KeysPerAccount": "2", "Quotas__KeyVersionsKept": "2",
+                                  "RateLimiting__PermitLimit": "100000"})
     me = p.admin
     first = api(p, "POST", "/v1/keys", me, {"name": "a", "kind": "secp256k1"}).json()
     assert api(p, "POST", "/v1/keys", me, {"name": "b", "kind": "secp256r1"}).status_code == 201
-    assert api(p, "POST", f"/v1/keys/{first['id']}/rotate", me).status_code == 200
+    for _ in range(3):
+        rotated = api(p, "POST", f"/v1/keys/{first['id']}/rotate", me)
+        assert rotated.status_code == 200, rotated.text
+    # Only the newest two versions are kept; the newest signs.
+    rows = p.store.rows("SELECT version, status FROM keys WHERE id = ? ORDER BY version", (first["id"],))
+    assert [(r["version"], r["status"]) for r in rows] == [(3, "retired"), (4, "active")]
+    s = api(p, "POST", f"/v1/keys/{first['id']}/sign-message", me, {"message": "m"}).json()
+    assert check("neo-x", rotated.json()["public_key"], "m", s["signature_rsv"])["valid"] is True
     for method, path, body in (("POST", "/v1/keys", {"name": "c", "kind": "ed25519"}),
                                ("POST", "/v1/keys/import", {"name": "c", "kind": "secp256k1", "private_key": "11" * 32})):
         over = api(p, method, path, me, body)

@@ -229,7 +229,7 @@ constexpr int kMaxRotateAttempts = 16;
 // operation that makes the sealed key (create_key, import_key or import_wrapped).
 asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclave, const std::string& account,
                                 std::string id, std::int64_t version, std::string name, std::string kind,
-                                json request, int keys_per_account = 0) {
+                                json request, int keys_per_account = 0, int versions_kept = 10) {
   request["kind"] = kind;
   request["key_ref"] = key_ref(account, id, version);
   const bool exportable = request.value("exportable", false);
@@ -265,10 +265,17 @@ asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclav
           outcome = Outcome::over_quota;
           return std::string();
         }
-      } else if (c.query("UPDATE keys SET status = 'retired' WHERE id = $1 AND account_id = $2 AND version < $3",
-                         {id, account, version}).affected == 0) {
-        outcome = Outcome::key_gone;
-        return std::string();
+      } else {
+        // The number must still be the next one: old versions are pruned, so the primary key
+        // alone would let a pruned number be used again.
+        const auto newest = c.query("SELECT coalesce(max(version), 0) FROM keys WHERE id = $1 AND account_id = $2",
+                                    {id, account}).get<std::int64_t>(0, 0);
+        if (newest == 0 || newest >= version) {
+          outcome = newest == 0 ? Outcome::key_gone : Outcome::version_taken;
+          return std::string();
+        }
+        c.query("UPDATE keys SET status = 'retired' WHERE id = $1 AND account_id = $2 AND version < $3", {id, account, version});
+        c.query("DELETE FROM keys WHERE id = $1 AND account_id = $2 AND version <= $3", {id, account, version - versions_kept});
       }
       c.query("INSERT INTO keys (id, version, account_id, name, kind, sealed, public_key, status, exportable) "
               "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8)",
@@ -434,7 +441,7 @@ asio::awaitable<json> sign_neo_transaction(enclave::EnclaveClient& enclave, encl
 }  // namespace
 
 void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& enclave, cache::Cache& cache,
-                int keys_per_account) {
+                int keys_per_account, int versions_kept) {
   router.add({http::Verb::post, "/v1/keys", "keys", "keys:create",
               [&db, &enclave, keys_per_account](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
@@ -566,7 +573,7 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                 co_return http::json_response(200, json{{"valid", valid}}.dump());
               }});
   router.add({http::Verb::post, "/v1/keys/{id}/rotate", "keys", "keys:create",
-              [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
+              [&db, &enclave, &cache, versions_kept](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto& account = ctx.principal->account_id;
                 const auto k = co_await current(db, cache, account, std::string(ctx.param("id")));
                 json out;
@@ -578,7 +585,8 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                     bool stored = false;
                     try {
                       json request{{"op", "create_key"}, {"exportable", k.exportable}};
-                      out = co_await store_key(db, enclave, account, k.id, version, k.name, k.kind, std::move(request));
+                      out = co_await store_key(db, enclave, account, k.id, version, k.name, k.kind, std::move(request), 0,
+                                               versions_kept);
                       stored = true;
                     } catch (const VersionTaken&) {
                       if (attempt == kMaxRotateAttempts) {

@@ -29,8 +29,9 @@ namespace nsl::services::keys {
 /// Another account's key id answers 404, like a missing one. Key records are read through the
 /// two-level cache and invalidated on every replica when they change.
 /// An account holds at most `keys_per_account` keys (Quotas:KeysPerAccount): a create or import
-/// beyond it is a 409.
+/// beyond it is a 409. A rotation keeps the newest `versions_kept` versions of a key
+/// (Quotas:KeyVersionsKept) and deletes older ones, sealed key material included.
 void add_routes(http::Router& router, db::Database& database, enclave::EnclaveClient& enclave, cache::Cache& cache,
-                int keys_per_account = 1000);
+                int keys_per_account = 1000, int versions_kept = 10);
 
 }  // namespace nsl::services::keys
