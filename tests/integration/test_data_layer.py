@@ -142,7 +142,7 @@ def test_a_database_restart_under_write_load_loses_no_acknowledged_write(nsl_fac
     if backend != "postgres":
         pytest.skip("a PostgreSQL server restart")
     script, pg_dir = os.environ["NSL_TEST_PG_SCRIPT"], os.environ["NSL_TEST_PG_DIR"]
-    p = started(nsl_factory, env={"RateLimiting__PermitLimit": "1000000"})
+    p = started(nsl_factory, env={"RateLimiting__PermitLimit": "1000000", "Quotas__SecretsPerAccount": "10000000"})
     acknowledged, failures, unexpected, stop = [], [], [], threading.Event()
 
     def writer(w):
