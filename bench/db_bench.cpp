@@ -70,7 +70,9 @@ int main(int argc, char** argv) {
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  const auto pct = [&](double q) { return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * static_cast<double>(all.size() - 1))]; };
+  const auto pct = [&](double q) {
+    return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * static_cast<double>(all.size() - 1))];
+  };
   std::printf("{\"writes\": %zu, \"per_s\": %.0f, \"p50_ms\": %.2f, \"p99_ms\": %.2f, \"failures\": %ld}\n", all.size(),
               static_cast<double>(all.size()) / elapsed, pct(0.5), pct(0.99), failures.load());
   return failures.load() == 0 ? 0 : 1;

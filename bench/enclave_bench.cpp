@@ -1,6 +1,6 @@
 // nsl side of bench/enclave_bench.sh: secp256r1 signatures per second through the enclave
 // boundary (a supervised nsl-enclave over its Unix socket), in the items frames the server sends
-// (src/enclave/protocol.hpp): one signature per frame with THREADS frames in flight, and BATCH
+// (src/nsl/enclave/protocol.hpp): one signature per frame with THREADS frames in flight, and BATCH
 // signatures per frame.
 // Usage: nsl_bench_enclave COUNT THREADS BATCH
 #include <unistd.h>
@@ -26,8 +26,8 @@ namespace {
 int connect(enclave::testing::LocalEnclave& local) {
   const int fd = enclave::connect_unix(local.socket_path());
   if (fd < 0) throw std::runtime_error("cannot connect to the enclave");
-  const nlohmann::json hello{{"op", "hello"}, {"token", crypto::to_hex(local.supervisor().token())},
-                             {"version", enclave::kProtocolVersion}};
+  const nlohmann::json hello{
+      {"op", "hello"}, {"token", crypto::to_hex(local.supervisor().token())}, {"version", enclave::kProtocolVersion}};
   const auto reply = enclave::write_frame(fd, hello.dump()) ? enclave::read_frame(fd) : std::nullopt;
   if (!reply || !nlohmann::json::parse(*reply).value("ok", false)) throw std::runtime_error("the enclave refused the bench");
   return fd;
@@ -72,8 +72,9 @@ int main(int argc, char** argv) {
   const auto key = client.call_blocking({{"op", "create_key"}, {"kind", "secp256r1"}, {"key_ref", "bench/k"}});
   const auto sealed = crypto::from_hex(key["sealed"].get<std::string>()).value();
   const auto digest = crypto::sha256(crypto::as_bytes("bench"));
-  const auto item = enclave::encode_sign_item({1, "bench/k", std::string_view(reinterpret_cast<const char*>(sealed.data()), sealed.size()),
-                                               std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())});
+  const auto item =
+      enclave::encode_sign_item({1, "bench/k", std::string_view(reinterpret_cast<const char*>(sealed.data()), sealed.size()),
+                                 std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())});
   const auto single = enclave::ItemsWriter().encoded(item).finish();
   enclave::ItemsWriter many;
   for (int i = 0; i < batch; ++i) many.encoded(item);

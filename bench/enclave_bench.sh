@@ -20,7 +20,7 @@ echo "building Release binaries in $BUILD_DIR ..." >&2
 NSL_BUILD_TYPE=Release NSL_BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/build.sh" -DNSL_BUILD_TESTS=OFF >/dev/null
 echo "openssl speed ecdsap256 (3 s) ..." >&2
 RAW=$(openssl speed -seconds 3 ecdsap256 2>/dev/null | awk '/256 bits ecdsa \(nistp256\)/ {print $(NF-1)}')
-OURS=$(NSL_ENCLAVE_BINARY="$BUILD_DIR/src/app/nsl-enclave" "$BUILD_DIR/bench/nsl_bench_enclave" "$COUNT" "$THREADS" "$BATCH")
+OURS=$(NSL_ENCLAVE_BINARY="$BUILD_DIR/bin/nsl-enclave" "$BUILD_DIR/bench/nsl_bench_enclave" "$COUNT" "$THREADS" "$BATCH")
 
 WORK="$(mktemp -d /tmp/nsl-signbench.XXXXXX)"
 trap 'nsl_stop; rm -rf "$WORK"' EXIT

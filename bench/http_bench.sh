@@ -58,9 +58,9 @@ MIN_PID=$!
 MIN_PORT=$(wait_port "$WORK/minimal.log" "listening on ")
 
 mkdir -p "$WORK/nsl"
-(cd "$WORK/nsl" && "$BUILD_DIR/src/app/nsl" migrate >/dev/null &&
-  "$BUILD_DIR/src/app/nsl" admin create --name bench > "$WORK/nsl/admin.txt" &&
-  RateLimiting__PermitLimit=1000000000 exec "$BUILD_DIR/src/app/nsl" serve --urls http://127.0.0.1:0 > "$WORK/nsl/access.log") &
+(cd "$WORK/nsl" && "$BUILD_DIR/bin/nsl" migrate >/dev/null &&
+  "$BUILD_DIR/bin/nsl" admin create --name bench > "$WORK/nsl/admin.txt" &&
+  RateLimiting__PermitLimit=1000000000 exec "$BUILD_DIR/bin/nsl" serve --urls http://127.0.0.1:0 > "$WORK/nsl/access.log") &
 NSL_PID=$!
 NSL_PORT=$(wait_port "$WORK/nsl/access.log" 'Now listening on: http://127.0.0.1:')
 

@@ -8,9 +8,9 @@
 nsl_start() {
   local build="$1" work="$2" port=""
   mkdir -p "$work"
-  (cd "$work" && "$build/src/app/nsl" migrate >/dev/null)
-  KEY=$(cd "$work" && "$build/src/app/nsl" admin create --name bench | awk '/^api key/ {print $3}')
-  (cd "$work" && exec "$build/src/app/nsl" serve --urls http://127.0.0.1:0 > "$work/nsl.log" 2>&1) &
+  (cd "$work" && "$build/bin/nsl" migrate >/dev/null)
+  KEY=$(cd "$work" && "$build/bin/nsl" admin create --name bench | awk '/^api key/ {print $3}')
+  (cd "$work" && exec "$build/bin/nsl" serve --urls http://127.0.0.1:0 > "$work/nsl.log" 2>&1) &
   NSL_PID=$!
   for _ in $(seq 1 200); do
     port=$(grep -o '"port":[0-9]*' "$work/nsl.log" 2>/dev/null | head -1 | grep -o '[0-9]*$' || true)

@@ -51,10 +51,10 @@ int sign_bench(int n) {
     tx.network_fee = 1230610;
     tx.valid_until_block = 5760;
     tx.signers.push_back({from, kCalledByEntry, {}, {}});
-    tx.script = ScriptBuilder()
-                    .contract_call(gas_token_hash(), "transfer",
-                                   {Arg{from}, Arg{to}, Arg::integer(100'000'000 + i), Arg{Arg::Null{}}})
-                    .take();
+    tx.script =
+        ScriptBuilder()
+            .contract_call(gas_token_hash(), "transfer", {Arg{from}, Arg{to}, Arg::integer(100'000'000 + i), Arg{Arg::Null{}}})
+            .take();
     tx.witnesses.push_back({signature_invocation(crypto::p256::sign(kKey, sign_data(tx, 860833102))), verification});
     bytes += serialize(tx).size();
   }
@@ -68,7 +68,9 @@ class GenesisSigner final : public AccountSigner {
  public:
   explicit GenesisSigner(Bytes key) : key_(std::move(key)), verification_(multisig_script(1, {crypto::p256::public_key(key_)})) {}
   const Bytes& verification_script() const override { return verification_; }
-  asio::awaitable<Bytes> invocation(Bytes sign_data) override { co_return signature_invocation(crypto::p256::sign(key_, sign_data)); }
+  asio::awaitable<Bytes> invocation(Bytes sign_data) override {
+    co_return signature_invocation(crypto::p256::sign(key_, sign_data));
+  }
 
  private:
   Bytes key_;
@@ -96,10 +98,10 @@ int fill(const std::string& url, const std::filesystem::path& dir, int txs) {
   TransactionSender sender(ctx.rpc, signer, SenderOptions{100, 0, 200ms, 3});
   const auto nef = read_file(dir / "notifier.nef");
   const auto manifest = read_file(dir / "notifier.manifest.json");
-  auto deploy = run_sync(sender.submit(ScriptBuilder()
-                                           .contract_call(contract_management_hash(), "deploy",
-                                                          {Arg{nef}, Arg{std::string(manifest.begin(), manifest.end())}})
-                                           .take()));
+  auto deploy = run_sync(sender.submit(
+      ScriptBuilder()
+          .contract_call(contract_management_hash(), "deploy", {Arg{nef}, Arg{std::string(manifest.begin(), manifest.end())}})
+          .take()));
   const auto deployed = run_sync(sender.confirm(deploy));
   if (deployed.state != "HALT") throw std::runtime_error("deploy failed: " + deployed.exception);
   const auto hash = contract_hash(script_hash(signer.verification_script()), *nef_checksum(nef), "NSL Notifier");
@@ -107,16 +109,19 @@ int fill(const std::string& url, const std::filesystem::path& dir, int txs) {
   std::size_t notifications = 0;
   // In waves of 5, so that the notifications spread over several blocks.
   for (int wave = 0; wave * 5 < txs; ++wave) {
-  asio::io_context ioc;
-  for (int i = wave * 5; i < std::min(txs, wave * 5 + 5); ++i) {
-    auto script = ScriptBuilder().contract_call(hash, "burst", {Arg::integer(200), Arg{"bench " + std::to_string(i)}}).take();
-    asio::co_spawn(ioc, [&, script = std::move(script)]() -> asio::awaitable<void> {
-      auto p = co_await sender.submit(script);
-      const auto e = co_await sender.confirm(p);
-      notifications += e.notifications.size();
-    }, asio::detached);
-  }
-  ioc.run();
+    asio::io_context ioc;
+    for (int i = wave * 5; i < std::min(txs, wave * 5 + 5); ++i) {
+      auto script = ScriptBuilder().contract_call(hash, "burst", {Arg::integer(200), Arg{"bench " + std::to_string(i)}}).take();
+      asio::co_spawn(
+          ioc,
+          [&, script = std::move(script)]() -> asio::awaitable<void> {
+            auto p = co_await sender.submit(script);
+            const auto e = co_await sender.confirm(p);
+            notifications += e.notifications.size();
+          },
+          asio::detached);
+    }
+    ioc.run();
   }
   const auto to = run_sync(ctx.rpc.block_count()) - 1;
   std::printf("{\"contract\": \"%s\", \"from\": %u, \"to\": %u, \"notifications\": %zu}\n", to_display(hash).c_str(), from, to,
@@ -141,13 +146,16 @@ int watch(const std::string& url, const std::string& contract, std::uint32_t fro
   o.batch_blocks = std::min<std::uint32_t>(100, to - from + 1);  // no further than the range
   o.fetch_concurrency = concurrency;
   std::size_t delivered = 0;
-  NotificationWatcher w(ctx.rpc, db, o, [&](const Notification& n, nsl::db::Connection& c) {
-    if (n.block_index > to) return;
-    ++delivered;
-    if (!persist) return;
-    c.query("INSERT INTO delivered VALUES ($1, $2, $3, $4)",
-            {std::int64_t{n.block_index}, std::int64_t{n.execution}, std::int64_t{n.index}, to_json(n).dump()});
-  }, ctx.sink.get("watcher"));
+  NotificationWatcher w(
+      ctx.rpc, db, o,
+      [&](const Notification& n, nsl::db::Connection& c) {
+        if (n.block_index > to) return;
+        ++delivered;
+        if (!persist) return;
+        c.query("INSERT INTO delivered VALUES ($1, $2, $3, $4)",
+                {std::int64_t{n.block_index}, std::int64_t{n.execution}, std::int64_t{n.index}, to_json(n).dump()});
+      },
+      ctx.sink.get("watcher"));
   run_sync(w.poll_once());  // creates the cursor
   const auto started = Clock::now();
   while (run_sync(w.next_block()).value_or(0) <= to) run_sync(w.poll_once());

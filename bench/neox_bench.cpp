@@ -28,8 +28,9 @@ int main(int argc, char** argv) {
     tx.gas_limit = 60000;
     tx.to = to;
     tx.value = Uint256(1'000'000'000'000'000'000ull);
-    tx.data = crypto::from_hex("a9059cbb00000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8"
-                               "0000000000000000000000000000000000000000000000000de0b6b3a7640000")
+    tx.data = crypto::from_hex(
+                  "a9059cbb00000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8"
+                  "0000000000000000000000000000000000000000000000000de0b6b3a7640000")
                   .value();
     bytes += encode_signed(tx, sign(tx, key)).size();
   }

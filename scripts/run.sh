@@ -5,4 +5,4 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
 "$ROOT/scripts/build.sh"
-exec "${NSL_BUILD_DIR:-$ROOT/build}/src/app/nsl" serve "$@"
+exec "${NSL_BUILD_DIR:-$ROOT/build}/bin/nsl" serve "$@"

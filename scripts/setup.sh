@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Build and runtime libraries, the build tools, and the peers the tests and benchmarks use.
 PACKAGES=(
-  cmake ninja-build ccache g++ pkg-config
+  cmake ninja-build ccache g++ pkg-config clang-format clang-tidy
   libboost1.81-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libssl-dev libgtest-dev
   libsecp256k1-dev libcrypto++-dev libcurl4-openssl-dev libseccomp-dev libpq-dev libhiredis-dev libmimalloc-dev libgmp-dev
   postgresql redis-server

@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD_DIR="${NSL_BUILD_DIR:-$ROOT/build}"
 "$ROOT/scripts/setup.sh"
+echo "== formatting (clang-format)"
+"$ROOT/scripts/check-format.sh"
 "$ROOT/scripts/build.sh"
 
 # Real peers, stopped however this script ends: PostgreSQL (its own cluster on a loopback port,
@@ -56,4 +58,4 @@ NSL_TEST_DB_BACKEND=postgres NSL_NEO_RPC_URL="$NEO_URL" NSL_NEO_DEVNET_DIR="$DEV
   "$BUILD_DIR/tests/chain/nsl_neo_node_test" --gtest_brief=1 --gtest_filter='NeoWatcher.*'
 
 echo "== integration tests (pytest, real nsl binary over real HTTP)"
-NSL_BUILD_DIR="$BUILD_DIR" NSL_BINARY="$BUILD_DIR/src/app/nsl" python3 -m pytest -q -p no:cacheprovider "$ROOT/tests/integration"
+NSL_BUILD_DIR="$BUILD_DIR" NSL_BINARY="$BUILD_DIR/bin/nsl" python3 -m pytest -q -p no:cacheprovider "$ROOT/tests/integration"

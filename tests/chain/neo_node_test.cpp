@@ -289,7 +289,8 @@ TEST_F(NeoSender, SendsFromAKeyOnlyTheEnclaveHolds) {
   // The witness verifies with our P-256 code too.
   const auto& witness = pending.tx.witnesses.at(0);
   const auto digest = crypto::sha256(sign_data(pending.tx, version_.network));
-  EXPECT_TRUE(crypto::p256::verify_digest(key.public_key, digest, Bytes(witness.invocation.begin() + 2, witness.invocation.end())));
+  EXPECT_TRUE(
+      crypto::p256::verify_digest(key.public_key, digest, Bytes(witness.invocation.begin() + 2, witness.invocation.end())));
 }
 
 TEST_F(NeoSender, ManyTransactionsInFlightFromOneAccount) {
@@ -300,12 +301,15 @@ TEST_F(NeoSender, ManyTransactionsInFlightFromOneAccount) {
   std::vector<std::string> states;
   std::set<UInt256> hashes;
   for (int i = 0; i < 8; ++i) {
-    asio::co_spawn(ioc, [&, i]() -> asio::awaitable<void> {
-      auto p = co_await sender.submit(pay_back(key, 1000 + i));
-      hashes.insert(p.hash);
-      const auto e = co_await sender.confirm(p);
-      states.push_back(e.state);
-    }, asio::detached);
+    asio::co_spawn(
+        ioc,
+        [&, i]() -> asio::awaitable<void> {
+          auto p = co_await sender.submit(pay_back(key, 1000 + i));
+          hashes.insert(p.hash);
+          const auto e = co_await sender.confirm(p);
+          states.push_back(e.state);
+        },
+        asio::detached);
   }
   ioc.run();
   EXPECT_EQ(hashes.size(), 8u);
@@ -368,10 +372,10 @@ class NeoContract : public NeoSender {
   UInt160 deploy() {
     const auto nef = read_bytes(devnet_ / "notifier.nef");
     const auto manifest = read_bytes(devnet_ / "notifier.manifest.json");
-    const auto script = ScriptBuilder()
-                            .contract_call(contract_management_hash(), "deploy",
-                                           {Arg{nef}, Arg{std::string(manifest.begin(), manifest.end())}})
-                            .take();
+    const auto script =
+        ScriptBuilder()
+            .contract_call(contract_management_hash(), "deploy", {Arg{nef}, Arg{std::string(manifest.begin(), manifest.end())}})
+            .take();
     auto pending = run_sync(sender_->submit(script));
     const auto e = run_sync(sender_->confirm(pending));
     EXPECT_EQ(e.state, "HALT") << e.exception;
@@ -394,10 +398,13 @@ class NeoContract : public NeoSender {
     asio::io_context ioc;
     std::vector<Execution> out(scripts.size());
     for (std::size_t i = 0; i < scripts.size(); ++i) {
-      asio::co_spawn(ioc, [&, i]() -> asio::awaitable<void> {
-        auto p = co_await sender_->submit(scripts[i]);
-        out[i] = co_await sender_->confirm(p);
-      }, asio::detached);
+      asio::co_spawn(
+          ioc,
+          [&, i]() -> asio::awaitable<void> {
+            auto p = co_await sender_->submit(scripts[i]);
+            out[i] = co_await sender_->confirm(p);
+          },
+          asio::detached);
     }
     ioc.run();
     return out;
@@ -501,8 +508,8 @@ class NeoWatcher : public NeoContract {
     db_->with_connection_blocking([&](db::Connection& c) {
       const auto r = c.query("SELECT block, execution, idx, trigger, value, note FROM deliveries ORDER BY n");
       for (std::size_t i = 0; i < r.rows.size(); ++i) {
-        out.push_back({r.get<std::int64_t>(i, 0), r.get<std::int64_t>(i, 1), r.get<std::int64_t>(i, 2),
-                       r.get<std::string>(i, 3), r.get<std::int64_t>(i, 4), r.get<std::string>(i, 5)});
+        out.push_back({r.get<std::int64_t>(i, 0), r.get<std::int64_t>(i, 1), r.get<std::int64_t>(i, 2), r.get<std::string>(i, 3),
+                       r.get<std::int64_t>(i, 4), r.get<std::string>(i, 5)});
       }
     });
     return out;
@@ -536,9 +543,8 @@ class NeoWatcher : public NeoContract {
 
   std::int64_t delivered_count() {
     std::int64_t n = 0;
-    db_->with_connection_blocking([&](db::Connection& c) {
-      n = c.query("SELECT count(*) FROM deliveries").get<std::int64_t>(0, 0);
-    });
+    db_->with_connection_blocking(
+        [&](db::Connection& c) { n = c.query("SELECT count(*) FROM deliveries").get<std::int64_t>(0, 0); });
     return n;
   }
 
@@ -555,10 +561,13 @@ TEST_F(NeoWatcher, ChildProcessWatchesUntilKilled) {
   open_database(db_path);
   auto o = options(static_cast<std::uint32_t>(std::stoul(env_text("NSL_WATCH_CHILD_START"))));
   o.batch_blocks = 1;
-  NotificationWatcher w(*client_, *db_, o, [](const Notification& n, db::Connection& c) {
-    record(n, c);
-    std::this_thread::sleep_for(10ms);  // a slow subscriber: kills land inside its transactions too
-  }, sink_.get("watcher"));
+  NotificationWatcher w(
+      *client_, *db_, o,
+      [](const Notification& n, db::Connection& c) {
+        record(n, c);
+        std::this_thread::sleep_for(10ms);  // a slow subscriber: kills land inside its transactions too
+      },
+      sink_.get("watcher"));
   asio::io_context ioc;
   asio::co_spawn(ioc, w.run(), asio::detached);
   ioc.run();
@@ -578,9 +587,9 @@ TEST_F(NeoWatcher, DeliversEveryNotificationOnceInOrderAcrossKilledWatchingProce
   ASSERT_EQ(expected.size(), 8u * 7 + 1);
 
   const auto db_path = db_spec_;
-  const std::vector<std::pair<std::string, std::string>> child_env{
-      {"NSL_WATCH_CHILD_DB", db_path}, {"NSL_WATCH_CHILD_START", std::to_string(start)},
-      {"NSL_WATCH_CHILD_CONTRACT", to_display(*notifier_)}};
+  const std::vector<std::pair<std::string, std::string>> child_env{{"NSL_WATCH_CHILD_DB", db_path},
+                                                                   {"NSL_WATCH_CHILD_START", std::to_string(start)},
+                                                                   {"NSL_WATCH_CHILD_CONTRACT", to_display(*notifier_)}};
   const std::string child_test = "NeoWatcher.ChildProcessWatchesUntilKilled";
   const auto total = static_cast<std::int64_t>(expected.size());
   std::vector<std::int64_t> at_kill;
@@ -639,8 +648,8 @@ TEST_F(NeoWatcher, FiltersByContractAndEventAndIncludesBlockExecutions) {
     o.contracts = std::move(contracts);
     o.events = std::move(events);
     o.start_block = start;
-    NotificationWatcher w(*client_, *db_, o, [&](const Notification& n, db::Connection&) { got.push_back(n); },
-                          sink_.get("watcher"));
+    NotificationWatcher w(
+        *client_, *db_, o, [&](const Notification& n, db::Connection&) { got.push_back(n); }, sink_.get("watcher"));
     drain(w);
     return got;
   };
@@ -679,8 +688,7 @@ TEST_F(NeoWatcher, RefusesANodeWhoseChainIsNotTheOneItFollowed) {
   NotificationWatcher w(*client_, *db_, options(start), record, sink_.get("watcher"));
   run_sync(w.poll_once());  // creates the cursor, remembering the hash of the block before it
   db_->with_connection_blocking([](db::Connection& c) {
-    c.query("UPDATE chain_seen_blocks SET hash = $1 WHERE chain = 'neo-n3' AND name = 'test-watcher'",
-            {to_display(UInt256{})});
+    c.query("UPDATE chain_seen_blocks SET hash = $1 WHERE chain = 'neo-n3' AND name = 'test-watcher'", {to_display(UInt256{})});
   });
   EXPECT_THROW(run_sync(w.poll_once()), ChainMismatch);
   EXPECT_EQ(run_sync(w.next_block()), start);  // nothing was handed over, the cursor did not move

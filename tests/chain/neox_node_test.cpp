@@ -236,8 +236,7 @@ TEST_F(NeoXNode, FailsOverToTheNextEndpoint) {
   EXPECT_EQ(run(client.chain_id()), kMainNetChainId);
   EXPECT_EQ(run(client.chain_id()), kMainNetChainId);  // now straight to the one that answered
   const auto text = registry_.render();
-  EXPECT_NE(text.find(R"(nsl_outbound_requests_total{dependency="neox-rpc",outcome="connect_error"} 1)"),
-            std::string::npos)
+  EXPECT_NE(text.find(R"(nsl_outbound_requests_total{dependency="neox-rpc",outcome="connect_error"} 1)"), std::string::npos)
       << text;
 }
 
@@ -291,16 +290,19 @@ TEST_F(NeoXSender, ManyTransactionsInFlightFromOneAccount) {
   std::vector<std::uint64_t> nonces;
   int failures = 0;
   for (int i = 0; i < 15; ++i) {
-    asio::co_spawn(ioc, [&, i]() -> asio::awaitable<void> {
-      TxRequest r;
-      r.to = address_of_key(kFunded);
-      r.value = static_cast<std::uint64_t>(1000 + i);
-      auto s = co_await sender.submit(r);
-      nonces.push_back(s.tx.nonce);
-      receipts.push_back(co_await sender.confirm(s));
-    }, [&](std::exception_ptr e) {
-      if (e) ++failures;
-    });
+    asio::co_spawn(
+        ioc,
+        [&, i]() -> asio::awaitable<void> {
+          TxRequest r;
+          r.to = address_of_key(kFunded);
+          r.value = static_cast<std::uint64_t>(1000 + i);
+          auto s = co_await sender.submit(r);
+          nonces.push_back(s.tx.nonce);
+          receipts.push_back(co_await sender.confirm(s));
+        },
+        [&](std::exception_ptr e) {
+          if (e) ++failures;
+        });
   }
   ioc.run();
   EXPECT_EQ(failures, 0);
@@ -398,24 +400,30 @@ TEST_F(NeoXSender, AStuckTransactionIsReplacedWithHigherFees) {
   asio::io_context ioc;
   std::optional<Receipt> receipt;
   Submitted s;
-  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-    s = co_await sender.submit(r);
-    receipt = co_await sender.confirm(s);
-  }, asio::detached);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        s = co_await sender.submit(r);
+        receipt = co_await sender.confirm(s);
+      },
+      asio::detached);
   // Nothing is mined until the sender has replaced the transaction at least once.
-  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-    while (s.versions.size() < 2) {
-      asio::steady_timer t(co_await asio::this_coro::executor, 50ms);
-      co_await t.async_wait(asio::use_awaitable);
-    }
-    nlohmann::json none = nlohmann::json::array();
-    co_await client.call("evm_mine", std::move(none));
-  }, asio::detached);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        while (s.versions.size() < 2) {
+          asio::steady_timer t(co_await asio::this_coro::executor, 50ms);
+          co_await t.async_wait(asio::use_awaitable);
+        }
+        nlohmann::json none = nlohmann::json::array();
+        co_await client.call("evm_mine", std::move(none));
+      },
+      asio::detached);
   ioc.run();
   ASSERT_TRUE(receipt);
   EXPECT_TRUE(receipt->success);
   ASSERT_GE(s.versions.size(), 2u);
-  EXPECT_EQ(receipt->transaction_hash, s.versions.back());           // the replacement was mined
+  EXPECT_EQ(receipt->transaction_hash, s.versions.back());            // the replacement was mined
   EXPECT_FALSE(run(client.transaction_receipt(s.versions.front())));  // the original never was
   EXPECT_EQ(run(client.transaction_count(signer.address(), "latest")), 1u);
 }
@@ -434,19 +442,25 @@ TEST_F(NeoXSender, WaitsForTheConfiguredConfirmations) {
   asio::io_context ioc;
   std::optional<Receipt> receipt;
   std::uint64_t head_at_return = 0;
-  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-    receipt = co_await sender.send(r);
-    head_at_return = co_await client.block_number();
-  }, asio::detached);
-  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-    for (int i = 0; i < 2; ++i) {
-      asio::steady_timer t(co_await asio::this_coro::executor, 400ms);
-      co_await t.async_wait(asio::use_awaitable);
-      EXPECT_FALSE(receipt) << "returned before " << options.confirmations << " confirmations";
-      nlohmann::json none = nlohmann::json::array();
-      co_await client.call("evm_mine", std::move(none));
-    }
-  }, asio::detached);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        receipt = co_await sender.send(r);
+        head_at_return = co_await client.block_number();
+      },
+      asio::detached);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 2; ++i) {
+          asio::steady_timer t(co_await asio::this_coro::executor, 400ms);
+          co_await t.async_wait(asio::use_awaitable);
+          EXPECT_FALSE(receipt) << "returned before " << options.confirmations << " confirmations";
+          nlohmann::json none = nlohmann::json::array();
+          co_await client.call("evm_mine", std::move(none));
+        }
+      },
+      asio::detached);
   ioc.run();
   ASSERT_TRUE(receipt);
   EXPECT_GE(head_at_return + 1, receipt->block_number + 3);
@@ -480,7 +494,8 @@ class NeoXWatcher : public NeoXNode {
     auto tx = next_tx(client, kFunded, Transaction::Type::eip1559);
     tx.to = counter;
     const auto sel = abi::selector("set(uint256,string)");
-    const auto args = abi::encode({*abi::parse_type("uint256"), *abi::parse_type("string")}, {{Uint256(value)}, {std::string("w")}});
+    const auto args =
+        abi::encode({*abi::parse_type("uint256"), *abi::parse_type("string")}, {{Uint256(value)}, {std::string("w")}});
     tx.data.assign(sel.begin(), sel.end());
     tx.data.insert(tx.data.end(), args.begin(), args.end());
     tx.gas_limit = 200'000;
@@ -574,10 +589,9 @@ TEST_F(NeoXWatcher, DeliversEveryLogOnceInOrderAcrossKilledWatchingProcesses) {
   const auto counter = deploy(client, start);
   constexpr std::int64_t kLogs = 24;
   for (std::uint64_t v = 0; v < kLogs; ++v) emit(client, counter, v);  // one block each
-  const std::vector<std::pair<std::string, std::string>> child_env{
-      {"NSL_WATCH_CHILD_DB", db_spec_},
-      {"NSL_WATCH_CHILD_COUNTER", to_checksum(counter)},
-      {"NSL_WATCH_CHILD_START", std::to_string(start)}};
+  const std::vector<std::pair<std::string, std::string>> child_env{{"NSL_WATCH_CHILD_DB", db_spec_},
+                                                                   {"NSL_WATCH_CHILD_COUNTER", to_checksum(counter)},
+                                                                   {"NSL_WATCH_CHILD_START", std::to_string(start)}};
   const std::string child_test = "NeoXWatcher.ChildProcessWatchesUntilKilled";
   auto count = [&] { return static_cast<std::int64_t>(seen().size()); };
   std::vector<std::int64_t> at_kill;

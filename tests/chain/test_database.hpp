@@ -36,7 +36,8 @@ inline std::unique_ptr<db::Database> open_test_database(const std::string& spec,
 /// CREATE TABLE with an auto-numbered first column `n` and 64-bit integer columns, in the
 /// connection's dialect. `columns` is written with INTEGER.
 inline std::string numbered_table(db::Connection& c, const std::string& name, std::string columns) {
-  if (c.dialect() != db::Dialect::postgres) return "CREATE TABLE " + name + " (n INTEGER PRIMARY KEY AUTOINCREMENT, " + columns + ")";
+  if (c.dialect() != db::Dialect::postgres)
+    return "CREATE TABLE " + name + " (n INTEGER PRIMARY KEY AUTOINCREMENT, " + columns + ")";
   for (auto pos = columns.find("INTEGER"); pos != std::string::npos; pos = columns.find("INTEGER", pos)) {
     columns.replace(pos, 7, "BIGINT");
   }

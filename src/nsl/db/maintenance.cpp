@@ -1,0 +1,120 @@
+#include "nsl/db/maintenance.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+namespace nsl::db {
+namespace {
+
+struct Month {
+  int year;
+  int month;  // 1..12
+  Month next() const { return month == 12 ? Month{year + 1, 1} : Month{year, month + 1}; }
+  std::string name() const {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "audit_logs_%04d_%02d", year, month);
+    return buf;
+  }
+  std::string start() const {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-01T00:00:00.000Z", year, month);
+    return buf;
+  }
+};
+
+Month month_of(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return {tm.tm_year + 1900, tm.tm_mon + 1};
+}
+
+bool parse_partition(const std::string& name, Month& out) {
+  int y = 0, m = 0;
+  char tail = 0;
+  if (std::sscanf(name.c_str(), "audit_logs_%4d_%2d%c", &y, &m, &tail) != 2 || m < 1 || m > 12) return false;
+  out = {y, m};
+  return true;
+}
+
+std::vector<std::string> partitions(Connection& c) {
+  const auto rows = c.query(
+      "SELECT child.relname FROM pg_inherits i JOIN pg_class child ON child.oid = i.inhrelid "
+      "JOIN pg_class parent ON parent.oid = i.inhparent "
+      "WHERE parent.relname = 'audit_logs' AND parent.relnamespace = current_schema()::regnamespace");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < rows.rows.size(); ++i) out.push_back(rows.get<std::string>(i, 0));
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ensure_audit_partitions(Connection& c, std::chrono::system_clock::time_point now, int months_ahead) {
+  std::vector<std::string> created;
+  if (c.dialect() != Dialect::postgres) return created;
+  const auto existing = partitions(c);
+  Month m = month_of(now);
+  for (int i = 0; i <= months_ahead; ++i, m = m.next()) {
+    const auto name = m.name();
+    if (std::find(existing.begin(), existing.end(), name) != existing.end()) continue;
+    const auto from = m.start(), to = m.next().start();
+    c.begin_write();
+    try {
+      // Rows the default partition caught for this month move into the new partition.
+      c.exec_script(
+          "CREATE TEMP TABLE nsl_audit_move ON COMMIT DROP AS SELECT * FROM audit_logs_default "
+          "WHERE created_at >= '" +
+          from + "' AND created_at < '" + to +
+          "';"
+          "DELETE FROM audit_logs_default WHERE created_at >= '" +
+          from + "' AND created_at < '" + to +
+          "';"
+          "CREATE TABLE " +
+          name + " PARTITION OF audit_logs FOR VALUES FROM ('" + from + "') TO ('" + to +
+          "');"
+          "INSERT INTO audit_logs SELECT * FROM nsl_audit_move;");
+      c.commit();
+      created.push_back(name);
+    } catch (const DatabaseError& e) {
+      c.rollback();
+      // Another replica created it first.
+      if (e.kind() != DatabaseError::Kind::schema && e.kind() != DatabaseError::Kind::busy &&
+          e.kind() != DatabaseError::Kind::unique_violation) {
+        throw;
+      }
+    }
+  }
+  return created;
+}
+
+RetentionReport apply_retention(Connection& c, std::chrono::system_clock::time_point now, int audit_days) {
+  RetentionReport report;
+  const auto now_text = utc_text(now);
+  report.storage_expired =
+      c.query("DELETE FROM storage_data WHERE expires_at IS NOT NULL AND expires_at < $1", {now_text}).affected;
+  // Anybody may ask for a sign-in challenge, so nonces must not pile up. A revocation is kept a
+  // minute past its token's expiry (the verifier's leeway is 30 s).
+  report.identity_expired =
+      c.query("DELETE FROM wallet_nonces WHERE expires_at < $1", {now_text}).affected +
+      c.query("DELETE FROM refresh_tokens WHERE expires_at < $1", {now_text}).affected +
+      c.query("DELETE FROM revoked_tokens WHERE expires_at < $1", {utc_text(now - std::chrono::minutes(1))}).affected;
+  const auto cutoff_time = now - std::chrono::hours(24) * audit_days;
+  const auto cutoff = utc_text(cutoff_time);
+  if (c.dialect() == Dialect::postgres) {
+    for (const auto& name : partitions(c)) {
+      Month m{};
+      if (!parse_partition(name, m)) continue;
+      if (m.next().start() <= cutoff) {  // every record in it is older than the cutoff
+        c.exec_script("DROP TABLE IF EXISTS " + name);
+        report.partitions_dropped.push_back(name);
+      }
+    }
+    report.audit_rows = c.query("DELETE FROM audit_logs_default WHERE created_at < $1", {cutoff}).affected;
+  } else {
+    report.audit_rows = c.query("DELETE FROM audit_logs WHERE created_at < $1", {cutoff}).affected;
+  }
+  return report;
+}
+
+}  // namespace nsl::db

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nsl/http/types.hpp"
+
+namespace nsl::http {
+
+/// One route: verb, path pattern (`/v1/keys/{id}`), the service it belongs to (the `service`
+/// label of the HTTP metrics), the permission it needs (empty for public routes) and its handler.
+struct Route {
+  Verb verb;
+  std::string pattern;
+  std::string service;
+  std::string permission;
+  Handler handler;
+  bool is_public = false;     // health and metrics: no authentication
+  bool private_body = false;  // the audit trail never records this route's request body (it may hold clear data)
+};
+
+/// The outcome of matching a request against the routes.
+struct RouteMatch {
+  const Route* route = nullptr;                             // set on a match
+  std::vector<std::pair<std::string, std::string>> params;  // decoded path parameters
+  std::string allow;      // when the path exists but not for this verb: the verbs it has ("GET, HEAD")
+  bool bad_path = false;  // the path has a malformed percent-escape
+};
+
+/// Matches request paths against route patterns. Literal segments match exactly, `{name}`
+/// segments match one non-empty segment. HEAD is served by GET routes.
+class Router {
+ public:
+  /// Adds a route; throws std::logic_error for a duplicate verb + pattern.
+  void add(Route route);
+  RouteMatch match(Verb verb, std::string_view path) const;
+  const std::vector<Route>& routes() const noexcept { return routes_; }
+
+ private:
+  struct Compiled {
+    std::vector<std::string> segments;  // "{x}" marks a parameter
+  };
+  std::vector<Route> routes_;
+  std::vector<Compiled> compiled_;
+};
+
+}  // namespace nsl::http
