@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nsl/app/commands.hpp"
+#include "nsl/app/services.hpp"
 #include "nsl/core/build_info.hpp"
 #include "nsl/core/metrics.hpp"
 #include "nsl/core/strings.hpp"
@@ -21,7 +22,7 @@
 namespace nsl::app {
 
 int migrate(const config::Source& source, bool status_only, std::optional<int> target) {
-  const auto settings = config::load(source);
+  const auto settings = config::load(source, service_settings());
   metrics::Registry registry;
   auto s = settings;
   s.database.pool_size = 1;
@@ -59,16 +60,16 @@ int migrate(const config::Source& source, bool status_only, std::optional<int> t
 }
 
 int config_check(const config::Source& source) {
-  const auto settings = config::load(source);
+  const auto settings = config::load(source, service_settings());
   // Catch backend problems that configuration alone can reveal (e.g. a PostgreSQL string).
   (void)db::database_target(settings);
-  std::cout << config::to_masked_json(settings).dump(2) << "\n";
+  std::cout << config::to_masked_json(settings, service_settings()).dump(2) << "\n";
   std::fprintf(stderr, "configuration OK (environment %s)\n", settings.environment.c_str());
   return 0;
 }
 
 int admin_create(const config::Source& source, const std::string& name, const std::string& role_text) {
-  const auto settings = config::load(source);
+  const auto settings = config::load(source, service_settings());
   const auto role = identity::parse_role(role_text);
   if (!role) throw StartupError("--role must be admin, operator, user or auditor");
   metrics::Registry registry;
@@ -93,7 +94,7 @@ int admin_create(const config::Source& source, const std::string& name, const st
 }
 
 int audit_export(const config::Source& source, const std::string& from, const std::string& to, const std::string& principal) {
-  const auto settings = config::load(source);
+  const auto settings = config::load(source, service_settings());
   metrics::Registry registry;
   auto database = db::open_database(settings, registry);
   std::int64_t after = 0, total = 0;
@@ -152,7 +153,7 @@ void progress_line(const std::string& line) { std::fprintf(stderr, "  %s\n", lin
 }  // namespace
 
 int backup(const config::Source& source, const std::string& directory, int keep, int max_age_days) {
-  const auto settings = config::load(source);
+  const auto settings = config::load(source, service_settings());
   db::BackupOptions options;
   options.directory = directory;
   options.keep = keep;
@@ -167,7 +168,7 @@ int backup(const config::Source& source, const std::string& directory, int keep,
 }
 
 int restore(const config::Source& source, const std::string& file, bool force) {
-  const auto settings = config::load(source);
+  const auto settings = config::load(source, service_settings());
   std::fprintf(stderr, "nsl restore: starting\n");
   db::restore(db::database_target(settings), file, force, progress_line);
   std::fprintf(stderr, "nsl restore: done; start the servers again\n");
@@ -175,7 +176,7 @@ int restore(const config::Source& source, const std::string& file, bool force) {
 }
 
 int backup_verify(const config::Source& source, const std::string& file) {
-  const auto settings = config::load(source);
+  const auto settings = config::load(source, service_settings());
   const auto report = db::verify_backup(db::database_target(settings), file, progress_line);
   std::printf("schema version  %d\n", report.schema_version);
   for (const auto& [table, count] : report.counts) std::printf("%-15s %lld rows\n", table.c_str(), static_cast<long long>(count));
@@ -186,7 +187,7 @@ int backup_verify(const config::Source& source, const std::string& file) {
 }
 
 int retention_run(const config::Source& source) {
-  const auto settings = config::load(source);
+  const auto settings = config::load(source, service_settings());
   metrics::Registry registry;
   auto database = db::open_database(settings, registry);
   db::RetentionReport report;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nsl/app/commands.hpp"
+#include "nsl/app/services.hpp"
 #include "nsl/audit/writer.hpp"
 #include "nsl/core/build_info.hpp"
 #include "nsl/core/logging.hpp"
@@ -30,9 +31,12 @@
 #include "nsl/http/server.hpp"
 #include "nsl/http/tls.hpp"
 #include "nsl/identity/service.hpp"
+#include "nsl/identity/settings.hpp"
 #include "nsl/services/attestation/routes.hpp"
 #include "nsl/services/keys/routes.hpp"
+#include "nsl/services/keys/settings.hpp"
 #include "nsl/services/secrets/routes.hpp"
+#include "nsl/services/secrets/settings.hpp"
 
 namespace nsl::app {
 namespace {
@@ -94,7 +98,7 @@ identity::IdentitySettings identity_settings(const config::Settings& s, enclave:
   out.audience = s.jwt.audience.empty() ? "neo-service-layer" : s.jwt.audience;
   out.access_ttl = std::chrono::hours(24) * s.jwt.expiry_in_days;
   out.refresh_ttl = std::chrono::hours(24) * s.jwt.refresh_expiry_in_days;
-  out.api_keys_per_account = s.quotas.api_keys_per_account;
+  out.api_keys_per_account = s.get<identity::QuotaSettings>().api_keys_per_account;
   if (!s.jwt.secret.empty()) {
     out.keys.algorithm = "HS256";
     out.keys.hmac_secret.assign(s.jwt.secret.begin(), s.jwt.secret.end());
@@ -291,13 +295,13 @@ asio::awaitable<void> watch_configuration(config::Source source, SettingsStore& 
     fingerprint = now;
     config::Settings next;
     try {
-      next = config::load(source);
+      next = config::load(source, service_settings());
     } catch (const config::ConfigError& e) {
       log.error("configuration reload rejected; keeping the running settings", {{"errors", join(e.errors(), "; ")}});
       continue;
     }
     const auto running = store.get();
-    const auto restart = config::restart_required_changes(*running, next);
+    const auto restart = config::restart_required_changes(*running, next, service_settings());
     if (!restart.empty()) {
       log.warn("configuration changes that need a restart were not applied", {{"sections", join(restart, ", ")}});
     }
@@ -323,7 +327,7 @@ asio::awaitable<void> watch_configuration(config::Source source, SettingsStore& 
 
 int serve(const config::Source& source) {
   std::signal(SIGPIPE, SIG_IGN);
-  SettingsStore store(config::load(source));
+  SettingsStore store(config::load(source, service_settings()));
   const auto settings = store.get();
 
   log::Sink sink;
@@ -429,14 +433,13 @@ int serve(const config::Source& source) {
   }
   if (audit_writer) audit_writer->add_routes(router);
   services::attestation::add_routes(router, *enclave.client);
-  services::keys::add_routes(router, *database, *enclave.client, cache, settings->quotas.keys_per_account,
-                             settings->quotas.key_versions_kept);
-  services::secrets::SecretStore secrets(*database, *enclave.client, settings->quotas.secrets_per_account,
-                                         settings->quotas.secret_versions_kept);
-  services::storage::StorageSettings storage_settings;
-  storage_settings.max_keys = settings->storage.max_keys_per_owner;
-  storage_settings.max_bytes = settings->storage.max_bytes_per_owner;
-  services::storage::StorageService storage(*database, *enclave.client, cache, storage_settings, registry, sink.get("storage"));
+  const auto& key_quotas = settings->get<services::keys::Settings>();
+  services::keys::add_routes(router, *database, *enclave.client, cache, key_quotas.keys_per_account, key_quotas.versions_kept);
+  const auto& secret_quotas = settings->get<services::secrets::Settings>();
+  services::secrets::SecretStore secrets(*database, *enclave.client, secret_quotas.secrets_per_account,
+                                         secret_quotas.versions_kept);
+  services::storage::StorageService storage(*database, *enclave.client, cache, settings->get<services::storage::Settings>(),
+                                            registry, sink.get("storage"));
   storage.add_routes(router);
   secrets.add_routes(router);
 

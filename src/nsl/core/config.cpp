@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nsl/core/config_reader.hpp"
 #include "nsl/core/strings.hpp"
 
 extern char** environ;
@@ -21,9 +22,10 @@ namespace {
 using json = nlohmann::json;
 
 // Top-level keys an environment variable may address. Any other variable is not configuration.
+// The services' sections (SectionSpec) are addressable too.
 const char* const kSections[] = {"Logging",    "ConnectionStrings", "Jwt",     "RateLimiting", "Services",
                                  "Blockchain", "Security",          "Metrics", "Server",       "Database",
-                                 "Urls",       "Enclave",           "Cache",   "Storage",      "Quotas"};
+                                 "Urls",       "Enclave",           "Cache"};
 
 json* find_ci(json& obj, std::string_view key) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
@@ -56,163 +58,6 @@ void merge(json& dst, const json& src, const std::string& path, const std::strin
     }
   }
 }
-
-struct Errors {
-  std::vector<std::string> list;
-  const std::map<std::string, std::string>* origins = nullptr;
-  void add(const std::string& path, const std::string& message) {
-    std::string line = path + ": " + message;
-    if (origins) {
-      if (auto it = origins->find(to_lower(path)); it != origins->end()) line += " (from " + it->second + ")";
-    }
-    list.push_back(std::move(line));
-  }
-};
-
-std::string describe(const json& v) {
-  auto s = v.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
-
-// Walks one JSON object against the expected schema: every key it reads is marked, and finish()
-// reports the keys nobody read as unknown.
-class Reader {
- public:
-  Reader(const json* node, std::string path, Errors& errors) : node_(node), path_(std::move(path)), errors_(errors) {
-    if (node_ && !node_->is_object()) {
-      errors_.add(path_, "must be an object, got " + describe(*node_));
-      node_ = nullptr;
-    }
-  }
-
-  bool present() const { return node_ != nullptr; }
-
-  Reader section(std::string_view key) { return Reader(find(key), child(key), errors_); }
-
-  void string(std::string_view key, std::string& out) {
-    const json* v = find(key);
-    if (!v || v->is_null()) return;
-    if (!v->is_string()) return errors_.add(child(key), "must be a string, got " + describe(*v));
-    out = v->get<std::string>();
-  }
-
-  void boolean(std::string_view key, bool& out) {
-    const json* v = find(key);
-    if (!v || v->is_null()) return;
-    if (v->is_boolean()) {
-      out = v->get<bool>();
-      return;
-    }
-    if (v->is_string()) {
-      const auto s = to_lower(trim(v->get<std::string>()));
-      if (s == "true") {
-        out = true;
-        return;
-      }
-      if (s == "false") {
-        out = false;
-        return;
-      }
-    }
-    errors_.add(child(key), "must be true or false, got " + describe(*v));
-  }
-
-  template <class Int>
-  void integer(std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
-    const json* v = find(key);
-    if (!v || v->is_null()) return;
-    std::int64_t value = 0;
-    bool ok = false;
-    if (v->is_number_integer()) {
-      value = v->get<std::int64_t>();
-      ok = true;
-    } else if (v->is_number_unsigned()) {
-      const auto u = v->get<std::uint64_t>();
-      ok = u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-      value = static_cast<std::int64_t>(u);
-    } else if (v->is_string()) {
-      const auto s = trim(v->get_ref<const std::string&>());
-      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-      ok = ec == std::errc{} && p == s.data() + s.size() && !s.empty();
-    }
-    if (!ok) {
-      return errors_.add(child(key), "must be an integer between " + std::to_string(min) + " and " + std::to_string(max) +
-                                         ", got " + describe(*v));
-    }
-    if (value < min || value > max) {
-      return errors_.add(child(key), "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
-                                         std::to_string(value));
-    }
-    out = static_cast<Int>(value);
-  }
-
-  // A list given either as a JSON array of strings or as one comma-separated string
-  // (the only way to write a list in an environment variable).
-  void string_list(std::string_view key, std::vector<std::string>& out) {
-    const json* v = find(key);
-    if (!v || v->is_null()) return;
-    std::vector<std::string> items;
-    if (v->is_string()) {
-      for (auto part : split(v->get_ref<const std::string&>(), ",")) {
-        if (!trim(part).empty()) items.emplace_back(trim(part));
-      }
-    } else if (v->is_array()) {
-      for (const auto& e : *v) {
-        if (!e.is_string()) return errors_.add(child(key), "must be a list of strings, got " + describe(*v));
-        items.push_back(e.get<std::string>());
-      }
-    } else {
-      return errors_.add(child(key), "must be a list of strings, got " + describe(*v));
-    }
-    out = std::move(items);
-  }
-
-  // Keys of this object not consumed by name (for open-ended maps such as LogLevel).
-  template <class Fn>
-  void each_remaining(Fn&& fn) {
-    if (!node_) return;
-    for (auto it = node_->begin(); it != node_->end(); ++it) {
-      if (!is_consumed(it.key())) {
-        consumed_.push_back(it.key());
-        fn(it.key(), it.value(), child(it.key()));
-      }
-    }
-  }
-
-  void finish() {
-    if (!node_) return;
-    for (auto it = node_->begin(); it != node_->end(); ++it) {
-      if (!is_consumed(it.key())) errors_.add(child(it.key()), "unknown configuration key");
-    }
-  }
-
-  std::string child(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + ":" + std::string(key); }
-  Errors& errors() { return errors_; }
-  const json* find(std::string_view key) {
-    if (!node_) return nullptr;
-    for (auto it = node_->begin(); it != node_->end(); ++it) {
-      if (iequals(it.key(), key)) {
-        consumed_.push_back(it.key());
-        return &it.value();
-      }
-    }
-    return nullptr;
-  }
-
- private:
-  bool is_consumed(const std::string& key) const {
-    for (const auto& c : consumed_) {
-      if (c == key) return true;
-    }
-    return false;
-  }
-
-  const json* node_;
-  std::string path_;
-  Errors& errors_;
-  std::vector<std::string> consumed_;
-};
 
 void read_logging(Reader r, LoggingSettings& out) {
   auto levels = r.section("LogLevel");
@@ -418,6 +263,19 @@ void read_file(const std::string& path, json& merged, std::map<std::string, std:
 
 }  // namespace
 
+void read_integer(Reader& r, const std::string& key, int& out, std::int64_t min, std::int64_t max) {
+  r.integer(key, out, min, max);
+}
+void read_integer(Reader& r, const std::string& key, std::int64_t& out, std::int64_t min, std::int64_t max) {
+  r.integer(key, out, min, max);
+}
+void read_boolean(Reader& r, const std::string& key, bool& out) { r.boolean(key, out); }
+void read_string(Reader& r, const std::string& key, std::string& out) { r.string(key, out); }
+void report(Reader& r, const std::string& key, const std::string& message) { r.errors().add(key, message); }
+void set_json(json& j, const std::string& key, std::int64_t value) { j[key] = value; }
+void set_json(json& j, const std::string& key, bool value) { j[key] = value; }
+void set_json(json& j, const std::string& key, const std::string& value) { j[key] = value; }
+
 ConfigError::ConfigError(std::vector<std::string> errors)
     : StartupError("invalid configuration: " + join(errors, "; ")), errors_(std::move(errors)) {}
 
@@ -543,7 +401,7 @@ std::map<std::string, std::string> process_environment() {
   return out;
 }
 
-Settings load(const Source& source) {
+Settings load(const Source& source, const SectionSpecs& specs) {
   std::vector<std::string> errors;
   std::error_code ec;
   if (source.directory_required && !std::filesystem::is_directory(source.directory, ec)) {
@@ -563,6 +421,7 @@ Settings load(const Source& source) {
     const auto parts = split(key, "__");
     bool known = false;
     for (const char* s : kSections) known = known || iequals(parts[0], s);
+    for (const auto* spec : specs) known = known || iequals(parts[0], spec->section);
     if (!known) continue;
     json patch = json::object();
     json* cursor = &patch;
@@ -572,13 +431,13 @@ Settings load(const Source& source) {
     sources.push_back("environment variable " + name);
   }
   if (!errors.empty()) throw ConfigError(std::move(errors));
-  auto settings = from_json(merged, origins);
+  auto settings = from_json(merged, origins, specs);
   settings.environment = source.resolved_environment();
   settings.sources = std::move(sources);
   return settings;
 }
 
-Settings from_json(const json& doc, const std::map<std::string, std::string>& origins) {
+Settings from_json(const json& doc, const std::map<std::string, std::string>& origins, const SectionSpecs& specs) {
   Settings s;
   s.server.urls.push_back(ListenUrl{"http", "0.0.0.0", 5000, "http://0.0.0.0:5000"});
   Errors errors;
@@ -618,22 +477,16 @@ Settings from_json(const json& doc, const std::map<std::string, std::string>& or
     c.integer("LeaseMilliseconds", s.cache.lease_ms, 50, 10000);
     c.finish();
   }
-  {
-    auto st = root.section("Storage");
-    st.integer("MaxKeysPerOwner", s.storage.max_keys_per_owner, 1, 100000000);
-    int mib = static_cast<int>(s.storage.max_bytes_per_owner >> 20);
-    st.integer("MaxMegabytesPerOwner", mib, 1, 1024 * 1024);
-    s.storage.max_bytes_per_owner = static_cast<std::int64_t>(mib) << 20;
-    st.finish();
-  }
-  {
-    auto q = root.section("Quotas");
-    q.integer("KeysPerAccount", s.quotas.keys_per_account, 1, 10000000);
-    q.integer("SecretsPerAccount", s.quotas.secrets_per_account, 1, 10000000);
-    q.integer("SecretVersionsKept", s.quotas.secret_versions_kept, 1, 1000);
-    q.integer("KeyVersionsKept", s.quotas.key_versions_kept, 1, 1000);
-    q.integer("ApiKeysPerAccount", s.quotas.api_keys_per_account, 1, 100000);
-    q.finish();
+  // The services' sections; several specs may share one (each reads its own keys of `Quotas`).
+  std::map<std::string, std::vector<const SectionSpec*>> by_section;
+  for (const auto* spec : specs) by_section[to_lower(spec->section)].push_back(spec);
+  for (const auto& [name, list] : by_section) {
+    auto r = root.section(list.front()->section);
+    for (const auto* spec : list) {
+      if (s.modules.contains(spec->type)) throw std::logic_error("two settings specs for one type in " + spec->section);
+      s.modules[spec->type] = spec->read(r);
+    }
+    r.finish();
   }
   {
     auto m = root.section("Metrics");
@@ -682,7 +535,7 @@ std::string mask_connection_string(const std::string& value) {
   return out;
 }
 
-json to_masked_json(const Settings& s) {
+json to_masked_json(const Settings& s, const SectionSpecs& specs) {
   json j;
   j["Environment"] = s.environment;
   j["Sources"] = s.sources;
@@ -749,18 +602,18 @@ json to_masked_json(const Settings& s) {
                 {"L2TtlSeconds", s.cache.l2_ttl_seconds},
                 {"L1MaxEntries", s.cache.l1_max_entries},
                 {"LeaseMilliseconds", s.cache.lease_ms}};
-  j["Storage"] = {{"MaxKeysPerOwner", s.storage.max_keys_per_owner},
-                  {"MaxMegabytesPerOwner", s.storage.max_bytes_per_owner >> 20}};
-  j["Quotas"] = {{"KeysPerAccount", s.quotas.keys_per_account},
-                 {"SecretsPerAccount", s.quotas.secrets_per_account},
-                 {"SecretVersionsKept", s.quotas.secret_versions_kept},
-                 {"KeyVersionsKept", s.quotas.key_versions_kept},
-                 {"ApiKeysPerAccount", s.quotas.api_keys_per_account}};
   j["Metrics"] = {{"Port", s.metrics.port}};
+  for (const auto* spec : specs) {
+    const auto it = s.modules.find(spec->type);
+    if (it == s.modules.end()) continue;
+    auto& section = j[spec->section];
+    if (!section.is_object()) section = json::object();
+    spec->show(it->second.get(), section);
+  }
   return j;
 }
 
-std::vector<std::string> restart_required_changes(const Settings& running, const Settings& next) {
+std::vector<std::string> restart_required_changes(const Settings& running, const Settings& next, const SectionSpecs& specs) {
   std::vector<std::string> changed;
   if (!(running.server == next.server)) changed.emplace_back("Server/Urls");
   if (!(running.services == next.services)) changed.emplace_back("Services");
@@ -772,8 +625,15 @@ std::vector<std::string> restart_required_changes(const Settings& running, const
   if (!(running.enclave == next.enclave)) changed.emplace_back("Enclave");
   if (!(running.metrics == next.metrics)) changed.emplace_back("Metrics");
   if (!(running.cache == next.cache)) changed.emplace_back("Cache");
-  if (!(running.storage == next.storage)) changed.emplace_back("Storage");
-  if (!(running.quotas == next.quotas)) changed.emplace_back("Quotas");
+  for (const auto* spec : specs) {
+    const auto a = running.modules.find(spec->type);
+    const auto b = next.modules.find(spec->type);
+    if (a == running.modules.end() || b == next.modules.end()) continue;
+    if (!spec->same(a->second.get(), b->second.get()) &&
+        std::find(changed.begin(), changed.end(), spec->section) == changed.end()) {
+      changed.push_back(spec->section);
+    }
+  }
   return changed;
 }
 

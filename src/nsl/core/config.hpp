@@ -2,8 +2,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <typeindex>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -139,24 +143,6 @@ struct CacheSettings {
   bool operator==(const CacheSettings&) const = default;
 };
 
-/// `Storage`: quotas per owner (entries and bytes of values).
-struct StorageSettings {
-  int max_keys_per_owner = 10000;
-  std::int64_t max_bytes_per_owner = 100LL * 1024 * 1024;
-  bool operator==(const StorageSettings&) const = default;
-};
-
-/// `Quotas`: what one account may hold beyond storage (accounts made by wallet sign-in are
-/// anybody's, so every count a caller controls has a ceiling).
-struct QuotaSettings {
-  int keys_per_account = 1000;     // keys (each with all its versions)
-  int secrets_per_account = 1000;  // secret names
-  int secret_versions_kept = 10;   // versions of one secret; older ones are deleted
-  int key_versions_kept = 10;      // versions of one key; older ones (sealed material too) are deleted
-  int api_keys_per_account = 100;  // API keys not revoked
-  bool operator==(const QuotaSettings&) const = default;
-};
-
 /// `Metrics`: the Prometheus endpoint; `port` > 0 adds a listener that serves only metrics.
 struct MetricsSettings {
   int port = 0;
@@ -178,9 +164,123 @@ struct Settings {
   SecuritySettings security;
   EnclaveSettings enclave;
   CacheSettings cache;
-  StorageSettings storage;
-  QuotaSettings quotas;
   MetricsSettings metrics;
+  /// The sections the services own, read through their SectionSpec (by its settings type).
+  std::map<std::type_index, std::shared_ptr<const void>> modules;
+
+  /// A service's settings, read by the spec registered for `S`; throws std::logic_error when
+  /// no spec for `S` was given to load().
+  template <class S>
+  const S& get() const {
+    const auto it = modules.find(std::type_index(typeid(S)));
+    if (it == modules.end()) throw std::logic_error(std::string("no settings section registered for ") + typeid(S).name());
+    return *static_cast<const S*>(it->second.get());
+  }
+};
+
+class Reader;
+
+/// What Section<S> uses to read and show keys (defined with the Reader in config.cpp).
+void read_integer(Reader& r, const std::string& key, int& out, std::int64_t min, std::int64_t max);
+void read_integer(Reader& r, const std::string& key, std::int64_t& out, std::int64_t min, std::int64_t max);
+void read_boolean(Reader& r, const std::string& key, bool& out);
+void read_string(Reader& r, const std::string& key, std::string& out);
+/// Reports a problem with `key`.
+void report(Reader& r, const std::string& key, const std::string& message);
+void set_json(nlohmann::json& j, const std::string& key, std::int64_t value);
+void set_json(nlohmann::json& j, const std::string& key, bool value);
+void set_json(nlohmann::json& j, const std::string& key, const std::string& value);
+
+/// One key of a service's section, as documented (`docs/configuration.md`, `nsl config check`).
+struct KeyDoc {
+  std::string key;      // "Quotas:SecretsPerAccount"
+  std::string type;     // "integer 1..10000000", "boolean", "string"
+  std::string meaning;  // one line
+};
+
+/// A settings section a service owns (or its part of a shared one, such as `Quotas`): how its
+/// keys are read and checked, their defaults (those of a value-initialised `S`), how the values
+/// are shown with secrets masked, and whether a change applies without a restart. Services
+/// declare one with Section<S> and the application passes every service's spec to load(), so
+/// that core never lists a service's settings.
+struct SectionSpec {
+  std::string section;  // top-level key, "Storage"
+  std::type_index type;
+  std::vector<KeyDoc> keys;
+  std::function<std::shared_ptr<const void>(Reader&)> read;        // from the section's object, into a fresh S
+  std::function<void(const void*, nlohmann::json& section)> show;  // adds its keys
+  std::function<bool(const void*, const void*)> same;
+};
+using SectionSpecs = std::vector<const SectionSpec*>;
+
+/// Builds a SectionSpec for settings struct `S` key by key; each key names the member it sets,
+/// so a default is written once, in `S`.
+template <class S>
+class Section {
+ public:
+  explicit Section(std::string section) : section_(std::move(section)) {}
+
+  /// An integer key within [min, max].
+  template <class Int>
+  Section& integer(std::string key, Int S::*member, std::int64_t min, std::int64_t max, std::string meaning) {
+    fields_.push_back({key, [key, member, min, max](Reader& r, S& s) { read_integer(r, key, s.*member, min, max); },
+                       [key, member](const S& s, nlohmann::json& j) { set(j, key, static_cast<std::int64_t>(s.*member)); }});
+    docs_.push_back({section_ + ":" + key, "integer " + std::to_string(min) + ".." + std::to_string(max), std::move(meaning)});
+    return *this;
+  }
+  /// A boolean key.
+  Section& boolean(std::string key, bool S::*member, std::string meaning) {
+    fields_.push_back({key, [key, member](Reader& r, S& s) { read_boolean(r, key, s.*member); },
+                       [key, member](const S& s, nlohmann::json& j) { set(j, key, s.*member); }});
+    docs_.push_back({section_ + ":" + key, "boolean", std::move(meaning)});
+    return *this;
+  }
+  /// A string key; `secret` ones are shown masked.
+  Section& string(std::string key, std::string S::*member, std::string meaning, bool secret = false) {
+    fields_.push_back({key, [key, member](Reader& r, S& s) { read_string(r, key, s.*member); },
+                       [key, member, secret](const S& s, nlohmann::json& j) {
+                         set(j, key, secret && !(s.*member).empty() ? std::string("********") : s.*member);
+                       }});
+    docs_.push_back({section_ + ":" + key, "string", std::move(meaning)});
+    return *this;
+  }
+  /// A check across keys, run after they are read: returns an error for `key`, or nothing.
+  Section& check(std::string key, std::function<std::string(const S&)> fn) {
+    checks_.push_back({std::move(key), std::move(fn)});
+    return *this;
+  }
+
+  SectionSpec spec() const {
+    auto fields = fields_;
+    auto checks = checks_;
+    return SectionSpec{section_,
+                       std::type_index(typeid(S)),
+                       docs_,
+                       [fields, checks, section = section_](Reader& r) -> std::shared_ptr<const void> {
+                         auto s = std::make_shared<S>();
+                         for (const auto& f : fields) f.read(r, *s);
+                         for (const auto& [key, fn] : checks) {
+                           if (auto why = fn(*s); !why.empty()) report(r, section + ":" + key, why);
+                         }
+                         return s;
+                       },
+                       [fields](const void* p, nlohmann::json& j) {
+                         for (const auto& f : fields) f.show(*static_cast<const S*>(p), j);
+                       },
+                       [](const void* a, const void* b) { return *static_cast<const S*>(a) == *static_cast<const S*>(b); }};
+  }
+
+ private:
+  struct Field {
+    std::string key;
+    std::function<void(Reader&, S&)> read;
+    std::function<void(const S&, nlohmann::json&)> show;
+  };
+  static void set(nlohmann::json& j, const std::string& key, const auto& value) { set_json(j, key, value); }
+  std::string section_;
+  std::vector<Field> fields_;
+  std::vector<KeyDoc> docs_;
+  std::vector<std::pair<std::string, std::function<std::string(const S&)>>> checks_;
 };
 
 /// Every problem found in a configuration, one line each, naming the key and its source.
@@ -212,14 +312,16 @@ struct Source {
 /// The process environment as a map (for Source::env).
 std::map<std::string, std::string> process_environment();
 
-/// Reads and validates the configuration. Throws ConfigError listing every problem.
-Settings load(const Source& source);
+/// Reads and validates the configuration, the platform's sections and the services' `specs`.
+/// Throws ConfigError listing every problem.
+Settings load(const Source& source, const SectionSpecs& specs = {});
 
 /// Builds settings from one already-merged JSON document (tests, and load() itself).
-Settings from_json(const nlohmann::json& doc, const std::map<std::string, std::string>& origins = {});
+Settings from_json(const nlohmann::json& doc, const std::map<std::string, std::string>& origins = {},
+                   const SectionSpecs& specs = {});
 
 /// The effective configuration as JSON with secrets masked (`nsl config check`).
-nlohmann::json to_masked_json(const Settings& settings);
+nlohmann::json to_masked_json(const Settings& settings, const SectionSpecs& specs = {});
 
 /// Hides the password in an ADO.NET-style or URI connection string.
 std::string mask_connection_string(const std::string& value);
@@ -232,6 +334,6 @@ std::optional<ListenUrl> parse_listen_url(std::string_view text, std::string& wh
 
 /// The settings that may change while running (guide §6.3): log levels and rate limits. Returns
 /// the names of the sections that differ in anything else, which need a restart.
-std::vector<std::string> restart_required_changes(const Settings& running, const Settings& next);
+std::vector<std::string> restart_required_changes(const Settings& running, const Settings& next, const SectionSpecs& specs = {});
 
 }  // namespace nsl::config

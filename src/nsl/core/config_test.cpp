@@ -283,5 +283,89 @@ TEST(Config, OnlyLogLevelsAndRateLimitsReloadWithoutRestart) {
   EXPECT_EQ(changed, (std::vector<std::string>{"Services", "Metrics"}));
 }
 
+// Two services' settings, one of them sharing a section with a third (as `Quotas` is shared).
+struct AlphaSettings {
+  int limit = 7;
+  std::int64_t bytes = 1024;
+  bool enabled = true;
+  std::string token;
+  bool operator==(const AlphaSettings&) const = default;
+};
+struct BetaSettings {
+  int kept = 3;
+  bool operator==(const BetaSettings&) const = default;
+};
+struct GammaSettings {
+  int others = 5;
+  bool operator==(const GammaSettings&) const = default;
+};
+
+struct ServiceSections {
+  SectionSpec alpha =
+      Section<AlphaSettings>("Alpha")
+          .integer("Limit", &AlphaSettings::limit, 1, 100, "a limit")
+          .integer("Bytes", &AlphaSettings::bytes, 0, 1LL << 40, "bytes")
+          .boolean("Enabled", &AlphaSettings::enabled, "on or off")
+          .string("Token", &AlphaSettings::token, "a secret", true)
+          .check("Limit",
+                 [](const AlphaSettings& a) {
+                   return a.enabled || a.limit == 7 ? std::string() : std::string("may only change while enabled");
+                 })
+          .spec();
+  SectionSpec beta = Section<BetaSettings>("Shared").integer("Kept", &BetaSettings::kept, 1, 10, "kept").spec();
+  SectionSpec gamma = Section<GammaSettings>("Shared").integer("Others", &GammaSettings::others, 0, 9, "others").spec();
+  SectionSpecs all() const { return {&alpha, &beta, &gamma}; }
+};
+
+TEST(ServiceSettings, DefaultsComeFromTheStructAndKeysFromEveryOrigin) {
+  const ServiceSections sections;
+  TempDir dir;
+  dir.write("appsettings.json", R"({"alpha": {"LIMIT": 9}, "Shared": {"Others": 0}})");
+  Source src;
+  src.directory = dir.str();
+  src.env = {{"Shared__Kept", "4"}, {"Alpha__Token", "t0ps3cret"}, {"Unrelated__Key", "x"}};
+  const auto s = load(src, sections.all());
+  EXPECT_EQ(s.get<AlphaSettings>(), (AlphaSettings{9, 1024, true, "t0ps3cret"}));
+  EXPECT_EQ(s.get<BetaSettings>().kept, 4);
+  EXPECT_EQ(s.get<GammaSettings>().others, 0);
+  EXPECT_THROW((void)from_json(json::object()).get<AlphaSettings>(), std::logic_error);  // not registered
+  // Without the specs these sections are unknown: a service's keys are known only through it.
+  dir.write("appsettings.json", R"({"Shared": {"Kept": 2}})");
+  EXPECT_NE(errors_of([&] { (void)load(src); }).find("Shared: unknown configuration key"), std::string::npos);
+}
+
+TEST(ServiceSettings, EveryProblemNamesItsKey) {
+  const ServiceSections sections;
+  const auto errors = errors_of([&] {
+    (void)from_json(json::parse(R"({"Alpha": {"Limit": 0, "Enabled": "maybe", "Bogus": 1}, "Shared": {"Kept": 11, "Nope": 2}})"),
+                    {}, sections.all());
+  });
+  EXPECT_NE(errors.find("Alpha:Limit: must be between 1 and 100, got 0"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("Alpha:Enabled: must be true or false"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("Alpha:Bogus: unknown configuration key"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("Shared:Kept: must be between 1 and 10, got 11"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("Shared:Nope: unknown configuration key"), std::string::npos) << errors;
+  EXPECT_EQ(errors.find("Shared:Others"), std::string::npos) << errors;  // read by the other spec of the section
+  const auto cross =
+      errors_of([&] { (void)from_json(json::parse(R"({"Alpha": {"Limit": 5, "Enabled": false}})"), {}, sections.all()); });
+  EXPECT_NE(cross.find("Alpha:Limit: may only change while enabled"), std::string::npos) << cross;
+}
+
+TEST(ServiceSettings, ShownMaskedAndChangesNeedARestart) {
+  const ServiceSections sections;
+  const auto a = from_json(json::parse(R"({"Alpha": {"Token": "t0ps3cret"}})"), {}, sections.all());
+  const auto shown = to_masked_json(a, sections.all());
+  EXPECT_EQ(shown["Alpha"], json::parse(R"({"Limit": 7, "Bytes": 1024, "Enabled": true, "Token": "********"})"));
+  EXPECT_EQ(shown["Shared"], json::parse(R"({"Kept": 3, "Others": 5})"));
+  EXPECT_EQ(shown.dump().find("t0ps3cret"), std::string::npos);
+  const auto b = from_json(json::parse(R"({"Alpha": {"Token": "t0ps3cret"}, "Shared": {"Others": 1}})"), {}, sections.all());
+  EXPECT_EQ(restart_required_changes(a, b, sections.all()), (std::vector<std::string>{"Shared"}));
+  EXPECT_TRUE(restart_required_changes(a, a, sections.all()).empty());
+  const auto docs = sections.alpha.keys;
+  ASSERT_EQ(docs.size(), 4u);
+  EXPECT_EQ(docs[0].key, "Alpha:Limit");
+  EXPECT_EQ(docs[0].type, "integer 1..100");
+}
+
 }  // namespace
 }  // namespace nsl::config

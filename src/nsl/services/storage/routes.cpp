@@ -437,107 +437,110 @@ void StorageService::add_routes(http::Router& router) {
               }});
 
   // Store: create or replace (guide §13.3: POST /v1/storage/store/neo-n3 {key, value, encrypted}).
-  router.add(
-      {http::Verb::post, "/v1/storage/store/{chain}", "storage", "storage:write",
-       [this](http::Context& ctx) -> asio::awaitable<http::Response> {
-         const auto chain = valid_chain(ctx.param("chain"));
-         const auto body = body_of(ctx);
-         const auto k = body.find("key");
-         if (k == body.end() || !k->is_string()) throw field_error("key", "is required (a string)");
-         const auto key = valid_key(k->get<std::string>());
-         const auto v = body.find("value");
-         if (v == body.end() || v->is_null()) throw field_error("value", "is required (any JSON value but null)");
-         // Stored as sent, not as parsed: a number beyond 64 bits (an amount in wei) stays exact.
-         const auto clear = std::string(json_member_text(ctx.request.body(), "value").value_or(""));
-         if (clear.size() > kMaxValueBytes) throw field_error("value", "Data size cannot exceed 1MB");
-         bool encrypted = false;
-         if (const auto e = body.find("encrypted"); e != body.end()) {
-           if (!e->is_boolean()) throw field_error("encrypted", "must be true or false");
-           encrypted = e->get<bool>();
-         }
-         const bool level_given = body.contains("access_level");
-         const auto level = level_given ? access_level_of(body["access_level"]) : std::string("private");
-         const bool shared_given = body.contains("principals");
-         const auto shared = principals_of(body);
-         std::optional<std::string> expires;
-         if (const auto t = body.find("ttl_seconds"); t != body.end()) {
-           if (!t->is_number_integer() || t->get<std::int64_t>() < 1 || t->get<std::int64_t>() > kMaxTtlSeconds) {
-             throw field_error("ttl_seconds", "must be a whole number of seconds from 1 to 10 years");
-           }
-           expires = db::utc_now_text(std::chrono::seconds(t->get<std::int64_t>()));
-         }
-         std::optional<std::string> metadata;
-         if (const auto m = body.find("metadata"); m != body.end() && !m->is_null()) {
-           if (!m->is_object()) throw field_error("metadata", "must be a JSON object");
-           metadata = std::string(json_member_text(ctx.request.body(), "metadata").value_or("{}"));
-           if (metadata->size() > kMaxMetadataBytes) throw field_error("metadata", "must be at most 16 KiB");
-         }
-         const auto owner = owner_of(*ctx.principal, chain);
-         // Quotas: against the owner's usage counted at most 10 s ago plus this replica's
-         // writes since (several replicas writing for one owner at once may overshoot a little).
-         // When the value fits even as a new key, PostgreSQL's upsert reports only whether
-         // it created the entry, and a replacement counts its full size (an upper bound: no
-         // second index lookup for the old size); a write is refused only against an exact
-         // recount and the replaced entry's size looked up first.
-         const auto size = static_cast<std::int64_t>(clear.size());
-         auto usage = co_await usage_of(owner);
-         auto fits = [&] { return usage.keys + 1 <= settings_.max_keys && usage.bytes + size <= settings_.max_bytes; };
-         if (!fits()) usage = co_await usage_of(owner, true);
-         const bool from_upsert = fits() && db_.dialect() == db::Dialect::postgres;
-         bool exists = false;
-         std::int64_t old_size = 0;
-         if (!from_upsert) {
-           const auto previous = co_await db_.run([&](db::Connection& c) {
-             return c.query("SELECT size_bytes, deleted_at IS NULL FROM storage_data WHERE " + std::string(kOneEntry),
-                            {owner, key});
-           });
-           exists = !previous.empty() && previous.get<bool>(0, 1);
-           old_size = exists ? previous.get<std::int64_t>(0, 0) : 0;
-           if (usage.keys + (exists ? 0 : 1) > settings_.max_keys) {
-             throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(settings_.max_keys) + " keys is used up");
-           }
-           if (usage.bytes - old_size + size > settings_.max_bytes) {
-             throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(settings_.max_bytes) + " bytes is used up");
-           }
-         }
-         std::string stored = clear;
-         if (encrypted) {
-           const auto ciphertext = co_await encrypt(owner, key, clear);
-           stored = json(ciphertext).dump();
-         }
-         const auto now = db::utc_now_text();
-         const auto id = time_ordered_uuid();
-         // A deleted entry stored again is a new entry: a new id and creation time (it lists
-         // among the newest); a live one keeps both. The returned id therefore says whether
-         // the entry was created.
-         const auto upsert = db::Statement::insert_row(
-             upsert_shape(level_given, shared_given),
-             {id, owner, key, stored, std::int64_t{encrypted ? 1 : 0}, level, static_cast<std::int64_t>(clear.size()), now,
-              expires ? db::Value(*expires) : db::Value(nullptr), metadata ? db::Value(*metadata) : db::Value(nullptr),
-              db::Value(shared.dump())});
-         // Whether the entry was created comes from the upsert's own row, never from the
-         // lookup before it: a concurrent store of the same key may land in between.
-         const bool looked_up = !from_upsert;
-         const bool found = exists;
-         co_await cache_.write(cache_key(owner, key), [&]() -> asio::awaitable<void> {
-           const auto written = co_await db_.write(upsert);
-           exists = !written.empty() && written.get<std::string>(0, 2) != id;
-         });
-         // The replaced size is known only when the lookup saw what the upsert replaced;
-         // otherwise a replacement counts its full size (an upper bound, marked estimated).
-         const bool old_size_known = looked_up && found == exists;
-         adjust_usage(owner, exists ? 0 : 1, old_size_known ? size - old_size : size, exists && !old_size_known);
-         json out{{"key", key},
-                  {"owner", owner},
-                  {"chain", chain},
-                  {"size_bytes", clear.size()},
-                  {"encrypted", encrypted},
-                  {"created", !exists},
-                  {"updated_at", now},
-                  {"expires_at", expires ? json(*expires) : json(nullptr)}};
-         co_return http::json_response(200, out.dump());
-       },
-       false, true});
+  router.add({http::Verb::post, "/v1/storage/store/{chain}", "storage", "storage:write",
+              [this](http::Context& ctx) -> asio::awaitable<http::Response> {
+                const auto chain = valid_chain(ctx.param("chain"));
+                const auto body = body_of(ctx);
+                const auto k = body.find("key");
+                if (k == body.end() || !k->is_string()) throw field_error("key", "is required (a string)");
+                const auto key = valid_key(k->get<std::string>());
+                const auto v = body.find("value");
+                if (v == body.end() || v->is_null()) throw field_error("value", "is required (any JSON value but null)");
+                // Stored as sent, not as parsed: a number beyond 64 bits (an amount in wei) stays exact.
+                const auto clear = std::string(json_member_text(ctx.request.body(), "value").value_or(""));
+                if (clear.size() > kMaxValueBytes) throw field_error("value", "Data size cannot exceed 1MB");
+                bool encrypted = false;
+                if (const auto e = body.find("encrypted"); e != body.end()) {
+                  if (!e->is_boolean()) throw field_error("encrypted", "must be true or false");
+                  encrypted = e->get<bool>();
+                }
+                const bool level_given = body.contains("access_level");
+                const auto level = level_given ? access_level_of(body["access_level"]) : std::string("private");
+                const bool shared_given = body.contains("principals");
+                const auto shared = principals_of(body);
+                std::optional<std::string> expires;
+                if (const auto t = body.find("ttl_seconds"); t != body.end()) {
+                  if (!t->is_number_integer() || t->get<std::int64_t>() < 1 || t->get<std::int64_t>() > kMaxTtlSeconds) {
+                    throw field_error("ttl_seconds", "must be a whole number of seconds from 1 to 10 years");
+                  }
+                  expires = db::utc_now_text(std::chrono::seconds(t->get<std::int64_t>()));
+                }
+                std::optional<std::string> metadata;
+                if (const auto m = body.find("metadata"); m != body.end() && !m->is_null()) {
+                  if (!m->is_object()) throw field_error("metadata", "must be a JSON object");
+                  metadata = std::string(json_member_text(ctx.request.body(), "metadata").value_or("{}"));
+                  if (metadata->size() > kMaxMetadataBytes) throw field_error("metadata", "must be at most 16 KiB");
+                }
+                const auto owner = owner_of(*ctx.principal, chain);
+                // Quotas: against the owner's usage counted at most 10 s ago plus this replica's
+                // writes since (several replicas writing for one owner at once may overshoot a little).
+                // When the value fits even as a new key, PostgreSQL's upsert reports only whether
+                // it created the entry, and a replacement counts its full size (an upper bound: no
+                // second index lookup for the old size); a write is refused only against an exact
+                // recount and the replaced entry's size looked up first.
+                const auto size = static_cast<std::int64_t>(clear.size());
+                auto usage = co_await usage_of(owner);
+                auto fits = [&] {
+                  return usage.keys + 1 <= settings_.max_keys_per_owner && usage.bytes + size <= settings_.max_bytes_per_owner();
+                };
+                if (!fits()) usage = co_await usage_of(owner, true);
+                const bool from_upsert = fits() && db_.dialect() == db::Dialect::postgres;
+                bool exists = false;
+                std::int64_t old_size = 0;
+                if (!from_upsert) {
+                  const auto previous = co_await db_.run([&](db::Connection& c) {
+                    return c.query("SELECT size_bytes, deleted_at IS NULL FROM storage_data WHERE " + std::string(kOneEntry),
+                                   {owner, key});
+                  });
+                  exists = !previous.empty() && previous.get<bool>(0, 1);
+                  old_size = exists ? previous.get<std::int64_t>(0, 0) : 0;
+                  if (usage.keys + (exists ? 0 : 1) > settings_.max_keys_per_owner) {
+                    throw RequestError(ErrorKind::conflict,
+                                       "the quota of " + std::to_string(settings_.max_keys_per_owner) + " keys is used up");
+                  }
+                  if (usage.bytes - old_size + size > settings_.max_bytes_per_owner()) {
+                    throw RequestError(ErrorKind::conflict,
+                                       "the quota of " + std::to_string(settings_.max_bytes_per_owner()) + " bytes is used up");
+                  }
+                }
+                std::string stored = clear;
+                if (encrypted) {
+                  const auto ciphertext = co_await encrypt(owner, key, clear);
+                  stored = json(ciphertext).dump();
+                }
+                const auto now = db::utc_now_text();
+                const auto id = time_ordered_uuid();
+                // A deleted entry stored again is a new entry: a new id and creation time (it lists
+                // among the newest); a live one keeps both. The returned id therefore says whether
+                // the entry was created.
+                const auto upsert = db::Statement::insert_row(
+                    upsert_shape(level_given, shared_given),
+                    {id, owner, key, stored, std::int64_t{encrypted ? 1 : 0}, level, static_cast<std::int64_t>(clear.size()), now,
+                     expires ? db::Value(*expires) : db::Value(nullptr), metadata ? db::Value(*metadata) : db::Value(nullptr),
+                     db::Value(shared.dump())});
+                // Whether the entry was created comes from the upsert's own row, never from the
+                // lookup before it: a concurrent store of the same key may land in between.
+                const bool looked_up = !from_upsert;
+                const bool found = exists;
+                co_await cache_.write(cache_key(owner, key), [&]() -> asio::awaitable<void> {
+                  const auto written = co_await db_.write(upsert);
+                  exists = !written.empty() && written.get<std::string>(0, 2) != id;
+                });
+                // The replaced size is known only when the lookup saw what the upsert replaced;
+                // otherwise a replacement counts its full size (an upper bound, marked estimated).
+                const bool old_size_known = looked_up && found == exists;
+                adjust_usage(owner, exists ? 0 : 1, old_size_known ? size - old_size : size, exists && !old_size_known);
+                json out{{"key", key},
+                         {"owner", owner},
+                         {"chain", chain},
+                         {"size_bytes", clear.size()},
+                         {"encrypted", encrypted},
+                         {"created", !exists},
+                         {"updated_at", now},
+                         {"expires_at", expires ? json(*expires) : json(nullptr)}};
+                co_return http::json_response(200, out.dump());
+              },
+              false, true});
 
   // Reads: the owner's own entries, or another owner's shared with the caller or public.
   auto resolve = [this](http::Context& ctx, bool with_value) -> asio::awaitable<http::Response> {

@@ -17,14 +17,12 @@
 #include "nsl/db/database.hpp"
 #include "nsl/enclave/client.hpp"
 #include "nsl/http/router.hpp"
+#include "nsl/services/storage/settings.hpp"
 
 namespace nsl::services::storage {
 
 /// `Storage` settings: quotas per owner.
-struct StorageSettings {
-  std::int64_t max_keys = 10000;
-  std::int64_t max_bytes = 100LL * 1024 * 1024;
-};
+using StorageSettings = Settings;
 
 /// The Storage service (guide §7.2.2, §9.1.2, §13.3, §17.2): JSON values under keys in the
 /// owner's address space of a chain (`neo-n3` | `neo-x`).
