@@ -26,6 +26,7 @@
 #include "nsl/enclave/client.hpp"
 #include "nsl/enclave/supervisor.hpp"
 #include "nsl/http/health.hpp"
+#include "nsl/http/openapi.hpp"
 #include "nsl/http/pipeline.hpp"
 #include "nsl/http/router.hpp"
 #include "nsl/http/server.hpp"
@@ -147,7 +148,10 @@ void add_metrics_route(http::Router& router, metrics::Registry& registry) {
               [&registry](http::Context&) -> asio::awaitable<http::Response> {
                 co_return http::text_response(200, registry.render(), "text/plain; version=0.0.4; charset=utf-8");
               },
-              true});
+              true, false,
+              http::Doc{.summary = "Metrics in the Prometheus text format",
+                        .responses = {{200, R"({"type": "string"})"}},
+                        .content_type = "text/plain; version=0.0.4"}});
 }
 
 // Makes sure the schema is what this build expects before anything is served.
@@ -418,6 +422,7 @@ int serve(const config::Source& source) {
                                                : mode + " mode"};
                     }});
   health.register_routes(router);
+  http::add_openapi_route(router, {"Neo Service Layer", build_info::kVersion});
   add_metrics_route(router, registry);
   identity::IdentityService identity(*database, enclave.client.get(), identity_settings(*settings, *enclave.client),
                                      sink.get("identity"));

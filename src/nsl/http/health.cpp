@@ -81,9 +81,24 @@ asio::awaitable<nlohmann::json> Health::report() {
                  {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count()}};
 }
 
+namespace {
+constexpr const char* kStatus = R"({"type": "string", "enum": ["Healthy", "Degraded", "Unhealthy"]})";
+const std::string kLive = std::string(R"({"type": "object", "required": ["status"], "properties": {"status": )") + kStatus + "}}";
+const std::string kReady = std::string(R"({"type": "object", "required": ["status", "failing"], "properties": {"status": )") +
+                           kStatus + R"(, "failing": {"type": "array", "items": {"type": "string"}}}})";
+const std::string kReport =
+    std::string(
+        R"({"type": "object", "required": ["status", "failing", "checks", "version", "environment", "uptime_seconds"],)") +
+    R"("properties": {"status": )" + kStatus + R"(, "failing": {"type": "array", "items": {"type": "string"}},)" +
+    R"("checks": {"type": "object", "additionalProperties": {"type": "object", "required": ["status", "duration_ms", "description"],)" +
+    R"("properties": {"status": )" + kStatus + R"(, "duration_ms": {"type": "number"}, "description": {"type": "string"}}}},)" +
+    R"("version": {"type": "string"}, "environment": {"type": "string"}, "uptime_seconds": {"type": "integer"}}})";
+}  // namespace
+
 void Health::register_routes(Router& router) {
   router.add({Verb::get, "/health/live", "health", "",
-              [](Context&) -> asio::awaitable<Response> { co_return json_response(200, R"({"status":"Healthy"})"); }, true});
+              [](Context&) -> asio::awaitable<Response> { co_return json_response(200, R"({"status":"Healthy"})"); }, true, false,
+              Doc{.summary = "Liveness: the process answers", .responses = {{200, kLive}}}});
   router.add(
       {Verb::get, "/health/ready", "health", "",
        [this](Context&) -> asio::awaitable<Response> {
@@ -91,13 +106,16 @@ void Health::register_routes(Router& router) {
          const bool ok = r["status"] != "Unhealthy";
          co_return json_response(ok ? 200 : 503, nlohmann::json{{"status", r["status"]}, {"failing", r["failing"]}}.dump());
        },
-       true});
+       true, false,
+       Doc{.summary = "Readiness: 503 while a check is Unhealthy or the server shuts down",
+           .responses = {{200, kReady}, {503, kReady}}}});
   router.add({Verb::get, "/health", "health", "",
               [this](Context&) -> asio::awaitable<Response> {
                 auto r = co_await report();
                 co_return json_response(r["status"] == "Unhealthy" ? 503 : 200, r.dump());
               },
-              true});
+              true, false,
+              Doc{.summary = "Every check with its status and description", .responses = {{200, kReport}, {503, kReport}}}});
 }
 
 }  // namespace nsl::http

@@ -8,6 +8,20 @@
 
 namespace nsl::http {
 
+/// What the OpenAPI document (`GET /openapi.json`) says of a route. Schemas are JSON Schema
+/// (OpenAPI 3.1) as JSON text, written next to the handler. Problem answers (400, 401, 403, 413,
+/// 429, 503, 504) are added by the generator from the route's shape; `errors` names the others.
+struct Doc {
+  std::string summary = {};
+  std::string request = {};  // schema of the JSON request body; empty: the route takes none
+  /// Success answers: status and the schema of the JSON body ("" for an empty body).
+  std::vector<std::pair<int, std::string>> responses = {};
+  /// Query parameters: name and schema.
+  std::vector<std::pair<std::string, std::string>> query;
+  std::vector<int> errors;                        // further problem statuses (404, 409, ...)
+  std::string content_type = "application/json";  // of the success body
+};
+
 /// One route: verb, path pattern (`/v1/keys/{id}`), the service it belongs to (the `service`
 /// label of the HTTP metrics), the permission it needs (empty for public routes) and its handler.
 struct Route {
@@ -18,6 +32,7 @@ struct Route {
   Handler handler;
   bool is_public = false;     // health and metrics: no authentication
   bool private_body = false;  // the audit trail never records this route's request body (it may hold clear data)
+  Doc doc = {};               // its OpenAPI operation
 };
 
 /// The outcome of matching a request against the routes.

@@ -26,7 +26,11 @@ void add_routes(http::Router& router, enclave::EnclaveClient& enclave) {
                 const nlohmann::json body{{"report", answer["report"]}, {"signature", answer["signature"]}};
                 co_return http::json_response(200, body.dump());
               },
-              true});
+              true, false,
+              http::Doc{.summary = "An attestation report of the enclave, bound to the caller's nonce",
+                        .responses = {{200, R"({"type": "object", "required": ["report", "signature"],
+                                   "properties": {"report": {"type": "object"}, "signature": {"type": "string"}}})"}},
+                        .query = {{"nonce", R"({"type": "string", "pattern": "^([0-9a-fA-F]{2}){16,64}$"})"}}}});
 }
 
 }  // namespace nsl::services::attestation

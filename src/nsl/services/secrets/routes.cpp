@@ -44,6 +44,20 @@ std::string aad(const std::string& account, const std::string& name, std::int64_
   return crypto::to_hex(crypto::as_bytes(account + "/" + name + "/" + std::to_string(version)));
 }
 
+constexpr const char* kMetadata = R"({"type": "object", "required": ["name", "version", "bytes", "created_at"],
+  "properties": {"name": {"type": "string"}, "version": {"type": "integer", "minimum": 1},
+                 "bytes": {"type": "integer", "minimum": 1}, "created_at": {"type": "string"}}})";
+constexpr const char* kName = R"({"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]+$"})";
+constexpr const char* kValue = R"({"type": "string", "minLength": 1, "maxLength": 65536})";
+const std::string kCreate = std::string(R"({"type": "object", "required": ["name", "value"], "properties": {"name": )") + kName +
+                            R"(, "value": )" + kValue + "}}";
+const std::string kUpdate = std::string(R"({"type": "object", "required": ["value"], "properties": {"value": )") + kValue + "}}";
+const std::string kList =
+    std::string(R"({"type": "object", "required": ["secrets"], "properties": {"secrets": {"type": "array", "items": )") +
+    kMetadata + "}}}";
+const std::string kRevealed = std::string(R"({"type": "object", "required": ["name", "value"], "properties": {"name": )") +
+                              kName + R"(, "value": {"type": "string"}}})";
+
 json metadata(const db::Result& r, std::size_t i) {
   return {{"name", r.get<std::string>(i, 0)},
           {"version", r.get<std::int64_t>(i, 1)},
@@ -149,63 +163,77 @@ void SecretStore::add_routes(http::Router& router) {
   };
   router.add({http::Verb::post, "/v1/secrets", "secrets", "secrets:write",
               [store](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto body = body_of(ctx);
-                const auto it = body.find("name");
-                const auto name = valid_name(it != body.end() && it->is_string() ? it->get<std::string>() : std::string());
-                auto out = co_await store(ctx.principal->account_id, name, value_of(body), true);
-                co_return http::json_response(201, out.dump());
-              }});
+    const auto body = body_of(ctx);
+    const auto it = body.find("name");
+    const auto name = valid_name(it != body.end() && it->is_string() ? it->get<std::string>() : std::string());
+    auto out = co_await store(ctx.principal->account_id, name, value_of(body), true);
+    co_return http::json_response(201, out.dump());
+              }}, false, false, http::Doc{
+    "Create a secret (version 1)", kCreate, {{201, kMetadata}}, {}, { 409 }}
+});
   router.add({http::Verb::put, "/v1/secrets/{name}", "secrets", "secrets:write",
               [store](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto name = valid_name(ctx.param("name"));
-                auto out = co_await store(ctx.principal->account_id, name, value_of(body_of(ctx)), false);
-                co_return http::json_response(200, out.dump());
-              }});
+  const auto name = valid_name(ctx.param("name"));
+  auto out = co_await store(ctx.principal->account_id, name, value_of(body_of(ctx)), false);
+  co_return http::json_response(200, out.dump());
+              }}, false, false, http::Doc{
+  "Store a new version of a secret", kUpdate, {{200, kMetadata}}, {}, { 404, 409 }}
+  });
   router.add({http::Verb::get, "/v1/secrets", "secrets", "secrets:read-metadata",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto r = co_await db_.run([&](db::Connection& c) {
-                  return c.query(
-                      "SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND status = 'active' "
-                      "ORDER BY name",
-                      {ctx.principal->account_id});
-                });
-                json list = json::array();
-                for (std::size_t i = 0; i < r.rows.size(); ++i) list.push_back(metadata(r, i));
-                co_return http::json_response(200, json{{"secrets", list}}.dump());
-              }});
+  const auto r = co_await db_.run([&](db::Connection& c) {
+    return c.query(
+        "SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND status = 'active' "
+        "ORDER BY name",
+        {ctx.principal->account_id});
+  });
+  json list = json::array();
+  for (std::size_t i = 0; i < r.rows.size(); ++i) list.push_back(metadata(r, i));
+  co_return http::json_response(200, json{{"secrets", list}}.dump());
+              }}, false, false, http::Doc{
+  "List the caller's secrets (metadata only)", "", {
+    { 200, kList }
+  }}
+  });
   router.add({http::Verb::get, "/v1/secrets/{name}", "secrets", "secrets:read-metadata",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const std::string name(ctx.param("name"));
-                const auto r = co_await db_.run([&](db::Connection& c) {
-                  return c.query(
-                      "SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND name = $2 "
-                      "AND status = 'active'",
-                      {ctx.principal->account_id, name});
-                });
-                if (r.empty()) throw NotFound("no secret " + name);
-                co_return http::json_response(200, metadata(r, 0).dump());
-              }});
+  const std::string name(ctx.param("name"));
+  const auto r = co_await db_.run([&](db::Connection& c) {
+    return c.query(
+        "SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND name = $2 "
+        "AND status = 'active'",
+        {ctx.principal->account_id, name});
+  });
+  if (r.empty()) throw NotFound("no secret " + name);
+  co_return http::json_response(200, metadata(r, 0).dump());
+              }}, false, false, http::Doc{
+  "A secret's metadata", "", {{200, kMetadata}}, {}, { 404 }}
+  });
   router.add({http::Verb::post, "/v1/secrets/{name}/reveal", "secrets", "secrets:read",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const std::string name(ctx.param("name"));
-                auto v = co_await value(ctx.principal->account_id, name);
-                if (!v) throw NotFound("no secret " + name);
-                auto body = json{{"name", name}, {"value", *v}}.dump();
-                crypto::wipe(v->data(), v->size());
-                co_return http::json_response(200, std::move(body));
-              }});
+  const std::string name(ctx.param("name"));
+  auto v = co_await value(ctx.principal->account_id, name);
+  if (!v) throw NotFound("no secret " + name);
+  auto body = json{{"name", name}, {"value", *v}}.dump();
+  crypto::wipe(v->data(), v->size());
+  co_return http::json_response(200, std::move(body));
+              }}, false, false, http::Doc{
+  "Reveal the newest value of a secret", "", {{200, kRevealed}}, {}, { 404 }}
+  });
   router.add(
       {http::Verb::delete_, "/v1/secrets/{name}", "secrets", "secrets:write",
        [this](http::Context& ctx) -> asio::awaitable<http::Response> {
-         const std::string name(ctx.param("name"));
-         // In a write transaction: a new version committed while the delete waited for its
-         // rows is deleted too (on PostgreSQL the transaction is retried on a new snapshot).
-         const auto removed = co_await db_.transaction([&](db::Connection& c) {
-           return c.query("DELETE FROM secrets WHERE account_id = $1 AND name = $2", {ctx.principal->account_id, name}).affected;
-         });
-         if (removed == 0) throw NotFound("no secret " + name);
-         co_return http::Response{http::beast_http::status::no_content, 11};
-       }});
-}
+  const std::string name(ctx.param("name"));
+  // In a write transaction: a new version committed while the delete waited for its
+  // rows is deleted too (on PostgreSQL the transaction is retried on a new snapshot).
+  const auto removed = co_await db_.transaction([&](db::Connection& c) {
+    return c.query("DELETE FROM secrets WHERE account_id = $1 AND name = $2", {ctx.principal->account_id, name}).affected;
+  });
+  if (removed == 0) throw NotFound("no secret " + name);
+  co_return http::Response{http::beast_http::status::no_content, 11};
+       }}, false, false, http::Doc{
+  "Delete a secret and every version", "", {{204, ""}}, {}, { 404 }}
+  });
+  }
 
-}  // namespace nsl::services::secrets
+  }  // namespace nsl::services::secrets
