@@ -15,7 +15,7 @@ import pytest
 import requests
 
 BINARY = str(Path(os.environ.get("NSL_BINARY")
-                  or Path(__file__).resolve().parents[2] / "build" / "src" / "app" / "nsl").resolve())
+                  or Path(__file__).resolve().parents[2] / "build" / "bin" / "nsl").resolve())
 
 
 PG_URL = os.environ.get("NSL_TEST_PG_URL")

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("NSL_BUILD_DIR") or ROOT / "build")
-CODEC = BUILD / "src" / "chain" / "neo" / "nsl_neo_codec"
+CODEC = BUILD / "src" / "nsl" / "chain" / "neo" / "nsl_neo_codec"
 
 
 def run_codec(requests):

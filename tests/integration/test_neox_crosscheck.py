@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("NSL_BUILD_DIR") or ROOT / "build")
-CODEC = BUILD / "src" / "chain" / "neox" / "nsl_neox_codec"
+CODEC = BUILD / "src" / "nsl" / "chain" / "neox" / "nsl_neox_codec"
 JS = ROOT / "tests" / "js"
 
 
