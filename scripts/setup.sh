@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   cmake ninja-build ccache g++ pkg-config clang-format clang-tidy
   libboost1.81-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libssl-dev libgtest-dev
-  libsecp256k1-dev libcrypto++-dev libcurl4-openssl-dev libseccomp-dev libpq-dev libhiredis-dev libmimalloc-dev libgmp-dev
+  libsecp256k1-dev libcrypto++-dev libcurl4-openssl-dev libseccomp-dev libpq-dev libhiredis-dev libmimalloc-dev
   postgresql redis-server
   gdb openssl
   python3 python3-pip sqlite3 curl wrk

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from conftest import at_once
+from p256_verifiers import assert_low_s, split_neo_signed, verify_neo_transactions, verify_with_openssl
 from test_identity import admin_key, post, sign
 
 # Every test here runs on SQLite and on PostgreSQL.
@@ -61,13 +62,16 @@ def test_neo_n3_keys_give_neon_core_addresses_and_signatures(server):
     independent = check("neo-n3", key["public_key"], message, s["signature"])
     assert independent["address"] == key["addresses"]["neo_n3"]["address"]
     assert independent["valid"] is True
-    # A raw digest signature, checked with Python's cryptography.
+    verify_with_openssl(key["public_key"], bytes.fromhex(s["signature"]), message=message.encode())
+    # A raw digest signature, checked with Python's cryptography and openssl.
     digest = hashlib.sha256(b"digest me").digest()
     s = api(server, "POST", f"/v1/keys/{key['id']}/sign", server.admin, {"digest": digest.hex()}).json()
     sig = bytes.fromhex(s["signature"])
+    assert_low_s(sig)
     pub = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes.fromhex(key["public_key"]))
     pub.verify(utils.encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")), digest,
                ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+    verify_with_openssl(key["public_key"], sig, digest=digest)
     v = api(server, "POST", f"/v1/keys/{key['id']}/verify", server.admin, {"digest": digest.hex(), "signature": s["signature"]})
     assert v.json() == {"valid": True}
     v = api(server, "POST", f"/v1/keys/{key['id']}/verify", server.admin, {"digest": "00" * 32, "signature": s["signature"]})
@@ -218,7 +222,7 @@ def independent(request):
                                      capture_output=True, text=True, check=True, cwd=JS, timeout=60).stdout)
 
 
-def test_neo_n3_transactions_signed_through_the_api_are_neon_cores_bytes(server):
+def test_neo_n3_transactions_signed_through_the_api_match_neon_core(server):
     imported = api(server, "POST", "/v1/keys/import", server.admin,
                    {"name": "validator", "kind": "secp256r1", "private_key": VALIDATOR}).json()
     expected = independent({"op": "build", "neo": {"private_key": VALIDATOR, "magic": PRIVNET_MAGIC}})["neo"]
@@ -226,21 +230,32 @@ def test_neo_n3_transactions_signed_through_the_api_are_neon_cores_bytes(server)
             {"network": PRIVNET_MAGIC, "transaction": expected["unsigned"]})
     assert r.status_code == 200, r.text
     signed = r.json()
-    # RFC 6979 signatures are deterministic: the signed bytes are neon-core's, byte for byte.
-    assert signed["transaction"] == expected["signed"]
+    # The nonce is random: the signed bytes are neon-core's but for the 64 bytes of the signature,
+    # which neon-core, Python's cryptography and openssl verify.
+    theirs = split_neo_signed(expected["unsigned"], expected["signed"])
+
+    def like_neon(transaction):
+        ours = split_neo_signed(expected["unsigned"], transaction)
+        assert (ours[0], ours[2]) == (theirs[0], theirs[2]), (transaction, expected["signed"])
+        verify_neo_transactions([(transaction, expected["unsigned"], expected["hash"], PRIVNET_MAGIC,
+                                  imported["public_key"])])
+        return ours[1]
+    like_neon(signed["transaction"])
     assert signed["hash"] == "0x" + expected["hash"]
     assert signed["complete"] is True and signed["signer"] == imported["addresses"]["neo_n3"]["address"]
     # A transaction that carries a witness already gets it replaced, not duplicated.
     again = api(server, "POST", f"/v1/keys/{imported['id']}/sign-transaction", server.admin,
                 {"network": PRIVNET_MAGIC, "transaction": expected["signed"]}).json()
-    assert again["transaction"] == expected["signed"]
+    assert like_neon(again["transaction"]) != theirs[1]  # a fresh signature (its nonce is random)
 
     # A key only the enclave has ever held: neon-core verifies the witness for that network only.
     created = api(server, "POST", "/v1/keys", server.admin, {"name": "neo-fresh", "kind": "secp256r1"}).json()
-    unsigned = independent({"op": "build", "neo": {"address": created["addresses"]["neo_n3"]["address"],
-                                                   "magic": 860833102}})["neo"]["unsigned"]
+    built = independent({"op": "build", "neo": {"address": created["addresses"]["neo_n3"]["address"],
+                                                "magic": 860833102}})["neo"]
+    unsigned = built["unsigned"]
     signed = api(server, "POST", f"/v1/keys/{created['id']}/sign-transaction", server.admin,
                  {"network": 860833102, "transaction": unsigned}).json()
+    verify_neo_transactions([(signed["transaction"], unsigned, built["hash"], 860833102, created["public_key"])])
     check_request = {"op": "check", "neo": {"transaction": signed["transaction"], "magic": 860833102,
                                             "public_key": created["public_key"]}}
     checked = independent(check_request)["neo"]

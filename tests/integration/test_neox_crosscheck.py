@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("NSL_BUILD_DIR") or ROOT / "build")
-CODEC = BUILD / "src" / "chain" / "neox" / "nsl_neox_codec"
+CODEC = BUILD / "src" / "nsl" / "chain" / "neox" / "nsl_neox_codec"
 JS = ROOT / "tests" / "js"
 
 
@@ -40,6 +40,7 @@ def test_encoding_and_signatures_match_ethers(seed):
     assert len(txs) == 200
     assert {t["type"] for t in txs} == {0, 2}
     ours = run_codec(txs)
+    assert len(ours) == len(txs)
     for tx, mine in zip(txs, ours):
         assert "error" not in mine, (tx, mine)
         for field in ("unsigned", "sighash", "signed", "hash", "from"):
@@ -49,6 +50,7 @@ def test_encoding_and_signatures_match_ethers(seed):
 def test_decoder_recovers_the_signer_of_ethers_transactions():
     txs = ethers_transactions(200, 99)
     decoded = run_codec([{"op": "decode", "raw": t["expect"]["signed"]} for t in txs])
+    assert len(decoded) == len(txs)
     for tx, d in zip(txs, decoded):
         assert "error" not in d, (tx, d)
         assert d["from"] == tx["expect"]["from"]
@@ -65,7 +67,7 @@ def test_decoder_rejects_tampered_and_truncated_bytes():
         {"op": "decode", "raw": raw + "00"},                                 # trailing byte
         {"op": "decode", "raw": "0x03" + raw[4:]},                           # unknown type
     ])
-    assert all("error" in r for r in results), results
+    assert len(results) == 3 and all("error" in r for r in results), results
     # A flipped bit in the payload still decodes, but to another sender: signatures bind the bytes.
     flipped = raw[:-70] + format(int(raw[-70], 16) ^ 1, "x") + raw[-69:]
     r = run_codec([{"op": "decode", "raw": flipped}])[0]
@@ -82,6 +84,7 @@ def test_abi_encoding_matches_ethers_for_random_types_and_values(seed):
     assert any("[]" in t for c in cases for t in c["types"])  # dynamic arrays were generated
     assert any(t.startswith("(") for c in cases for t in c["types"])  # and tuples
     ours = run_codec(cases)
+    assert len(ours) == len(cases)
     for case, mine in zip(cases, ours):
         assert "error" not in mine, (case, mine)
         assert mine["encoded"] == case["encoded"], case

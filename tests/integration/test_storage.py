@@ -381,7 +381,9 @@ def test_concurrent_stores_of_one_key_learn_once_that_they_created_it(server):
         return "POST", "/v1/storage/store/neo-n3", me, body
 
     for attempt in range(3):  # three waves, so that some stores meet others in one transaction
-        done = [(k, n, r) for (k, n), r in zip(jobs, at_once(server.url, [store(job) for job in jobs]))]
+        answers = at_once(server.url, [store(job) for job in jobs])
+        assert len(answers) == len(jobs)
+        done = [(k, n, r) for (k, n), r in zip(jobs, answers)]
         assert all(r.status_code == 200 for _, _, r in done), [r.text for _, _, r in done if r.status_code != 200]
         created = {k: sum(r.json()["created"] for kk, _, r in done if kk == k) for k in keys}
         assert created == {k: 1 if attempt == 0 and k != "open" else 0 for k in keys}, created

@@ -11,8 +11,8 @@ namespace nsl::crypto::p256 {
 bool is_valid_private_key(ByteView key);
 /// The 33-byte compressed public key. Throws std::invalid_argument for an invalid key.
 std::array<std::uint8_t, 33> public_key(ByteView private_key);
-/// ECDSA over SHA-256(message): nonce from RFC 6979 (HMAC-SHA256), low-S, 64 bytes r||s, as
-/// Neo N3 CheckSig verifies and as neon-js produces byte for byte.
+/// ECDSA over SHA-256(message), OpenSSL's, with its random nonce; low-S, 64 bytes r||s, as Neo N3
+/// CheckSig verifies. Two signatures of one message differ.
 std::array<std::uint8_t, 64> sign(ByteView private_key, ByteView message);
 /// The same over a SHA-256 digest computed elsewhere.
 std::array<std::uint8_t, 64> sign_digest(ByteView private_key, const Hash256& digest);

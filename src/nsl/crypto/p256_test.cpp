@@ -1,169 +1,157 @@
-// secp256r1 signing checked against two independent implementations: the arithmetic modulo n and
-// p (src/nsl/crypto/p256_modular.cpp) against OpenSSL's BIGNUM on edge and random values, and whole
-// signatures byte for byte against Crypto++'s RFC 6979 ECDSA (normalised to low S).
+// secp256r1 signatures checked by an independent implementation: Crypto++ derives the public key
+// from the private one and verifies every signature; signatures Crypto++ makes (high or low S)
+// are checked with ours. Nonces are OpenSSL's and random, so signatures are compared by
+// verification, never byte for byte.
 #include <gtest/gtest.h>
 
 #include <cryptopp/eccrypto.h>
 #include <cryptopp/oids.h>
 #include <cryptopp/osrng.h>
 #include <cryptopp/sha.h>
-#include <openssl/bn.h>
 #include <openssl/rand.h>
 
-#include <memory>
-#include <stdexcept>
-#include <vector>
+#include <set>
+#include <string>
 
 #include "nsl/crypto/bytes.hpp"
 #include "nsl/crypto/hash.hpp"
 #include "nsl/crypto/p256.hpp"
-#include "nsl/crypto/p256_modular.hpp"
 
 namespace nsl::crypto {
 namespace {
 
-namespace order = p256::order;
-
-struct BnFree {
-  void operator()(BIGNUM* b) const noexcept { BN_free(b); }
-};
-using Bn = std::unique_ptr<BIGNUM, BnFree>;
-struct CtxFree {
-  void operator()(BN_CTX* c) const noexcept { BN_CTX_free(c); }
-};
+using Ecdsa = CryptoPP::ECDSA<CryptoPP::ECP, CryptoPP::SHA256>;
 
 Bytes hex(std::string_view h) { return from_hex(h).value(); }
 
-Bn to_bn(const order::Limbs& v) {
-  std::uint8_t be[32];
-  order::to_be(v, be);
-  return Bn(BN_bin2bn(be, 32, nullptr));
+const CryptoPP::Integer& order() {
+  static const CryptoPP::Integer n =
+      CryptoPP::DL_GroupParameters_EC<CryptoPP::ECP>(CryptoPP::ASN1::secp256r1()).GetSubgroupOrder();
+  return n;
 }
 
-order::Limbs from_bn(const BIGNUM* v) {
-  std::uint8_t be[32];
-  EXPECT_EQ(BN_bn2binpad(v, be, 32), 32);
-  return order::from_be(be);
-}
-
-order::Limbs random_below_n() {
+Bytes random_key() {
   while (true) {
-    std::uint8_t be[32];
-    EXPECT_EQ(RAND_bytes(be, 32), 1);
-    const auto v = order::from_be(be);
-    if (order::below_n(v) && !order::is_zero(v)) return v;
+    Bytes key(32);
+    EXPECT_EQ(RAND_bytes(key.data(), 32), 1);
+    if (p256::is_valid_private_key(key)) return key;
   }
 }
 
-TEST(P256Order, MatchesBignumOnEdgesAndRandomValues) {
-  std::unique_ptr<BN_CTX, CtxFree> ctx(BN_CTX_new());
-  const auto n = to_bn(order::kN);
-  std::vector<order::Limbs> values;
-  for (std::uint64_t small : {1ULL, 2ULL, 3ULL, 0xFFFFFFFFFFFFFFFFULL}) values.push_back({small, 0, 0, 0});
-  for (std::uint64_t minus : {1ULL, 2ULL, 3ULL}) values.push_back(order::negate({minus, 0, 0, 0}));
-  values.push_back({0, 0, 0, 0x8000000000000000ULL});
-  values.push_back({0, 0, 0xFFFFFFFFFFFFFFFFULL, 0x7FFFFFFF80000000ULL});  // about n/2
-  values.push_back({0xFFFFFFFFFFFFFFFFULL, 0xFFFFFFFFFFFFFFFFULL, 0xFFFFFFFFFFFFFFFFULL, 0xFFFFFFFEFFFFFFFFULL});
-  for (int i = 0; i < 300; ++i) values.push_back(random_below_n());
-
-  const auto half = Bn(BN_dup(n.get()));
-  ASSERT_EQ(BN_rshift1(half.get(), n.get()), 1);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const auto& a = values[i];
-    const auto& b = values[(i * 7 + 3) % values.size()];
-    const auto A = to_bn(a), B = to_bn(b);
-    Bn expect(BN_new());
-    ASSERT_EQ(BN_mod_mul(expect.get(), A.get(), B.get(), n.get(), ctx.get()), 1);
-    EXPECT_EQ(order::mul(a, b), from_bn(expect.get())) << i;
-    ASSERT_EQ(BN_mod_add(expect.get(), A.get(), B.get(), n.get(), ctx.get()), 1);
-    EXPECT_EQ(order::add(a, b), from_bn(expect.get())) << i;
-    Bn inv(BN_mod_inverse(nullptr, A.get(), n.get(), ctx.get()));
-    ASSERT_TRUE(inv);
-    EXPECT_EQ(order::inverse(a), from_bn(inv.get())) << i;
-    EXPECT_EQ(order::inverse_vartime(a), from_bn(inv.get())) << i;
-    ASSERT_EQ(BN_sub(expect.get(), n.get(), A.get()), 1);
-    EXPECT_EQ(order::negate(a), from_bn(expect.get())) << i;
-    EXPECT_EQ(order::above_half_n(a), BN_cmp(A.get(), half.get()) > 0) << i;
-  }
-  // reduce: values in [n, 2^256) lose exactly one n; values below n are unchanged.
-  const order::Limbs top = {~0ULL, ~0ULL, ~0ULL, ~0ULL};
-  Bn top_minus_n(BN_new());
-  ASSERT_EQ(BN_sub(top_minus_n.get(), to_bn(top).get(), n.get()), 1);
-  EXPECT_EQ(order::reduce(top), from_bn(top_minus_n.get()));
-  EXPECT_TRUE(order::is_zero(order::reduce(order::kN)));
-  EXPECT_FALSE(order::below_n(order::kN));
-  EXPECT_EQ(order::reduce(values[5]), values[5]);
+// Crypto++'s public key for our private key, and its compressed encoding.
+Ecdsa::PublicKey theirs_public(const Bytes& key) {
+  Ecdsa::PrivateKey priv;
+  priv.Initialize(CryptoPP::ASN1::secp256r1(), CryptoPP::Integer(key.data(), key.size()));
+  Ecdsa::PublicKey pub;
+  priv.MakePublicKey(pub);
+  return pub;
 }
 
-TEST(P256Field, MatchesBignumOnEdgesAndRandomValues) {
-  namespace field = p256::field;
-  std::unique_ptr<BN_CTX, CtxFree> ctx(BN_CTX_new());
-  const auto p = to_bn(field::kP);
-  std::vector<p256::Limbs> values;
-  for (std::uint64_t small : {1ULL, 2ULL, 3ULL, 0xFFFFFFFFFFFFFFFFULL}) values.push_back({small, 0, 0, 0});
-  for (std::uint64_t minus : {1ULL, 2ULL, 3ULL}) {
-    p256::Limbs v = field::kP;
-    v[0] -= minus;
-    values.push_back(v);
-  }
-  values.push_back({0, 0, 0, 0x8000000000000000ULL});
-  values.push_back({0, 0xFFFFFFFF00000000ULL, 0xFFFFFFFFFFFFFFFFULL, 0xFFFFFFFF00000000ULL});  // just below p
-  for (int i = 0; i < 300; ++i) {
-    std::uint8_t be[32];
-    ASSERT_EQ(RAND_bytes(be, sizeof be), 1);
-    const auto v = field::reduce(p256::from_be(be));
-    if (!p256::is_zero(v)) values.push_back(v);
-  }
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const auto& a = values[i];
-    const auto& b = values[(i * 7 + 3) % values.size()];
-    ASSERT_TRUE(field::below_p(a)) << i;
-    const auto A = to_bn(a), B = to_bn(b);
-    Bn expect(BN_new());
-    ASSERT_EQ(BN_mod_mul(expect.get(), A.get(), B.get(), p.get(), ctx.get()), 1);
-    EXPECT_EQ(field::mul(a, b), from_bn(expect.get())) << i;
-    Bn inv(BN_mod_inverse(nullptr, A.get(), p.get(), ctx.get()));
-    ASSERT_TRUE(inv);
-    EXPECT_EQ(field::inverse_vartime(a), from_bn(inv.get())) << i;
-  }
-  // reduce: values in [p, 2^256) lose exactly one p.
-  const p256::Limbs top = {~0ULL, ~0ULL, ~0ULL, ~0ULL};
-  Bn top_minus_p(BN_new());
-  ASSERT_EQ(BN_sub(top_minus_p.get(), to_bn(top).get(), p.get()), 1);
-  EXPECT_EQ(field::reduce(top), from_bn(top_minus_p.get()));
-  EXPECT_TRUE(p256::is_zero(field::reduce(field::kP)));
-  EXPECT_FALSE(field::below_p(field::kP));
-  EXPECT_THROW(field::inverse_vartime({0, 0, 0, 0}), std::invalid_argument);
+Bytes compressed(const Ecdsa::PublicKey& pub) {
+  const auto& params = pub.GetGroupParameters();
+  Bytes out(params.GetCurve().EncodedPointSize(true));
+  params.GetCurve().EncodePoint(out.data(), pub.GetPublicElement(), true);
+  return out;
 }
 
-TEST(P256Sign, MatchesCryptoppRfc6979) {
-  CryptoPP::AutoSeededRandomPool rng;
+bool theirs_verify(const Ecdsa::PublicKey& pub, ByteView message, ByteView signature) {
+  Ecdsa::Verifier verifier(pub);
+  return verifier.VerifyMessage(message.data(), message.size(), signature.data(), signature.size());
+}
+
+TEST(P256Sign, CryptoppVerifiesEverySignature) {
   for (int i = 0; i < 200; ++i) {
-    std::uint8_t key_be[32];
-    order::to_be(random_below_n(), key_be);
-    const Bytes key(key_be, key_be + 32);
+    const auto key = random_key();
     Bytes message(static_cast<std::size_t>(i) + 1);
     ASSERT_EQ(RAND_bytes(message.data(), static_cast<int>(message.size())), 1);
-
-    CryptoPP::ECDSA_RFC6979<CryptoPP::ECP, CryptoPP::SHA256>::PrivateKey theirs_key;
-    theirs_key.Initialize(CryptoPP::ASN1::secp256r1(), CryptoPP::Integer(key_be, 32));
-    CryptoPP::ECDSA_RFC6979<CryptoPP::ECP, CryptoPP::SHA256>::Signer signer(theirs_key);
-    Bytes theirs(signer.MaxSignatureLength());
-    ASSERT_EQ(signer.SignMessage(rng, message.data(), message.size(), theirs.data()), 64U);
-    // Crypto++ does not normalise S; ours is always the low one.
-    auto s = order::from_be(theirs.data() + 32);
-    if (order::above_half_n(s)) s = order::negate(s);
-    order::to_be(s, theirs.data() + 32);
-    theirs.resize(64);
-
-    const auto ours = p256::sign(key, message);
-    ASSERT_EQ(to_hex(ByteView(ours.data(), ours.size())), to_hex(theirs)) << "key " << to_hex(key);
+    const auto theirs = theirs_public(key);
     const auto pub = p256::public_key(key);
-    EXPECT_TRUE(p256::verify(pub, message, ours));
-    auto tampered = ours;
-    tampered[40] ^= 0x01;
+    ASSERT_EQ(to_hex(pub), to_hex(compressed(theirs))) << "key " << to_hex(key);
+
+    const auto sig = p256::sign(key, message);
+    EXPECT_TRUE(theirs_verify(theirs, message, sig)) << "key " << to_hex(key) << " message " << to_hex(message);
+    EXPECT_TRUE(p256::verify(pub, message, sig));
+    // sign_digest is the same signature over a digest computed elsewhere.
+    const auto over_digest = p256::sign_digest(key, sha256(message));
+    EXPECT_TRUE(theirs_verify(theirs, message, over_digest));
+    // Low S, as Neo's nodes and neon-js produce: 0 < s <= n / 2, and 0 < r < n.
+    for (const auto& s : {sig, over_digest}) {
+      const CryptoPP::Integer r_value(s.data(), 32), s_value(s.data() + 32, 32);
+      EXPECT_TRUE(r_value.IsPositive() && r_value < order());
+      EXPECT_TRUE(s_value.IsPositive() && s_value <= order() / 2) << to_hex(ByteView(s.data(), s.size()));
+    }
+    auto tampered = sig;
+    tampered[static_cast<std::size_t>(i) % 64] ^= 0x01;
+    EXPECT_FALSE(theirs_verify(theirs, message, tampered));
     EXPECT_FALSE(p256::verify(pub, message, tampered));
+    auto other = message;
+    other[0] ^= 0x80;
+    EXPECT_FALSE(theirs_verify(theirs, other, sig));
+    EXPECT_FALSE(p256::verify(pub, other, sig));
   }
+}
+
+TEST(P256Sign, EveryNonceIsFresh) {
+  // A repeated nonce gives the private key away; OpenSSL mixes fresh random bytes into each one.
+  const auto key = random_key();
+  const auto theirs = theirs_public(key);
+  const auto message = as_bytes("one message, signed many times");
+  std::set<std::string> rs;
+  for (int i = 0; i < 50; ++i) {
+    const auto sig = p256::sign(key, message);
+    EXPECT_TRUE(theirs_verify(theirs, message, sig));
+    rs.insert(to_hex(ByteView(sig.data(), 32)));
+  }
+  EXPECT_EQ(rs.size(), 50u);
+}
+
+TEST(P256Verify, AcceptsCryptoppSignaturesWithHighOrLowS) {
+  CryptoPP::AutoSeededRandomPool rng;
+  int high = 0;
+  for (int i = 0; i < 100; ++i) {
+    const auto key = random_key();
+    Ecdsa::PrivateKey priv;
+    priv.Initialize(CryptoPP::ASN1::secp256r1(), CryptoPP::Integer(key.data(), key.size()));
+    Ecdsa::Signer signer(priv);
+    Bytes message(static_cast<std::size_t>(i) + 1, static_cast<std::uint8_t>(i));
+    Bytes sig(signer.MaxSignatureLength());
+    ASSERT_EQ(signer.SignMessage(rng, message.data(), message.size(), sig.data()), 64u);
+    sig.resize(64);
+    if (CryptoPP::Integer(sig.data() + 32, 32) > order() / 2) ++high;
+    const auto pub = p256::public_key(key);
+    EXPECT_TRUE(p256::verify(pub, message, sig)) << i;
+    EXPECT_TRUE(p256::verify_digest(pub, sha256(message), sig)) << i;
+    auto tampered = sig;
+    tampered[63 - static_cast<std::size_t>(i) % 64] ^= 0x10;
+    EXPECT_FALSE(p256::verify(pub, message, tampered)) << i;
+    EXPECT_FALSE(p256::verify(p256::public_key(random_key()), message, sig)) << i;
+  }
+  EXPECT_GT(high, 0);  // both halves were exercised
+  EXPECT_LT(high, 100);
+}
+
+TEST(P256Verify, RefusesOutOfRangeValuesAndBadKeys) {
+  const auto key = random_key();
+  const auto pub = p256::public_key(key);
+  const auto message = as_bytes("range");
+  const auto sig = p256::sign(key, message);
+  ASSERT_TRUE(p256::verify(pub, message, sig));
+  const auto n = hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+  auto with = [&](std::size_t at, const Bytes& value) {
+    auto s = Bytes(sig.begin(), sig.end());
+    std::copy(value.begin(), value.end(), s.begin() + static_cast<std::ptrdiff_t>(at));
+    return s;
+  };
+  EXPECT_FALSE(p256::verify(pub, message, with(0, Bytes(32, 0))));   // r = 0
+  EXPECT_FALSE(p256::verify(pub, message, with(32, Bytes(32, 0))));  // s = 0
+  EXPECT_FALSE(p256::verify(pub, message, with(0, n)));              // r = n
+  EXPECT_FALSE(p256::verify(pub, message, with(32, n)));             // s = n
+  EXPECT_FALSE(p256::verify(pub, message, ByteView(sig.data(), 63)));
+  auto negated = Bytes(pub.begin(), pub.end());
+  negated[0] ^= 0x01;  // the other y: a point on the curve, but another key
+  EXPECT_FALSE(p256::verify(negated, message, sig));
+  EXPECT_FALSE(p256::verify(Bytes(33, 0x02), message, sig));
+  EXPECT_FALSE(p256::verify(Bytes{}, message, sig));
 }
 
 TEST(P256Sign, TopOfTheKeyRange) {
@@ -171,7 +159,10 @@ TEST(P256Sign, TopOfTheKeyRange) {
   const auto key = hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550");  // n - 1
   const auto sig = p256::sign(key, as_bytes("n - 1"));
   EXPECT_TRUE(p256::verify(p256::public_key(key), as_bytes("n - 1"), sig));
+  EXPECT_TRUE(theirs_verify(theirs_public(key), as_bytes("n - 1"), sig));
   EXPECT_FALSE(p256::is_valid_private_key(hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")));
+  EXPECT_FALSE(p256::is_valid_private_key(Bytes(32, 0)));
+  EXPECT_THROW(p256::sign(Bytes(32, 0), as_bytes("zero")), std::invalid_argument);
 }
 
 }  // namespace

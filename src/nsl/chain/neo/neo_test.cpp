@@ -3,6 +3,8 @@
 // contract-call scripts (§2.1) and integer pushes (§2.2).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "nsl/chain/neo/account.hpp"
@@ -154,7 +156,7 @@ TEST(NeoTransaction, GasTransferVector) {
   EXPECT_EQ(to_hex(serialize_unsigned(tx)), unsigned_hex);
   EXPECT_EQ(to_display(transaction_hash(tx)), "0x35d0cb37a6fe2d11f3c369b368f4522f61b6e3ecef76bb75d11e60c1fbe0d53d");
   EXPECT_EQ(to_hex(sign_data(tx, 56753)), "b1dd00003dd5e0fbc1601ed175bb76efece3b6612f52f468b369c3f3112dfea637cbd035");
-  // With neon-core's RFC 6979 signature as the witness, the signed transaction is 248 bytes.
+  // With neon-core's signature as the witness, the signed transaction is 248 bytes.
   const std::string sig =
       "cdeb6580d283e7367c128fb03bd665a8de086f90a857e10f4e75cab23f82fecc393e6e8cea570ffd3d02c62b381d5465abfb1831ec613b1cf"
       "160a1647ee63927";
@@ -171,17 +173,33 @@ TEST(NeoTransaction, GasTransferVector) {
   EXPECT_EQ(back->signers[0].account, tx.signers[0].account);
 }
 
-TEST(NeoTransaction, SignsExactlyAsNeonCore) {
-  // The WIF's key signs the §1.7 transaction; RFC 6979 + low-S reproduce neon-core's bytes.
+TEST(NeoTransaction, SignaturesVerifyOverNeonCoresSignData) {
+  // The WIF's key signs the §1.7 transaction. Nonces are random, so the signature is not
+  // neon-core's; it must verify over the same sign data, and neon-core's must verify with ours.
   const auto key = decode_wif("KxyjQ8eUa4FHt3Gvioyt1Wz29cTUrE4eTqX3yFSk1YFCsPL8uNsY").value();
   EXPECT_EQ(crypto::p256::public_key(key), kValidatorKey);
   const auto tx = gas_transfer();
   const auto data = sign_data(tx, 56753);
+  EXPECT_EQ(to_hex(data), "b1dd00003dd5e0fbc1601ed175bb76efece3b6612f52f468b369c3f3112dfea637cbd035");
+  const auto neon_sig =
+      hex("cdeb6580d283e7367c128fb03bd665a8de086f90a857e10f4e75cab23f82fecc393e6e8cea570ffd3d02c62b381d5465abfb1831ec613b1cf"
+          "160a1647ee63927");
+  EXPECT_TRUE(crypto::p256::verify(kValidatorKey, data, neon_sig));
   const auto sig = crypto::p256::sign(key, data);
-  EXPECT_EQ(to_hex(sig),
-            "cdeb6580d283e7367c128fb03bd665a8de086f90a857e10f4e75cab23f82fecc393e6e8cea570ffd3d02c62b381d5465abfb1831ec613b1c"
-            "f160a1647ee63927");
   EXPECT_TRUE(crypto::p256::verify(kValidatorKey, data, sig));
+  // The witness has the shape neon-core gives it, whatever the signature's bytes.
+  auto ours = tx;
+  ours.witnesses.push_back({signature_invocation(sig), single_sig_script(kValidatorKey)});
+  auto theirs = tx;
+  theirs.witnesses.push_back({signature_invocation(neon_sig), single_sig_script(kValidatorKey)});
+  const auto ours_bytes = serialize(ours);
+  auto theirs_bytes = serialize(theirs);
+  ASSERT_EQ(ours_bytes.size(), theirs_bytes.size());
+  // After the unsigned bytes: witness count, invocation length, PUSHDATA1 64, the signature.
+  const auto at = static_cast<std::ptrdiff_t>(serialize_unsigned(tx).size() + 4);
+  ASSERT_TRUE(std::equal(sig.begin(), sig.end(), ours_bytes.begin() + at));
+  std::copy(sig.begin(), sig.end(), theirs_bytes.begin() + at);
+  EXPECT_EQ(to_hex(ours_bytes), to_hex(theirs_bytes));
   auto other = data;
   other[4] ^= 1;
   EXPECT_FALSE(crypto::p256::verify(kValidatorKey, other, sig));
