@@ -15,13 +15,13 @@
 
 namespace nsl::enclave::testing {
 
-/// The nsl-enclave binary of this build: $NSL_ENCLAVE_BINARY, else build/src/app/nsl-enclave
-/// found from the running test binary.
+/// The nsl-enclave binary of this build: $NSL_ENCLAVE_BINARY, else build/bin/nsl-enclave found
+/// from the running test binary.
 inline std::string enclave_binary() {
   if (const char* env = std::getenv("NSL_ENCLAVE_BINARY"); env && *env) return env;
   auto dir = std::filesystem::read_symlink("/proc/self/exe").parent_path();
   for (int up = 0; up < 4 && !dir.empty(); ++up, dir = dir.parent_path()) {
-    const auto candidate = dir / "src" / "app" / "nsl-enclave";
+    const auto candidate = dir / "bin" / "nsl-enclave";
     if (std::filesystem::exists(candidate)) return candidate.string();
   }
   throw std::runtime_error("nsl-enclave not found: build it, or set NSL_ENCLAVE_BINARY");
