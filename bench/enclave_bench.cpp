@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "nsl/core/testing/run_sync.hpp"
 #include "nsl/crypto/hash.hpp"
 #include "nsl/enclave/protocol.hpp"
 #include "nsl/enclave/testing/local_enclave.hpp"
@@ -26,9 +27,8 @@ namespace {
 int connect(enclave::testing::LocalEnclave& local) {
   const int fd = enclave::connect_unix(local.socket_path());
   if (fd < 0) throw std::runtime_error("cannot connect to the enclave");
-  const nlohmann::json hello{
-      {"op", "hello"}, {"token", crypto::to_hex(local.supervisor().token())}, {"version", enclave::kProtocolVersion}};
-  const auto reply = enclave::write_frame(fd, hello.dump()) ? enclave::read_frame(fd) : std::nullopt;
+  const auto hello = enclave::hello_request(local.supervisor().token());
+  const auto reply = enclave::write_frame(fd, hello) ? enclave::read_frame(fd) : std::nullopt;
   if (!reply || !nlohmann::json::parse(*reply).value("ok", false)) throw std::runtime_error("the enclave refused the bench");
   return fd;
 }
@@ -69,8 +69,8 @@ int main(int argc, char** argv) {
   const int batch = argc > 3 ? std::stoi(argv[3]) : 64;
   enclave::testing::LocalEnclave local(static_cast<std::size_t>(threads));
   auto& client = local.client();
-  const auto key = client.call_blocking({{"op", "create_key"}, {"kind", "secp256r1"}, {"key_ref", "bench/k"}});
-  const auto sealed = crypto::from_hex(key["sealed"].get<std::string>()).value();
+  const auto key = nsl::testing::run_sync(client.create_key("secp256r1", "bench/k"));
+  const auto& sealed = key.sealed;
   const auto digest = crypto::sha256(crypto::as_bytes("bench"));
   const auto item =
       enclave::encode_sign_item({1, "bench/k", std::string_view(reinterpret_cast<const char*>(sealed.data()), sealed.size()),

@@ -81,10 +81,9 @@ Enclave start_enclave(const config::Settings& s, metrics::Registry& registry, lo
                              std::chrono::milliseconds(c.request_timeout_ms)},
       registry, sink);
   try {
-    const auto info = e.client->call_blocking({{"op", "info"}});
-    sink.get("enclave").info(
-        "enclave answers",
-        {{"mode", info.value("mode", "")}, {"measurement", info.value("measurement", "")}, {"supervised", c.supervise}});
+    const auto info = e.client->info_blocking();
+    sink.get("enclave").info("enclave answers",
+                             {{"mode", info.mode}, {"measurement", info.measurement}, {"supervised", c.supervise}});
   } catch (const std::exception& ex) {
     throw StartupError(std::string("the enclave does not answer on ") + c.socket_path + ": " + ex.what());
   }
@@ -105,8 +104,7 @@ identity::IdentitySettings identity_settings(const config::Settings& s, enclave:
     out.keys.hmac_secret.assign(s.jwt.secret.begin(), s.jwt.secret.end());
   } else {
     out.keys.algorithm = "ES256";
-    const auto pub = enclave.call_blocking({{"op", "jwt_public_key"}});
-    out.keys.es256_public_key = crypto::from_hex(pub.at("public_key").get<std::string>()).value();
+    out.keys.es256_public_key = enclave.jwt_public_key_blocking();
   }
   return out;
 }
@@ -408,14 +406,13 @@ int serve(const config::Source& source) {
                           "Redis at " + redis->options().describe() + " is not connected; serving from the database"};
                     }});
   health.add_check({"enclave", [&enclave]() -> asio::awaitable<http::CheckResult> {
-                      nlohmann::json info;
-                      nlohmann::json request{{"op", "info"}};
+                      std::string mode;
                       try {
-                        info = co_await enclave.client->call(std::move(request));
+                        const auto info = co_await enclave.client->info();
+                        mode = info.mode;
                       } catch (const std::exception&) {
                         co_return http::CheckResult{http::HealthStatus::unhealthy, "the enclave does not answer"};
                       }
-                      const auto mode = info.value("mode", "");
                       co_return http::CheckResult{
                           http::HealthStatus::healthy,
                           mode == "simulation" ? "simulation mode: no SGX hardware; keys are protected by process isolation"

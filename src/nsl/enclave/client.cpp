@@ -7,9 +7,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include "nsl/core/strings.hpp"
 
@@ -21,7 +23,20 @@ using nlohmann::json;
 // The requests that must not be repeated after a connection failed midway.
 bool retryable(std::string_view op) { return op != "rotate_root"; }
 
+// Wipes a request or answer text that holds a secret when it goes out of scope.
+struct WipeText {
+  std::string& text;
+  bool secret;
+  ~WipeText() {
+    if (secret) crypto::wipe(text.data(), text.size());
+  }
+};
+
 }  // namespace
+
+EnclaveClient::Call::~Call() {
+  if (secret) crypto::wipe(body.data(), body.size());
+}
 
 EnclaveClient::EnclaveClient(ClientOptions options, metrics::Registry& registry, log::Sink& logs)
     : options_(std::move(options)),
@@ -51,8 +66,7 @@ int EnclaveClient::checkout() {
   const int fd = connect_unix(options_.socket_path);
   if (fd < 0) throw EnclaveUnavailable("cannot connect to the enclave at " + options_.socket_path + ": " + std::strerror(errno));
   set_timeouts(fd, options_.timeout);
-  const json hello{{"op", "hello"}, {"token", crypto::to_hex(options_.token)}, {"version", kProtocolVersion}};
-  const auto reply = write_frame(fd, hello.dump()) ? read_frame(fd) : std::nullopt;
+  const auto reply = write_frame(fd, hello_request(options_.token)) ? read_frame(fd) : std::nullopt;
   const auto j = reply ? json::parse(*reply, nullptr, false) : json();
   if (!j.is_object() || !j.value("ok", false)) {
     ::close(fd);
@@ -199,8 +213,12 @@ void EnclaveClient::fail(std::vector<Call*>& calls, const std::exception_ptr& un
 
 void EnclaveClient::send_batch(std::vector<Call*>& calls) {
   const auto started = std::chrono::steady_clock::now();
+  const bool secret = std::any_of(calls.begin(), calls.end(), [](const Call* c) { return c->secret; });
   try {
-    const auto reply = exchange(plain(calls) ? calls[0]->body : items_frame(calls), true);
+    std::string joined = plain(calls) ? std::string() : items_frame(calls);
+    const WipeText wipe_frame{joined, secret};
+    std::string reply = exchange(plain(calls) ? calls[0]->body : joined, true);
+    const WipeText wipe_reply{reply, secret};
     duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     deliver(calls, reply);
   } catch (const EnclaveUnavailable& e) {
@@ -303,8 +321,7 @@ asio::awaitable<std::shared_ptr<EnclaveClient::Link>> EnclaveClient::open_link()
   auto [ec] = co_await link->socket.async_connect(asio::local::stream_protocol::endpoint(options_.socket_path),
                                                   asio::as_tuple(asio::use_awaitable));
   if (ec) throw EnclaveUnavailable("cannot connect to the enclave at " + options_.socket_path + ": " + ec.message());
-  const json hello{{"op", "hello"}, {"token", crypto::to_hex(options_.token)}, {"version", kProtocolVersion}};
-  const auto reply = co_await exchange_async(link, hello.dump());
+  const auto reply = co_await exchange_async(link, hello_request(options_.token));
   const auto j = reply ? json::parse(*reply, nullptr, false) : json();
   if (!j.is_object() || !j.value("ok", false)) {
     const auto message = j.is_object() && j.contains("error") ? j["error"].value("message", "") : "no answer";
@@ -344,7 +361,9 @@ asio::awaitable<void> EnclaveClient::send_frames(std::shared_ptr<Link> link) {
       size += body.size();
       calls.push_back(&taken[i]->call);
     }
-    const std::string joined = plain(calls) ? std::string() : items_frame(calls);
+    const bool secret = std::any_of(calls.begin(), calls.end(), [](const Call* c) { return c->secret; });
+    std::string joined = plain(calls) ? std::string() : items_frame(calls);
+    const WipeText wipe_frame{joined, secret};
     const std::string& frame = plain(calls) ? calls[0]->body : joined;
     const auto started = std::chrono::steady_clock::now();
     std::optional<std::string> reply;
@@ -365,6 +384,7 @@ asio::awaitable<void> EnclaveClient::send_frames(std::shared_ptr<Link> link) {
     if (reply) {
       duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       deliver(calls, *reply);
+      if (secret) crypto::wipe(reply->data(), reply->size());
     } else {
       fail(calls, std::make_exception_ptr(EnclaveUnavailable(why)), why);
     }
@@ -386,23 +406,23 @@ asio::awaitable<json> EnclaveClient::call(json request) {
   co_return r;
 }
 
-asio::awaitable<json> EnclaveClient::call_text(std::string op, std::string request) {
-  if (!retryable(op)) {
-    const auto parsed = json::parse(request);
-    auto r = co_await call(parsed);
-    co_return r;
-  }
-  Call c;
-  c.op = std::move(op);
-  c.body = std::move(request);
-  auto r = co_await json_call(std::move(c));
-  co_return r;
-}
-
 asio::awaitable<json> EnclaveClient::json_call(Call c) {
   auto done = co_await submit(std::move(c));
   if (!done.response) throw EnclaveUnavailable("the enclave answered a JSON request without JSON");
   co_return std::move(*done.response);
+}
+
+asio::awaitable<json> EnclaveClient::secret_call(json request, const char* field) {
+  Call c;
+  c.op = request.at("op").get<std::string>();
+  c.secret = true;
+  c.body = request.dump();
+  if (field != nullptr) {
+    auto& hex = request.at(field).get_ref<std::string&>();
+    crypto::wipe(hex.data(), hex.size());
+  }
+  auto r = co_await json_call(std::move(c));
+  co_return r;
 }
 
 asio::awaitable<EnclaveClient::Call> EnclaveClient::submit(Call c) {
@@ -420,12 +440,170 @@ asio::awaitable<EnclaveClient::Call> EnclaveClient::submit(Call c) {
   co_return done;
 }
 
+// ---- The typed operations: requests built, and answers read, here only ----
+
+namespace {
+
+// A hex field of an answer, as bytes.
+crypto::Bytes bytes_of(const json& answer, const char* name) {
+  const auto it = answer.find(name);
+  auto bytes = it != answer.end() && it->is_string() ? crypto::from_hex(it->get_ref<const std::string&>()) : std::nullopt;
+  if (!bytes) throw std::runtime_error(std::string("the enclave answered without a hex \"") + name + "\"");
+  return std::move(*bytes);
+}
+
+SealedKey sealed_key_of(std::string kind, std::string key_ref, const json& answer) {
+  return SealedKey{std::move(kind), std::move(key_ref), bytes_of(answer, "sealed"), bytes_of(answer, "public_key")};
+}
+
+EnclaveInfo info_of(const json& answer) {
+  EnclaveInfo out;
+  out.mode = answer.value("mode", std::string());
+  out.measurement = answer.value("measurement", std::string());
+  out.protocol = answer.value("protocol", 0);
+  out.root_id = bytes_of(answer, "root_id");
+  const auto keys = answer.find("public_keys");
+  out.attestation_public_key = bytes_of(keys != answer.end() ? *keys : json::object(), "attestation");
+  return out;
+}
+
+json key_request(const char* op, const SealedKey& key) {
+  return {{"op", op}, {"kind", key.kind}, {"key_ref", key.key_ref}, {"sealed", crypto::to_hex(key.sealed)}};
+}
+
+Rewrapped rewrapped_of(const json& answer) { return Rewrapped{bytes_of(answer, "sealed"), bytes_of(answer, "root_id")}; }
+
+}  // namespace
+
+asio::awaitable<EnclaveInfo> EnclaveClient::info() {
+  json request{{"op", "info"}};
+  const auto r = co_await call(std::move(request));
+  co_return info_of(r);
+}
+
+EnclaveInfo EnclaveClient::info_blocking() { return info_of(call_blocking({{"op", "info"}})); }
+
 asio::awaitable<SealedKey> EnclaveClient::create_key(std::string kind, std::string key_ref, bool exportable) {
   json request{{"op", "create_key"}, {"kind", kind}, {"key_ref", key_ref}, {"exportable", exportable}};
   const auto r = co_await call(std::move(request));
-  SealedKey key{std::move(kind), std::move(key_ref), crypto::from_hex(r.at("sealed").get<std::string>()).value(),
-                crypto::from_hex(r.at("public_key").get<std::string>()).value()};
-  co_return key;
+  co_return sealed_key_of(std::move(kind), std::move(key_ref), r);
+}
+
+asio::awaitable<SealedKey> EnclaveClient::import_key(std::string kind, std::string key_ref, crypto::ByteView private_key,
+                                                     bool exportable) {
+  json request{{"op", "import_key"},
+               {"kind", kind},
+               {"key_ref", key_ref},
+               {"private_key", crypto::to_hex(private_key)},
+               {"exportable", exportable}};
+  const auto r = co_await secret_call(std::move(request), "private_key");
+  co_return sealed_key_of(std::move(kind), std::move(key_ref), r);
+}
+
+asio::awaitable<TransportKey> EnclaveClient::transport_key() {
+  json request{{"op", "transport_key"}};
+  const auto r = co_await call(std::move(request));
+  co_return TransportKey{bytes_of(r, "public_key"), r.value("format", std::string()), bytes_of(r, "root_id")};
+}
+
+asio::awaitable<SealedKey> EnclaveClient::import_wrapped(std::string kind, std::string key_ref,
+                                                         const crypto::key_wrap::Wrapped& wrapped, bool exportable) {
+  json request{{"op", "import_wrapped"},
+               {"kind", kind},
+               {"key_ref", key_ref},
+               {"wrapped", wrapped_to_json(wrapped)},
+               {"exportable", exportable}};
+  const auto r = co_await call(std::move(request));
+  co_return sealed_key_of(std::move(kind), std::move(key_ref), r);
+}
+
+asio::awaitable<crypto::key_wrap::Wrapped> EnclaveClient::export_key(const SealedKey& key, crypto::ByteView recipient) {
+  auto request = key_request("export_key", key);
+  request["recipient"] = crypto::to_hex(recipient);
+  const auto kind = key.kind;
+  const auto r = co_await call(std::move(request));
+  const auto it = r.find("wrapped");
+  if (it == r.end()) throw std::runtime_error("the enclave answered an export without the wrapped key");
+  co_return wrapped_from_json(*it, kind);
+}
+
+asio::awaitable<KeyInfo> EnclaveClient::public_key(const SealedKey& key) {
+  auto request = key_request("public_key", key);
+  const auto r = co_await call(std::move(request));
+  co_return KeyInfo{bytes_of(r, "public_key"), r.value("exportable", false)};
+}
+
+asio::awaitable<crypto::Bytes> EnclaveClient::seal(std::string_view purpose, crypto::ByteView aad, crypto::ByteView plaintext) {
+  json request{
+      {"op", "seal"}, {"purpose", std::string(purpose)}, {"aad", crypto::to_hex(aad)}, {"plaintext", crypto::to_hex(plaintext)}};
+  const auto r = co_await secret_call(std::move(request), "plaintext");
+  co_return bytes_of(r, "sealed");
+}
+
+asio::awaitable<crypto::Bytes> EnclaveClient::open(std::string_view purpose, crypto::ByteView aad, crypto::ByteView sealed) {
+  json request{
+      {"op", "open"}, {"purpose", std::string(purpose)}, {"aad", crypto::to_hex(aad)}, {"sealed", crypto::to_hex(sealed)}};
+  auto r = co_await secret_call(std::move(request), nullptr);
+  std::optional<crypto::Bytes> plaintext;
+  const auto it = r.find("plaintext");
+  if (it != r.end() && it->is_string()) {
+    auto& hex = it->get_ref<std::string&>();
+    plaintext = crypto::from_hex(hex);
+    crypto::wipe(hex.data(), hex.size());
+  }
+  if (!plaintext) throw std::runtime_error("the enclave answered without a hex \"plaintext\"");
+  co_return std::move(*plaintext);
+}
+
+asio::awaitable<crypto::Bytes> EnclaveClient::data_key_create(crypto::ByteView tenant) {
+  json request{{"op", "data_key_create"}, {"tenant", crypto::to_hex(tenant)}};
+  const auto r = co_await call(std::move(request));
+  co_return bytes_of(r, "sealed");
+}
+
+asio::awaitable<crypto::Bytes> EnclaveClient::rotate_root() {
+  json request{{"op", "rotate_root"}};
+  const auto r = co_await call(std::move(request));
+  co_return bytes_of(r, "root_id");
+}
+
+asio::awaitable<Rewrapped> EnclaveClient::rewrap(std::string_view purpose, crypto::ByteView aad, crypto::ByteView sealed) {
+  json request{
+      {"op", "rewrap"}, {"purpose", std::string(purpose)}, {"aad", crypto::to_hex(aad)}, {"sealed", crypto::to_hex(sealed)}};
+  const auto r = co_await call(std::move(request));
+  co_return rewrapped_of(r);
+}
+
+asio::awaitable<Rewrapped> EnclaveClient::rewrap(const SealedKey& key) {
+  auto request = key_request("rewrap", key);
+  request["purpose"] = "key";
+  const auto r = co_await call(std::move(request));
+  co_return rewrapped_of(r);
+}
+
+asio::awaitable<Attestation> EnclaveClient::attest(crypto::ByteView nonce) {
+  json request{{"op", "attest"}, {"nonce", crypto::to_hex(nonce)}};
+  auto r = co_await call(std::move(request));
+  auto signature = bytes_of(r, "signature");
+  const auto report = r.find("report");
+  if (report == r.end() || !report->is_object()) throw std::runtime_error("the enclave answered without a report");
+  co_return Attestation{std::move(*report), std::move(signature)};
+}
+
+asio::awaitable<crypto::Bytes> EnclaveClient::jwt_public_key() {
+  json request{{"op", "jwt_public_key"}};
+  const auto r = co_await call(std::move(request));
+  co_return bytes_of(r, "public_key");
+}
+
+crypto::Bytes EnclaveClient::jwt_public_key_blocking() {
+  return bytes_of(call_blocking({{"op", "jwt_public_key"}}), "public_key");
+}
+
+asio::awaitable<crypto::Bytes> EnclaveClient::jwt_sign(std::string_view input) {
+  json request{{"op", "jwt_sign"}, {"input", std::string(input)}};
+  const auto r = co_await call(std::move(request));
+  co_return bytes_of(r, "signature");
 }
 
 asio::awaitable<EnclaveClient::Signature> EnclaveClient::sign(const SealedKey& key, crypto::Bytes digest_or_message) {

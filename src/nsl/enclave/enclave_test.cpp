@@ -1,4 +1,9 @@
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,6 +31,7 @@
 #include "nsl/enclave/socket_server.hpp"
 #include "nsl/enclave/supervisor.hpp"
 #include "nsl/enclave/testing/local_enclave.hpp"
+#include "nsl/enclave/testing/raw_calls.hpp"
 
 namespace nsl::enclave {
 namespace {
@@ -552,7 +558,7 @@ TEST_F(Socket, TheServerProcessWithTheTokenIsServed) {
   const auto sig = nsl::testing::run_sync(c.sign(key, Bytes(digest.begin(), digest.end())));
   EXPECT_TRUE(crypto::p256::verify_digest(key.public_key, digest, sig.bytes));
   try {
-    c.call_blocking({{"op", "frobnicate"}});
+    testing::RawCalls::call_blocking(c, {{"op", "frobnicate"}});
     FAIL() << "an unknown operation was accepted";
   } catch (const EnclaveError& e) {
     EXPECT_EQ(e.code(), "unknown_op");
@@ -579,10 +585,8 @@ void concurrent_requests_share_frames(EnclaveClient& c, metrics::Registry& regis
           const auto digest = crypto::sha256(text("m" + std::to_string(i)));
           try {
             if (i % 10 == 5) {  // JSON requests travel in the same frames as the signing items
-              json request{
-                  {"op", "public_key"}, {"kind", "secp256r1"}, {"key_ref", key.key_ref}, {"sealed", crypto::to_hex(key.sealed)}};
-              auto r = co_await c.call(std::move(request));
-              public_keys[i] = r.value("public_key", "");
+              const auto r = co_await c.public_key(key);
+              public_keys[i] = crypto::to_hex(r.public_key);
               co_return;
             }
             auto sig = co_await c.sign(i == 137 ? wrong : key, Bytes(digest.begin(), digest.end()));
@@ -662,9 +666,8 @@ TEST_F(Socket, AttachedToIoThreadsAnEnclaveThatStopsAnsweringTimesOut) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        json info{{"op", "info"}};
         try {
-          (void)co_await c.call(std::move(info));
+          (void)co_await c.info();
           outcome = "answered";
         } catch (const EnclaveUnavailable&) {
           outcome = "unavailable";
@@ -687,12 +690,12 @@ TEST_F(Socket, AttachedToIoThreadsAnEnclaveThatStopsAnsweringTimesOut) {
 TEST_F(Socket, AWrongTokenOrAnotherProcessIsRefused) {
   start(::getpid());
   auto wrong = client(crypto::random_bytes(32));
-  EXPECT_THROW(wrong.call_blocking({{"op", "info"}}), EnclaveUnavailable);
+  EXPECT_THROW(wrong.info_blocking(), EnclaveUnavailable);
   TearDown();
   server_.reset();
   start(::getpid() + 100000);  // only "another" process may connect: this one is refused
   auto mine = client(token_);
-  EXPECT_THROW(mine.call_blocking({{"op", "info"}}), EnclaveUnavailable);
+  EXPECT_THROW(mine.info_blocking(), EnclaveUnavailable);
 }
 
 void restarts_a_killed_enclave(bool attached) {
@@ -711,7 +714,7 @@ void restarts_a_killed_enclave(bool attached) {
   std::thread io_thread([&] { io.run(); });
   if (attached) client.attach(io.get_executor());
   const auto key = nsl::testing::run_sync(client.create_key("secp256k1", "t/k"));
-  const auto info = client.call_blocking({{"op", "info"}});
+  const auto info = client.info_blocking();
   const auto first = supervisor.pid();
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   for (int i = 0; i < 500 && (supervisor.pid() == first || registry.render().find("nsl_enclave_up 1") == std::string::npos);
@@ -722,12 +725,11 @@ void restarts_a_killed_enclave(bool attached) {
   const auto digest = crypto::sha256(text("after the restart"));
   const auto sig = nsl::testing::run_sync(client.sign(key, Bytes(digest.begin(), digest.end())));
   EXPECT_EQ(sig.bytes.size(), 64u);
-  EXPECT_EQ(client.call_blocking({{"op", "info"}})["public_keys"], info["public_keys"]);  // the same root
+  EXPECT_EQ(client.info_blocking().attestation_public_key, info.attestation_public_key);  // the same root
   EXPECT_NE(registry.render().find("nsl_enclave_restarts_total 1"), std::string::npos);
   supervisor.stop();
-  EXPECT_THROW(client.call_blocking({{"op", "info"}}), EnclaveUnavailable);
-  const json info_request{{"op", "info"}};
-  EXPECT_THROW(nsl::testing::run_sync(client.call(info_request)), EnclaveUnavailable);
+  EXPECT_THROW(client.info_blocking(), EnclaveUnavailable);
+  EXPECT_THROW(nsl::testing::run_sync(client.info()), EnclaveUnavailable);
   client.detach();
   work.reset();
   io_thread.join();
@@ -756,6 +758,242 @@ TEST(Supervisor, AnEnclaveThatCannotStartIsAClearStartupError) {
   Supervisor missing({(dir / "no-such-binary").string(), (dir / "e.sock").string(), (dir / "root2").string(), 64, 10s, ""},
                      registry, sink.get("s"));
   EXPECT_THROW(missing.start(), StartupError);
+}
+
+// ---- The typed client against a real nsl-enclave ----
+
+// ES256 as OpenSSL checks it: `public_key` a compressed P-256 point, `signature` r || s over
+// SHA-256 of `message`.
+bool openssl_verifies_es256(crypto::ByteView public_key, std::string_view message, crypto::ByteView signature) {
+  if (signature.size() != 64) return false;
+  std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> build(OSSL_PARAM_BLD_new(), &OSSL_PARAM_BLD_free);
+  if (!build || OSSL_PARAM_BLD_push_utf8_string(build.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(build.get(), OSSL_PKEY_PARAM_PUB_KEY, public_key.data(), public_key.size()) != 1) {
+    return false;
+  }
+  std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(OSSL_PARAM_BLD_to_param(build.get()), &OSSL_PARAM_free);
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> from(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr),
+                                                                   &EVP_PKEY_CTX_free);
+  EVP_PKEY* raw_key = nullptr;
+  if (!params || !from || EVP_PKEY_fromdata_init(from.get()) != 1 ||
+      EVP_PKEY_fromdata(from.get(), &raw_key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    return false;
+  }
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(raw_key, &EVP_PKEY_free);
+  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(ECDSA_SIG_new(), &ECDSA_SIG_free);
+  BIGNUM* r = BN_bin2bn(signature.data(), 32, nullptr);
+  BIGNUM* s = BN_bin2bn(signature.data() + 32, 32, nullptr);
+  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    return false;
+  }
+  unsigned char* der = nullptr;
+  const int der_size = i2d_ECDSA_SIG(sig.get(), &der);
+  std::unique_ptr<unsigned char, void (*)(unsigned char*)> der_owner(der, [](unsigned char* p) { OPENSSL_free(p); });
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  return der_size > 0 && ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) == 1 &&
+         EVP_DigestVerify(ctx.get(), der, static_cast<std::size_t>(der_size),
+                          reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
+}
+
+// The code of the EnclaveError a call throws, or "" if it returns.
+template <class T>
+std::string refusal_of(asio::awaitable<T> call) {
+  try {
+    (void)nsl::testing::run_sync(std::move(call));
+  } catch (const EnclaveError& e) {
+    return e.code();
+  }
+  return "";
+}
+
+class TypedClient : public ::testing::Test {
+ protected:
+  template <class T>
+  static T run(asio::awaitable<T> call) {
+    return nsl::testing::run_sync(std::move(call));
+  }
+  testing::LocalEnclave enclave_;
+  EnclaveClient& client_ = enclave_.client();
+};
+
+TEST_F(TypedClient, InfoNamesTheEnclaveAndBlockingCallsWorkAttachedBeforeTheIoThreadsRun) {
+  const auto info = run(client_.info());
+  EXPECT_EQ(info.mode, "simulation");
+  EXPECT_EQ(info.protocol, kProtocolVersion);
+  EXPECT_EQ(info.measurement.size(), 64u);
+  EXPECT_EQ(info.root_id.size(), 8u);
+  EXPECT_EQ(info.attestation_public_key.size(), 33u);
+  EXPECT_TRUE(crypto::p256::is_valid_public_key(info.attestation_public_key));
+  // Startup code calls these on an attached client whose IO threads do not run yet.
+  asio::io_context io;
+  client_.attach(io.get_executor());
+  const auto blocking = client_.info_blocking();
+  const auto jwt_key = client_.jwt_public_key_blocking();
+  client_.detach();
+  EXPECT_EQ(blocking.measurement, info.measurement);
+  EXPECT_EQ(blocking.root_id, info.root_id);
+  EXPECT_EQ(blocking.attestation_public_key, info.attestation_public_key);
+  EXPECT_EQ(jwt_key, run(client_.jwt_public_key()));
+  EXPECT_NE(jwt_key, info.attestation_public_key);  // one key per use
+}
+
+TEST_F(TypedClient, SealedSecretsOpenOnlyForTheirPurposeAndRecordAndSurviveARootRotation) {
+  const auto aad = text("t1/api/1"), secret = text("s3cr3t value");
+  const auto sealed = run(client_.seal("secret", aad, secret));
+  EXPECT_EQ(std::search(sealed.begin(), sealed.end(), secret.begin(), secret.end()), sealed.end());
+  EXPECT_EQ(run(client_.open("secret", aad, sealed)), secret);
+  EXPECT_EQ(refusal_of(client_.open("secret", text("t2/api/1"), sealed)), "unseal_failed");
+  EXPECT_EQ(refusal_of(client_.open("data_key", aad, sealed)), "unseal_failed");
+  EXPECT_EQ(refusal_of(client_.seal("key", aad, secret)), "bad_request");  // keys are sealed only by create / import
+
+  const auto key = run(client_.create_key("secp256r1", "t1/k/1"));
+  const auto first = run(client_.info()).root_id;
+  const auto second = run(client_.rotate_root());
+  EXPECT_NE(second, first);
+  EXPECT_EQ(run(client_.info()).root_id, second);
+  EXPECT_EQ(run(client_.open("secret", aad, sealed)), secret);  // the old root still opens it
+  const auto rewrapped = run(client_.rewrap("secret", aad, sealed));
+  EXPECT_EQ(rewrapped.root_id, second);
+  EXPECT_NE(rewrapped.sealed, sealed);
+  EXPECT_EQ(run(client_.open("secret", aad, rewrapped.sealed)), secret);
+  EXPECT_EQ(refusal_of(client_.rewrap("secret", text("t2/api/1"), sealed)), "unseal_failed");
+  // A key is rewrapped by its kind and reference, and signs as before.
+  const auto moved = run(client_.rewrap(key));
+  EXPECT_EQ(moved.root_id, second);
+  auto renewed = key;
+  renewed.sealed = moved.sealed;
+  const auto digest = crypto::sha256(text("after the rotation"));
+  const auto sig = run(client_.sign(renewed, Bytes(digest.begin(), digest.end())));
+  EXPECT_TRUE(crypto::p256::verify_digest(key.public_key, digest, sig.bytes));
+  auto elsewhere = key;
+  elsewhere.key_ref = "t2/k/1";
+  EXPECT_EQ(refusal_of(client_.rewrap(elsewhere)), "unseal_failed");
+}
+
+TEST_F(TypedClient, KeysComeInInClearOrWrappedAndLeaveOnlyWrappedIfExportable) {
+  // docs/neo-protocol.md: the privnet validator key; Hardhat's first account key.
+  const auto validator = crypto::from_hex("347bc2bd9eb7b9f41b217c3ac8ad4b2d4d2a5e4e5bb1ddb71cf2d9bca56e3436").value();
+  const auto hardhat = crypto::from_hex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").value();
+  const auto imported = run(client_.import_key("secp256r1", "ops/validator", validator));
+  EXPECT_EQ(imported.kind, "secp256r1");
+  EXPECT_EQ(imported.key_ref, "ops/validator");
+  const auto validator_pub = crypto::p256::public_key(validator);
+  EXPECT_EQ(imported.public_key, Bytes(validator_pub.begin(), validator_pub.end()));
+  const auto described = run(client_.public_key(imported));
+  EXPECT_EQ(described.public_key, imported.public_key);
+  EXPECT_FALSE(described.exportable);
+  EXPECT_EQ(refusal_of(client_.import_key("secp256r1", "ops/zero", Bytes(32, 0))), "invalid_key");
+
+  // In: wrapped for the transport key.
+  const auto transport = run(client_.transport_key());
+  EXPECT_EQ(transport.format, crypto::key_wrap::kFormat);
+  EXPECT_TRUE(crypto::p256::is_valid_public_key(transport.public_key));
+  EXPECT_EQ(transport.root_id, run(client_.info()).root_id);
+  const auto wrapped = crypto::key_wrap::wrap(transport.public_key, "secp256k1", hardhat);
+  const auto movable = run(client_.import_wrapped("secp256k1", "t1/in", wrapped, true));
+  const auto hardhat_pub = crypto::secp256k1::public_key(hardhat);
+  EXPECT_EQ(movable.public_key, Bytes(hardhat_pub.begin(), hardhat_pub.end()));
+  EXPECT_TRUE(run(client_.public_key(movable)).exportable);
+  EXPECT_EQ(refusal_of(client_.import_wrapped("secp256r1", "t1/in2", wrapped)), "invalid_key");  // wrapped as another kind
+
+  // Out: wrapped for the recipient alone, and only if created exportable.
+  const auto recipient = crypto::from_hex("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721").value();
+  const auto recipient_pub = crypto::p256::public_key(recipient);
+  const auto out = run(client_.export_key(movable, recipient_pub));
+  EXPECT_EQ(out.kind, "secp256k1");
+  EXPECT_EQ(out.recipient, Bytes(recipient_pub.begin(), recipient_pub.end()));
+  const auto unwrapped = crypto::key_wrap::unwrap(recipient, out);
+  ASSERT_TRUE(unwrapped.has_value());
+  EXPECT_EQ(*unwrapped, hardhat);
+  EXPECT_EQ(refusal_of(client_.export_key(imported, recipient_pub)), "not_exportable");
+  EXPECT_EQ(refusal_of(client_.export_key(movable, Bytes(33, 0xff))), "bad_request");
+}
+
+TEST(WrappedJson, ReadsBackWhatItWritesAndNamesWhatIsWrong) {
+  const auto recipient = crypto::from_hex("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721").value();
+  const auto w = crypto::key_wrap::wrap(crypto::p256::public_key(recipient), "ed25519", Bytes(32, 7));
+  const auto j = wrapped_to_json(w);
+  EXPECT_EQ(j["format"], "nsl-key-wrap-v1");
+  EXPECT_EQ(j["kind"], "ed25519");
+  EXPECT_EQ(j["nonce"], crypto::to_hex(w.nonce));
+  const auto back = wrapped_from_json(j, "ed25519");
+  EXPECT_EQ(back.recipient, w.recipient);
+  EXPECT_EQ(back.ephemeral, w.ephemeral);
+  EXPECT_EQ(back.nonce, w.nonce);
+  EXPECT_EQ(back.ciphertext, w.ciphertext);
+  EXPECT_EQ(crypto::key_wrap::unwrap(recipient, back).value_or(Bytes{}), Bytes(32, 7));
+  const auto message_of = [](const json& given) {
+    try {
+      (void)wrapped_from_json(given, "ed25519");
+    } catch (const EnclaveError& e) {
+      EXPECT_EQ(e.code(), "bad_request");
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(message_of(json::array()), "\"wrapped\" must be an object");
+  auto changed = j;
+  changed["format"] = "v0";
+  EXPECT_EQ(message_of(changed), "\"wrapped.format\" must be nsl-key-wrap-v1");
+  changed["format"] = 1;
+  EXPECT_EQ(message_of(changed), "\"wrapped.format\" must be nsl-key-wrap-v1");
+  changed = j;
+  changed.erase("nonce");
+  EXPECT_EQ(message_of(changed), "\"nonce\" must be a string");
+  changed["nonce"] = "zz";
+  EXPECT_EQ(message_of(changed), "\"nonce\" must be hex");
+  changed["nonce"] = std::string(26, '0');
+  EXPECT_EQ(message_of(changed), "\"nonce\" is longer than 24 characters");
+}
+
+TEST_F(TypedClient, DataKeysEncryptForTheirTenantAndRecordOnly) {
+  const auto tenant = text("tenant-1"), aad = text("tenant-1/doc"), clear = text(R"({"data":"test data"})");
+  const auto data_key = run(client_.data_key_create(tenant));
+  EXPECT_NE(data_key, run(client_.data_key_create(tenant)));  // a new key each time
+  const auto ciphertext = run(client_.data_encrypt(tenant, data_key, aad, clear));
+  EXPECT_EQ(ciphertext.size(), clear.size() + 12 + 16);
+  EXPECT_EQ(run(client_.data_decrypt(tenant, data_key, aad, ciphertext)), clear);
+  EXPECT_EQ(refusal_of(client_.data_decrypt(tenant, data_key, text("tenant-1/other"), ciphertext)), "decrypt_failed");
+  EXPECT_EQ(refusal_of(client_.data_decrypt(text("tenant-2"), data_key, aad, ciphertext)), "unseal_failed");
+}
+
+TEST_F(TypedClient, JwtSignaturesVerifyUnderTheJwtPublicKeyWithOpenSSL) {
+  const auto pub = run(client_.jwt_public_key());
+  ASSERT_EQ(pub.size(), 33u);
+  const std::string input = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhY2NvdW50LTEifQ";
+  const auto signature = run(client_.jwt_sign(input));
+  EXPECT_EQ(signature.size(), 64u);
+  EXPECT_TRUE(openssl_verifies_es256(pub, input, signature));
+  EXPECT_FALSE(openssl_verifies_es256(pub, input + "x", signature));
+  EXPECT_FALSE(openssl_verifies_es256(run(client_.info()).attestation_public_key, input, signature));
+}
+
+TEST_F(TypedClient, AttestationReportsCarryTheNonceAndVerify) {
+  const auto nonce = crypto::random_bytes(32);
+  const auto info = run(client_.info());
+  auto a = run(client_.attest(nonce));
+  EXPECT_EQ(a.report["nonce"], crypto::to_hex(nonce));
+  EXPECT_EQ(a.report["mode"], "simulation");
+  EXPECT_EQ(a.report["measurement"], info.measurement);
+  EXPECT_EQ(a.report["root_id"], crypto::to_hex(info.root_id));
+  EXPECT_EQ(a.report["public_keys"]["attestation"], crypto::to_hex(info.attestation_public_key));
+  EXPECT_EQ(a.signature.size(), 64u);
+  AttestationExpectations expect;
+  expect.nonce = crypto::to_hex(nonce);
+  expect.measurement = info.measurement;
+  expect.max_age = 60s;
+  expect.allow_simulation = true;
+  const json document{{"report", a.report}, {"signature", crypto::to_hex(a.signature)}};
+  for (const auto& c : verify_attestation(document, expect)) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+  expect.nonce = crypto::to_hex(crypto::random_bytes(32));
+  bool nonce_checked = false;
+  for (const auto& c : verify_attestation(document, expect)) {
+    if (c.name == "nonce") nonce_checked = !c.passed;
+  }
+  EXPECT_TRUE(nonce_checked) << "a report for another nonce passed";
+  EXPECT_EQ(refusal_of(client_.attest(Bytes(8, 1))), "bad_request");
 }
 
 }  // namespace

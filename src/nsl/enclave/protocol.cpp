@@ -230,4 +230,48 @@ int connect_unix(const std::string& path) {
   return fd;
 }
 
+std::string hello_request(crypto::ByteView token) {
+  const nlohmann::json hello{{"op", "hello"}, {"token", crypto::to_hex(token)}, {"version", kProtocolVersion}};
+  return hello.dump();
+}
+
+nlohmann::json wrapped_to_json(const crypto::key_wrap::Wrapped& w) {
+  return {{"format", crypto::key_wrap::kFormat},      {"kind", w.kind},
+          {"recipient", crypto::to_hex(w.recipient)}, {"ephemeral_public_key", crypto::to_hex(w.ephemeral)},
+          {"nonce", crypto::to_hex(w.nonce)},         {"ciphertext", crypto::to_hex(w.ciphertext)}};
+}
+
+namespace {
+
+[[noreturn]] void refuse(const std::string& message) { throw EnclaveError("bad_request", message); }
+
+crypto::Bytes wrapped_hex(const nlohmann::json& w, const char* name, std::size_t max_bytes) {
+  const auto it = w.find(name);
+  if (it == w.end() || !it->is_string()) refuse(std::string("\"") + name + "\" must be a string");
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() > max_bytes * 2) {
+    refuse(std::string("\"") + name + "\" is longer than " + std::to_string(max_bytes * 2) + " characters");
+  }
+  auto b = crypto::from_hex(s);
+  if (!b) refuse(std::string("\"") + name + "\" must be hex");
+  return std::move(*b);
+}
+
+}  // namespace
+
+crypto::key_wrap::Wrapped wrapped_from_json(const nlohmann::json& w, std::string kind) {
+  if (!w.is_object()) refuse("\"wrapped\" must be an object");
+  const auto format = w.find("format");
+  if (format == w.end() || !format->is_string() || format->get_ref<const std::string&>() != crypto::key_wrap::kFormat) {
+    refuse(std::string("\"wrapped.format\" must be ") + crypto::key_wrap::kFormat);
+  }
+  crypto::key_wrap::Wrapped out;
+  out.kind = std::move(kind);
+  out.recipient = wrapped_hex(w, "recipient", 65);
+  out.ephemeral = wrapped_hex(w, "ephemeral_public_key", 65);
+  out.nonce = wrapped_hex(w, "nonce", 12);
+  out.ciphertext = wrapped_hex(w, "ciphertext", 32 + 16);
+  return out;
+}
+
 }  // namespace nsl::enclave

@@ -27,6 +27,11 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
+#include "nsl/crypto/bytes.hpp"
+#include "nsl/crypto/key_wrap.hpp"
+
 namespace nsl::enclave {
 
 /// Largest frame either side accepts (a request or a response).
@@ -132,5 +137,17 @@ std::optional<std::string> read_frame(int fd, std::uint32_t max = kMaxFrameBytes
 void set_timeouts(int fd, std::chrono::milliseconds timeout);
 /// Connects to a Unix socket; -1 (errno set) on failure.
 int connect_unix(const std::string& path);
+
+/// The first request on every connection, which proves the caller holds `token`.
+std::string hello_request(crypto::ByteView token);
+
+/// A wrapped key as it travels in JSON (the enclave's requests and answers, and the API):
+/// {"format": "nsl-key-wrap-v1", "kind", "recipient", "ephemeral_public_key", "nonce",
+/// "ciphertext"}, bytes as lower-case hex.
+nlohmann::json wrapped_to_json(const crypto::key_wrap::Wrapped& wrapped);
+/// The same object read back, for a key of `kind` (its associated data binds the kind, so the
+/// object's own "kind" is not read). Throws EnclaveError "bad_request" naming what is wrong (not
+/// an object, another format, a field missing, too long or not hex), as the enclave refuses it.
+crypto::key_wrap::Wrapped wrapped_from_json(const nlohmann::json& wrapped, std::string kind);
 
 }  // namespace nsl::enclave

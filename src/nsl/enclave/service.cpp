@@ -157,26 +157,9 @@ Bytes derived_p256_key(const Sealer& sealer, std::string_view label) {
   return key;
 }
 
-json wrapped_json(const crypto::key_wrap::Wrapped& w) {
-  return {{"format", crypto::key_wrap::kFormat},      {"kind", w.kind},
-          {"recipient", crypto::to_hex(w.recipient)}, {"ephemeral_public_key", crypto::to_hex(w.ephemeral)},
-          {"nonce", crypto::to_hex(w.nonce)},         {"ciphertext", crypto::to_hex(w.ciphertext)}};
-}
-
 crypto::key_wrap::Wrapped wrapped_of(const json& r, Kind kind) {
   const auto it = r.find("wrapped");
-  if (it == r.end() || !it->is_object()) bad("\"wrapped\" must be an object");
-  const auto& w = *it;
-  if (w.value("format", std::string()) != crypto::key_wrap::kFormat) {
-    bad(std::string("\"wrapped.format\" must be ") + crypto::key_wrap::kFormat);
-  }
-  crypto::key_wrap::Wrapped out;
-  out.kind = kind_name(kind);
-  out.recipient = hex_field(w, "recipient", 65);
-  out.ephemeral = hex_field(w, "ephemeral_public_key", 65);
-  out.nonce = hex_field(w, "nonce", 12);
-  out.ciphertext = hex_field(w, "ciphertext", 32 + 16);
-  return out;
+  return wrapped_from_json(it == r.end() ? json() : *it, kind_name(kind));
 }
 
 }  // namespace
@@ -413,7 +396,7 @@ json EnclaveService::dispatch(const json& r) {
     if ((clear.bytes[1] & kExportable) == 0) throw EnclaveError("not_exportable", "the key was not created exportable");
     const auto recipient = hex_field(r, "recipient", 65);
     if (!crypto::p256::is_valid_public_key(recipient)) bad("\"recipient\" must be a P-256 public key");
-    return {{"ok", true}, {"wrapped", wrapped_json(crypto::key_wrap::wrap(recipient, kind_name(kind), clear.key()))}};
+    return {{"ok", true}, {"wrapped", wrapped_to_json(crypto::key_wrap::wrap(recipient, kind_name(kind), clear.key()))}};
   }
   if (op == "public_key") {
     const auto kind = kind_field(r);

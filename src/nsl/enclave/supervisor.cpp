@@ -89,7 +89,7 @@ pid_t Supervisor::spawn() {
 
 bool Supervisor::wait_ready(pid_t pid, std::string& why) {
   const auto deadline = std::chrono::steady_clock::now() + options_.ready_timeout;
-  const nlohmann::json hello{{"op", "hello"}, {"token", crypto::to_hex(token_)}, {"version", kProtocolVersion}};
+  const auto hello = hello_request(token_);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
@@ -99,7 +99,7 @@ bool Supervisor::wait_ready(pid_t pid, std::string& why) {
     const int fd = connect_unix(options_.socket_path);
     if (fd >= 0) {
       set_timeouts(fd, std::chrono::milliseconds(2000));
-      const auto reply = write_frame(fd, hello.dump()) ? read_frame(fd) : std::nullopt;
+      const auto reply = write_frame(fd, hello) ? read_frame(fd) : std::nullopt;
       ::close(fd);
       const auto j = reply ? nlohmann::json::parse(*reply, nullptr, false) : nlohmann::json();
       if (j.is_object() && j.value("ok", false)) return true;

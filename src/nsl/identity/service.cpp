@@ -409,9 +409,8 @@ asio::awaitable<json> IdentityService::issue_tokens(std::string account_id, std:
     token = sign_hs256(claims, settings_.keys.hmac_secret);
   } else {
     const auto input = signing_input("ES256", claims);
-    json request{{"op", "jwt_sign"}, {"input", input}};
-    const auto signed_by = co_await enclave_->call(std::move(request));
-    token = assemble(input, crypto::from_hex(signed_by.at("signature").get<std::string>()).value());
+    const auto signature = co_await enclave_->jwt_sign(input);
+    token = assemble(input, signature);
   }
   if (!refresh) {
     refresh = "nslr_" + random_hex(32);

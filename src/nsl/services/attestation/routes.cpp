@@ -1,6 +1,7 @@
 #include "nsl/services/attestation/routes.hpp"
 
 #include "nsl/core/errors.hpp"
+#include "nsl/crypto/bytes.hpp"
 
 namespace nsl::services::attestation {
 
@@ -14,16 +15,14 @@ void add_routes(http::Router& router, enclave::EnclaveClient& enclave) {
                   throw RequestError(ErrorKind::bad_request, "nonce must be 16 to 64 bytes of hex")
                       .with_field("nonce", nonce ? "must be 32 to 128 hex digits" : "is required");
                 }
-                std::string lower = *nonce;
-                for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                nlohmann::json request{{"op", "attest"}, {"nonce", lower}};
-                nlohmann::json answer;
+                const auto bytes = crypto::from_hex(*nonce).value();
+                enclave::Attestation answer;
                 try {
-                  answer = co_await enclave.call(std::move(request));
+                  answer = co_await enclave.attest(bytes);
                 } catch (const enclave::EnclaveUnavailable& e) {
                   throw RequestError(ErrorKind::unavailable, "the enclave is not available", e.what());
                 }
-                const nlohmann::json body{{"report", answer["report"]}, {"signature", answer["signature"]}};
+                const nlohmann::json body{{"report", answer.report}, {"signature", crypto::to_hex(answer.signature)}};
                 co_return http::json_response(200, body.dump());
               },
               true, false,

@@ -247,19 +247,38 @@ http::Response no_content() { return http::Response{http::beast_http::status::no
 struct VersionTaken {};
 constexpr int kMaxRotateAttempts = 16;
 
-// Creates (or imports) version 1 of a key, or the next version of `id`. `request` is the enclave
-// operation that makes the sealed key (create_key, import_key or import_wrapped).
+// Where the key of a new version comes from: made in the enclave, or imported in clear or
+// wrapped for the enclave's transport key. A clear key is wiped with the source.
+struct KeySource {
+  KeySource() = default;
+  KeySource(KeySource&&) = default;
+  KeySource& operator=(KeySource&&) = default;
+  ~KeySource() {
+    if (private_key) crypto::wipe(private_key->data(), private_key->size());
+  }
+  bool exportable = false;
+  std::optional<Bytes> private_key;  // import_key
+  std::optional<json> wrapped;       // import_wrapped: the nsl-key-wrap-v1 object as given
+};
+
+// Creates (or imports) version 1 of a key, or the next version of `id`, from `source`.
 asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclave, const std::string& account, std::string id,
-                                std::int64_t version, std::string name, std::string kind, json request, int keys_per_account = 0,
-                                int versions_kept = 10) {
-  request["kind"] = kind;
-  request["key_ref"] = key_ref(account, id, version);
-  const bool exportable = request.value("exportable", false);
-  const char* key_field = request.contains("wrapped") ? "wrapped" : "private_key";
-  const bool request_has_key = request.contains("wrapped") || request.contains("private_key");
-  json answer;
+                                std::int64_t version, std::string name, std::string kind, KeySource source,
+                                int keys_per_account = 0, int versions_kept = 10) {
+  const auto ref = key_ref(account, id, version);
+  const bool exportable = source.exportable;
+  const char* key_field = source.wrapped ? "wrapped" : "private_key";
+  const bool request_has_key = source.wrapped || source.private_key;
+  enclave::SealedKey made;
   try {
-    answer = co_await enclave.call(std::move(request));
+    if (source.wrapped) {
+      const auto wrapped = enclave::wrapped_from_json(*source.wrapped, kind);
+      made = co_await enclave.import_wrapped(kind, ref, wrapped, exportable);
+    } else if (source.private_key) {
+      made = co_await enclave.import_key(kind, ref, *source.private_key, exportable);
+    } else {
+      made = co_await enclave.create_key(kind, ref, exportable);
+    }
   } catch (const enclave::EnclaveError& e) {
     // The enclave names what is wrong with a key it was given (not a valid key, a wrapping that
     // does not open or is malformed); anything else is the server's fault.
@@ -268,8 +287,7 @@ asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclav
     }
     throw RequestError(ErrorKind::internal, "the enclave refused the key", e.what());
   }
-  KeyRow row{id, name,    kind,      answer.at("sealed").get<std::string>(), answer.at("public_key").get<std::string>(), "active",
-             "", version, exportable};
+  KeyRow row{id, name, kind, crypto::to_hex(made.sealed), crypto::to_hex(made.public_key), "active", "", version, exportable};
   // Concurrent requests meet here: two creates of one name, or two rotations of one key. The
   // unique index refuses the second row; a rotation whose key was deleted meanwhile finds no
   // version to retire and stores nothing.
@@ -468,32 +486,32 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
   router.add({http::Verb::post, "/v1/keys", "keys", "keys:create",
               [&db, &enclave, keys_per_account](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = body_of(ctx);
-                json request{{"op", "create_key"}, {"exportable", flag(body, "exportable")}};
+                KeySource source;
+                source.exportable = flag(body, "exportable");
                 auto out = co_await store_key(db, enclave, ctx.principal->account_id, random_uuid(), 1, valid_name(body),
-                                              kind_of(body), std::move(request), keys_per_account);
+                                              kind_of(body), std::move(source), keys_per_account);
                 co_return http::json_response(201, out.dump());
               }});
   // Registered before /v1/keys/{id}, which would otherwise take it.
   router.add({http::Verb::get, "/v1/keys/transport-key", "keys", "keys:import",
               [&enclave](http::Context&) -> asio::awaitable<http::Response> {
-                json request{{"op", "transport_key"}};
-                const auto answer = co_await enclave.call(std::move(request));
-                co_return http::json_response(200, json{{"public_key", answer.at("public_key")},
-                                                        {"format", answer.at("format")},
-                                                        {"root_id", answer.at("root_id")}}
+                const auto answer = co_await enclave.transport_key();
+                co_return http::json_response(200, json{{"public_key", crypto::to_hex(answer.public_key)},
+                                                        {"format", answer.format},
+                                                        {"root_id", crypto::to_hex(answer.root_id)}}
                                                        .dump());
               }});
   router.add({http::Verb::post, "/v1/keys/import", "keys", "keys:import",
               [&db, &enclave, keys_per_account](http::Context& ctx) -> asio::awaitable<http::Response> {
                 auto body = body_of(ctx);
                 const auto kind = kind_of(body);
-                json request{{"exportable", flag(body, "exportable")}};
+                KeySource source;
+                source.exportable = flag(body, "exportable");
                 const bool has_clear = body.contains("private_key"), has_wrapped = body.contains("wrapped");
                 if (has_clear == has_wrapped) throw field_error("private_key", "or wrapped is required (exactly one of them)");
                 if (has_wrapped) {
                   if (!body["wrapped"].is_object()) throw field_error("wrapped", "must be an nsl-key-wrap-v1 object");
-                  request["op"] = "import_wrapped";
-                  request["wrapped"] = body["wrapped"];
+                  source.wrapped = body["wrapped"];
                 } else {
                   auto given = text(body, "private_key", 200);
                   std::optional<Bytes> key = crypto::from_hex(given);
@@ -502,12 +520,11 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                   body["private_key"] = nullptr;
                   if (!key || key->size() != 32)
                     throw field_error("private_key", "must be 32 bytes of hex (or a WIF for secp256r1)");
-                  request["op"] = "import_key";
-                  request["private_key"] = crypto::to_hex(*key);
+                  source.private_key = *key;
                   crypto::wipe(key->data(), key->size());
                 }
                 auto out = co_await store_key(db, enclave, ctx.principal->account_id, random_uuid(), 1, valid_name(body), kind,
-                                              std::move(request), keys_per_account);
+                                              std::move(source), keys_per_account);
                 co_return http::json_response(201, out.dump());
               }});
   router.add(
@@ -577,17 +594,13 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                 }
                 const auto k = co_await current(db, cache, account, std::string(ctx.param("id")));
                 if (!k.exportable) throw RequestError(ErrorKind::conflict, "the key was not created exportable");
-                json request{{"op", "export_key"},
-                             {"kind", k.kind},
-                             {"key_ref", key_ref(account, k.id, k.version)},
-                             {"sealed", k.sealed_hex},
-                             {"recipient", crypto::to_hex(recipient)}};
-                const auto answer = co_await enclave.call(std::move(request));
+                const auto key = sealed(account, k);
+                const auto wrapped = co_await enclave.export_key(key, recipient);
                 co_return http::json_response(200, json{{"id", k.id},
                                                         {"version", k.version},
                                                         {"kind", k.kind},
                                                         {"public_key", k.public_hex},
-                                                        {"wrapped", answer.at("wrapped")}}
+                                                        {"wrapped", enclave::wrapped_to_json(wrapped)}}
                                                        .dump());
               }});
   router.add({http::Verb::post, "/v1/keys/{id}/verify", "keys", "keys:read",
@@ -616,8 +629,9 @@ void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& 
                   for (int attempt = 1;; ++attempt) {
                     bool stored = false;
                     try {
-                      json request{{"op", "create_key"}, {"exportable", k.exportable}};
-                      out = co_await store_key(db, enclave, account, k.id, version, k.name, k.kind, std::move(request), 0,
+                      KeySource source;
+                      source.exportable = k.exportable;
+                      out = co_await store_key(db, enclave, account, k.id, version, k.name, k.kind, std::move(source), 0,
                                                versions_kept);
                       stored = true;
                     } catch (const VersionTaken&) {

@@ -40,8 +40,9 @@ std::string value_of(const json& body) {
   return v;
 }
 
+// The record a sealed secret is bound to.
 std::string aad(const std::string& account, const std::string& name, std::int64_t version) {
-  return crypto::to_hex(crypto::as_bytes(account + "/" + name + "/" + std::to_string(version)));
+  return account + "/" + name + "/" + std::to_string(version);
 }
 
 constexpr const char* kMetadata = R"({"type": "object", "required": ["name", "version", "bytes", "created_at"],
@@ -74,12 +75,9 @@ asio::awaitable<std::optional<std::string>> SecretStore::value(std::string accou
   });
   std::optional<std::string> out;
   if (r.empty()) co_return out;
-  json request{{"op", "open"},
-               {"purpose", "secret"},
-               {"aad", aad(account, name, r.get<std::int64_t>(0, 1))},
-               {"sealed", r.get<std::string>(0, 0)}};
-  const auto opened = co_await enclave_.call(std::move(request));
-  auto bytes = crypto::from_hex(opened.at("plaintext").get<std::string>()).value();
+  const auto record = aad(account, name, r.get<std::int64_t>(0, 1));
+  const auto sealed = crypto::from_hex(r.get<std::string>(0, 0)).value();
+  auto bytes = co_await enclave_.open("secret", crypto::as_bytes(record), sealed);
   out = std::string(bytes.begin(), bytes.end());
   crypto::wipe(bytes.data(), bytes.size());
   co_return out;
@@ -106,11 +104,9 @@ void SecretStore::add_routes(http::Router& router) {
       const auto version = current.get<std::int64_t>(0, 0) + 1;
       if (create && version != 1) throw taken();
       if (!create && version == 1) throw NotFound("no secret " + name);
-      json request{{"op", "seal"},
-                   {"purpose", "secret"},
-                   {"aad", aad(account, name, version)},
-                   {"plaintext", crypto::to_hex(crypto::as_bytes(value))}};
-      const auto sealed = co_await enclave_.call(std::move(request));
+      const auto record = aad(account, name, version);
+      const auto blob = co_await enclave_.seal("secret", crypto::as_bytes(record), crypto::as_bytes(value));
+      const auto sealed = crypto::to_hex(blob);
       // Checked again inside the write transaction (writes are serialized): the number is still
       // the next one (old versions are pruned, so the primary key alone would let a number be
       // used twice), the secret still exists, and a new name fits the quota.
@@ -137,7 +133,7 @@ void SecretStore::add_routes(http::Router& router) {
           c.query("DELETE FROM secrets WHERE account_id = $1 AND name = $2 AND version <= $3",
                   {account, name, version - versions_kept_});
           c.query("INSERT INTO secrets (account_id, name, version, sealed, bytes, status) VALUES ($1, $2, $3, $4, $5, 'active')",
-                  {account, name, version, sealed.at("sealed").get<std::string>(), bytes});
+                  {account, name, version, sealed, bytes});
           return c.query(
               "SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND name = $2 AND version = $3",
               {account, name, version});

@@ -196,9 +196,8 @@ asio::awaitable<std::string> StorageService::data_key(const std::string& owner) 
   auto existing =
       co_await db_.run([&](db::Connection& c) { return c.query("SELECT sealed FROM storage_keys WHERE owner = $1", {owner}); });
   if (existing.empty()) {
-    json request{{"op", "data_key_create"}, {"tenant", hex_of(owner)}};
-    const auto created = co_await enclave_.call(std::move(request));
-    const auto sealed = created.at("sealed").get<std::string>();
+    const auto created = co_await enclave_.data_key_create(crypto::as_bytes(owner));
+    const auto sealed = crypto::to_hex(created);
     existing = co_await db_.run([&](db::Connection& c) {
       c.query("INSERT INTO storage_keys (owner, sealed) VALUES ($1, $2) ON CONFLICT DO NOTHING", {owner, sealed});
       return c.query("SELECT sealed FROM storage_keys WHERE owner = $1", {owner});  // the winner's, if two raced
