@@ -157,79 +157,79 @@ void SecretStore::add_routes(http::Router& router) {
       co_return metadata(*row, 0);
     }
   };
-  router.add({http::Verb::post, "/v1/secrets", "secrets", "secrets:write",
-              [store](http::Context& ctx) -> asio::awaitable<http::Response> {
-    const auto body = body_of(ctx);
-    const auto it = body.find("name");
-    const auto name = valid_name(it != body.end() && it->is_string() ? it->get<std::string>() : std::string());
-    auto out = co_await store(ctx.principal->account_id, name, value_of(body), true);
-    co_return http::json_response(201, out.dump());
-              }}, false, false, http::Doc{
-    "Create a secret (version 1)", kCreate, {{201, kMetadata}}, {}, { 409 }}
-});
+  router.add(
+      {http::Verb::post, "/v1/secrets", "secrets", "secrets:write",
+       [store](http::Context& ctx) -> asio::awaitable<http::Response> {
+         const auto body = body_of(ctx);
+         const auto it = body.find("name");
+         const auto name = valid_name(it != body.end() && it->is_string() ? it->get<std::string>() : std::string());
+         auto out = co_await store(ctx.principal->account_id, name, value_of(body), true);
+         co_return http::json_response(201, out.dump());
+       },
+       false, false,
+       http::Doc{
+           .summary = "Create a secret (version 1)", .request = kCreate, .responses = {{201, kMetadata}}, .errors = {409}}});
   router.add({http::Verb::put, "/v1/secrets/{name}", "secrets", "secrets:write",
               [store](http::Context& ctx) -> asio::awaitable<http::Response> {
-  const auto name = valid_name(ctx.param("name"));
-  auto out = co_await store(ctx.principal->account_id, name, value_of(body_of(ctx)), false);
-  co_return http::json_response(200, out.dump());
-              }}, false, false, http::Doc{
-  "Store a new version of a secret", kUpdate, {{200, kMetadata}}, {}, { 404, 409 }}
-  });
+                const auto name = valid_name(ctx.param("name"));
+                auto out = co_await store(ctx.principal->account_id, name, value_of(body_of(ctx)), false);
+                co_return http::json_response(200, out.dump());
+              },
+              false, false,
+              http::Doc{.summary = "Store a new version of a secret",
+                        .request = kUpdate,
+                        .responses = {{200, kMetadata}},
+                        .errors = {404, 409}}});
   router.add({http::Verb::get, "/v1/secrets", "secrets", "secrets:read-metadata",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
-  const auto r = co_await db_.run([&](db::Connection& c) {
-    return c.query(
-        "SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND status = 'active' "
-        "ORDER BY name",
-        {ctx.principal->account_id});
-  });
-  json list = json::array();
-  for (std::size_t i = 0; i < r.rows.size(); ++i) list.push_back(metadata(r, i));
-  co_return http::json_response(200, json{{"secrets", list}}.dump());
-              }}, false, false, http::Doc{
-  "List the caller's secrets (metadata only)", "", {
-    { 200, kList }
-  }}
-  });
+                const auto r = co_await db_.run([&](db::Connection& c) {
+                  return c.query(
+                      "SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND status = 'active' "
+                      "ORDER BY name",
+                      {ctx.principal->account_id});
+                });
+                json list = json::array();
+                for (std::size_t i = 0; i < r.rows.size(); ++i) list.push_back(metadata(r, i));
+                co_return http::json_response(200, json{{"secrets", list}}.dump());
+              },
+              false, false, http::Doc{.summary = "List the caller's secrets (metadata only)", .responses = {{200, kList}}}});
   router.add({http::Verb::get, "/v1/secrets/{name}", "secrets", "secrets:read-metadata",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
-  const std::string name(ctx.param("name"));
-  const auto r = co_await db_.run([&](db::Connection& c) {
-    return c.query(
-        "SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND name = $2 "
-        "AND status = 'active'",
-        {ctx.principal->account_id, name});
-  });
-  if (r.empty()) throw NotFound("no secret " + name);
-  co_return http::json_response(200, metadata(r, 0).dump());
-              }}, false, false, http::Doc{
-  "A secret's metadata", "", {{200, kMetadata}}, {}, { 404 }}
-  });
+                const std::string name(ctx.param("name"));
+                const auto r = co_await db_.run([&](db::Connection& c) {
+                  return c.query(
+                      "SELECT name, version, bytes, created_at FROM secrets WHERE account_id = $1 AND name = $2 "
+                      "AND status = 'active'",
+                      {ctx.principal->account_id, name});
+                });
+                if (r.empty()) throw NotFound("no secret " + name);
+                co_return http::json_response(200, metadata(r, 0).dump());
+              },
+              false, false, http::Doc{.summary = "A secret's metadata", .responses = {{200, kMetadata}}, .errors = {404}}});
   router.add({http::Verb::post, "/v1/secrets/{name}/reveal", "secrets", "secrets:read",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
-  const std::string name(ctx.param("name"));
-  auto v = co_await value(ctx.principal->account_id, name);
-  if (!v) throw NotFound("no secret " + name);
-  auto body = json{{"name", name}, {"value", *v}}.dump();
-  crypto::wipe(v->data(), v->size());
-  co_return http::json_response(200, std::move(body));
-              }}, false, false, http::Doc{
-  "Reveal the newest value of a secret", "", {{200, kRevealed}}, {}, { 404 }}
-  });
+                const std::string name(ctx.param("name"));
+                auto v = co_await value(ctx.principal->account_id, name);
+                if (!v) throw NotFound("no secret " + name);
+                auto body = json{{"name", name}, {"value", *v}}.dump();
+                crypto::wipe(v->data(), v->size());
+                co_return http::json_response(200, std::move(body));
+              },
+              false, false,
+              http::Doc{.summary = "Reveal the newest value of a secret", .responses = {{200, kRevealed}}, .errors = {404}}});
   router.add(
       {http::Verb::delete_, "/v1/secrets/{name}", "secrets", "secrets:write",
        [this](http::Context& ctx) -> asio::awaitable<http::Response> {
-  const std::string name(ctx.param("name"));
-  // In a write transaction: a new version committed while the delete waited for its
-  // rows is deleted too (on PostgreSQL the transaction is retried on a new snapshot).
-  const auto removed = co_await db_.transaction([&](db::Connection& c) {
-    return c.query("DELETE FROM secrets WHERE account_id = $1 AND name = $2", {ctx.principal->account_id, name}).affected;
-  });
-  if (removed == 0) throw NotFound("no secret " + name);
-  co_return http::Response{http::beast_http::status::no_content, 11};
-       }}, false, false, http::Doc{
-  "Delete a secret and every version", "", {{204, ""}}, {}, { 404 }}
-  });
-  }
+         const std::string name(ctx.param("name"));
+         // In a write transaction: a new version committed while the delete waited for its
+         // rows is deleted too (on PostgreSQL the transaction is retried on a new snapshot).
+         const auto removed = co_await db_.transaction([&](db::Connection& c) {
+           return c.query("DELETE FROM secrets WHERE account_id = $1 AND name = $2", {ctx.principal->account_id, name}).affected;
+         });
+         if (removed == 0) throw NotFound("no secret " + name);
+         co_return http::Response{http::beast_http::status::no_content, 11};
+       },
+       false, false, http::Doc{.summary = "Delete a secret and every version", .responses = {{204, ""}}, .errors = {404}}});
+}
 
-  }  // namespace nsl::services::secrets
+}  // namespace nsl::services::secrets
