@@ -698,10 +698,16 @@ TEST_F(Socket, AWrongTokenOrAnotherProcessIsRefused) {
   EXPECT_THROW(mine.info_blocking(), EnclaveUnavailable);
 }
 
+std::string file_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 void restarts_a_killed_enclave(bool attached) {
   TempDir dir("supervisor");
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull{std::fopen("/dev/null", "w"), &std::fclose};
-  log::Sink sink{log::Sink::Options{devnull.get(), 1u << 16}};
+  // The supervisor's and the enclave's logs are kept, and shown if the restart is not seen.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file{std::fopen((dir / "supervisor.log").c_str(), "w"), &std::fclose};
+  log::Sink sink{log::Sink::Options{log_file.get(), 1u << 16}};
   metrics::Registry registry;
   Supervisor supervisor(
       {enclave_binary(), (dir / "e.sock").string(), (dir / "root").string(), 64, 10s, (dir / "enclave.log").string()}, registry,
@@ -712,16 +718,31 @@ void restarts_a_killed_enclave(bool attached) {
   asio::io_context io;
   auto work = asio::make_work_guard(io);
   std::thread io_thread([&] { io.run(); });
+  const auto finish = [&] {
+    client.detach();
+    work.reset();
+    io_thread.join();
+  };
   if (attached) client.attach(io.get_executor());
   const auto key = nsl::testing::run_sync(client.create_key("secp256k1", "t/k"));
   const auto info = client.info_blocking();
   const auto first = supervisor.pid();
   ASSERT_EQ(::kill(first, SIGKILL), 0);
-  for (int i = 0; i < 500 && (supervisor.pid() == first || registry.render().find("nsl_enclave_up 1") == std::string::npos);
-       ++i) {
+  // A restart takes the backoff (100 ms) and the new process's start; a loaded machine may take seconds.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         (supervisor.pid() == first || registry.render().find("nsl_enclave_up 1") == std::string::npos)) {
     std::this_thread::sleep_for(10ms);
   }
-  ASSERT_NE(supervisor.pid(), first);
+  if (supervisor.pid() == first) {
+    sink.flush();
+    ADD_FAILURE() << "the enclave was not started again within 30 s\nsupervisor log:\n"
+                  << file_text(dir / "supervisor.log") << "enclave log:\n"
+                  << file_text(dir / "enclave.log");
+    supervisor.stop();
+    finish();
+    return;
+  }
   const auto digest = crypto::sha256(text("after the restart"));
   const auto sig = nsl::testing::run_sync(client.sign(key, Bytes(digest.begin(), digest.end())));
   EXPECT_EQ(sig.bytes.size(), 64u);
@@ -730,9 +751,7 @@ void restarts_a_killed_enclave(bool attached) {
   supervisor.stop();
   EXPECT_THROW(client.info_blocking(), EnclaveUnavailable);
   EXPECT_THROW(nsl::testing::run_sync(client.info()), EnclaveUnavailable);
-  client.detach();
-  work.reset();
-  io_thread.join();
+  finish();
 }
 
 TEST(Supervisor, RestartsAKilledEnclaveAndEveryKeyStillWorks) { restarts_a_killed_enclave(false); }
