@@ -11,7 +11,6 @@ from test_keys import api, server  # noqa: F401 (fixtures)
 UNDOCUMENTED = {
     ("delete", "/v1/admin/accounts/{id}/api-keys/{key_id}"),
     ("delete", "/v1/api-keys/{id}"),
-    ("delete", "/v1/keys/{id}"),
     ("delete", "/v1/storage/admin/users/{owner}"),
     ("delete", "/v1/storage/{chain}/{key}"),
     ("get", "/v1/admin/accounts"),
@@ -20,9 +19,6 @@ UNDOCUMENTED = {
     ("get", "/v1/audit"),
     ("get", "/v1/auth/keys"),
     ("get", "/v1/auth/me"),
-    ("get", "/v1/keys"),
-    ("get", "/v1/keys/transport-key"),
-    ("get", "/v1/keys/{id}"),
     ("get", "/v1/storage/admin/compliance-report"),
     ("get", "/v1/storage/admin/users/{owner}/export"),
     ("get", "/v1/storage/{chain}"),
@@ -39,15 +35,6 @@ UNDOCUMENTED = {
     ("post", "/v1/auth/token"),
     ("post", "/v1/auth/wallet/challenge"),
     ("post", "/v1/auth/wallet/sign-in"),
-    ("post", "/v1/keys"),
-    ("post", "/v1/keys/import"),
-    ("post", "/v1/keys/{id}/disable"),
-    ("post", "/v1/keys/{id}/export"),
-    ("post", "/v1/keys/{id}/rotate"),
-    ("post", "/v1/keys/{id}/sign"),
-    ("post", "/v1/keys/{id}/sign-message"),
-    ("post", "/v1/keys/{id}/sign-transaction"),
-    ("post", "/v1/keys/{id}/verify"),
     ("post", "/v1/storage/store/{chain}"),
     ("post", "/v1/storage/{chain}/{key}/share"),
 }
@@ -132,8 +119,45 @@ def test_answers_match_their_schemas(server):
         ("get", "/v1/attestation/report", "/v1/attestation/report?nonce=zz", None, 400),
         ("delete", "/v1/secrets/{name}", "/v1/secrets/api.token", None, 204),
         ("delete", "/v1/secrets/{name}", "/v1/secrets/api.token", None, 404),
+        ("get", "/v1/keys/transport-key", "/v1/keys/transport-key", None, 200),
+        ("get", "/v1/keys", "/v1/keys", None, 200),
+        ("get", "/v1/keys/{id}", "/v1/keys/no-such-key", None, 404),
+        ("post", "/v1/keys", "/v1/keys", {"name": "bad name!", "kind": "secp256r1"}, 400),
     ]
     for verb, pattern, path, body, status in checks:
+        r = api(server, verb.upper(), path, admin, body)
+        assert r.status_code == status, (verb, path, r.text)
+        conforms(doc, verb, pattern, r)
+    # A key through its life, each answer checked against its operation.
+    keys = [("post", "/v1/keys", "/v1/keys", {"name": "doc-n3", "kind": "secp256r1", "exportable": True}, 201),
+            ("post", "/v1/keys", "/v1/keys", {"name": "doc-n3", "kind": "secp256r1"}, 409),
+            ("post", "/v1/keys", "/v1/keys", {"name": "doc-x", "kind": "secp256k1"}, 201)]
+    ids = {}
+    for verb, pattern, path, body, status in keys:
+        r = api(server, verb.upper(), path, admin, body)
+        assert r.status_code == status, (verb, path, r.text)
+        conforms(doc, verb, pattern, r)
+        if status == 201:
+            ids[body["name"]] = r.json()["id"]
+    n3, x = ids["doc-n3"], ids["doc-x"]
+    digest = {"digest": "11" * 32}
+    recipient = server.get("/v1/keys/transport-key", headers=admin).json()["public_key"]
+    tx = {"transaction": {"chainId": 47763, "nonce": 0, "gasLimit": 21000, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1,
+                          "to": "0x" + "22" * 20, "value": 1}}
+    for verb, pattern, path, body, status in [
+            ("get", "/v1/keys/{id}", f"/v1/keys/{n3}", None, 200),
+            ("post", "/v1/keys/{id}/sign", f"/v1/keys/{x}/sign", digest, 200),
+            ("post", "/v1/keys/{id}/sign", f"/v1/keys/{x}/sign", {"digest": "11"}, 400),
+            ("post", "/v1/keys/{id}/sign-message", f"/v1/keys/{n3}/sign-message", {"message": "hi"}, 200),
+            ("post", "/v1/keys/{id}/sign-transaction", f"/v1/keys/{x}/sign-transaction", tx, 200),
+            ("post", "/v1/keys/{id}/verify", f"/v1/keys/{n3}/verify", {"message": "hi", "signature": "00" * 64}, 200),
+            ("post", "/v1/keys/{id}/export", f"/v1/keys/{n3}/export", {"recipient": recipient}, 200),
+            ("post", "/v1/keys/{id}/export", f"/v1/keys/{x}/export", {"recipient": recipient}, 409),
+            ("post", "/v1/keys/{id}/rotate", f"/v1/keys/{n3}/rotate", None, 200),
+            ("post", "/v1/keys/{id}/disable", f"/v1/keys/{n3}/disable", None, 200),
+            ("post", "/v1/keys/{id}/sign", f"/v1/keys/{n3}/sign", digest, 409),
+            ("delete", "/v1/keys/{id}", f"/v1/keys/{n3}", None, 204),
+            ("delete", "/v1/keys/{id}", f"/v1/keys/{n3}", None, 404)]:
         r = api(server, verb.upper(), path, admin, body)
         assert r.status_code == status, (verb, path, r.text)
         conforms(doc, verb, pattern, r)

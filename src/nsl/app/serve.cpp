@@ -18,7 +18,6 @@
 #include "nsl/cache/cache.hpp"
 #include "nsl/cache/rate_counter.hpp"
 #include "nsl/core/ids.hpp"
-#include "nsl/services/storage/routes.hpp"
 #include "nsl/core/strings.hpp"
 #include "nsl/db/maintenance.hpp"
 #include "nsl/db/migrations.hpp"
@@ -33,11 +32,6 @@
 #include "nsl/http/tls.hpp"
 #include "nsl/identity/service.hpp"
 #include "nsl/identity/settings.hpp"
-#include "nsl/services/attestation/routes.hpp"
-#include "nsl/services/keys/routes.hpp"
-#include "nsl/services/keys/settings.hpp"
-#include "nsl/services/secrets/routes.hpp"
-#include "nsl/services/secrets/settings.hpp"
 
 namespace nsl::app {
 namespace {
@@ -434,16 +428,14 @@ int serve(const config::Source& source) {
     audit_writer = std::make_unique<audit::AuditWriter>(*database, registry, sink.get("audit"));
   }
   if (audit_writer) audit_writer->add_routes(router);
-  services::attestation::add_routes(router, *enclave.client);
-  const auto& key_quotas = settings->get<services::keys::Settings>();
-  services::keys::add_routes(router, *database, *enclave.client, cache, key_quotas.keys_per_account, key_quotas.versions_kept);
-  const auto& secret_quotas = settings->get<services::secrets::Settings>();
-  services::secrets::SecretStore secrets(*database, *enclave.client, secret_quotas.secrets_per_account,
-                                         secret_quotas.versions_kept);
-  services::storage::StorageService storage(*database, *enclave.client, cache, settings->get<services::storage::Settings>(),
-                                            registry, sink.get("storage"));
-  storage.add_routes(router);
-  secrets.add_routes(router);
+  // The services, in the order of the service list (src/nsl/app/services.cpp).
+  services::Platform platform{*settings, *database, *enclave.client, cache, registry, sink};
+  std::vector<std::unique_ptr<services::Service>> running;
+  for (const auto* module : service_modules()) {
+    running.push_back(module->make(platform));
+    running.back()->add_routes(router);
+    running.back()->add_health_checks(health);
+  }
 
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
   pipeline.set_authenticator(&identity);
@@ -505,7 +497,7 @@ int serve(const config::Source& source) {
   asio::co_spawn(ioc, watch_configuration(source, store, sink, limiter, router, sink.get("config"), stopping), asio::detached);
   if (certificate) asio::co_spawn(ioc, watch_certificate(*certificate, sink.get("tls"), stopping), asio::detached);
   asio::co_spawn(ioc, maintain_database(*database, store, sink.get("db"), stopping), asio::detached);
-  asio::co_spawn(ioc, storage.run(), asio::detached);
+  for (auto& service : running) asio::co_spawn(ioc, service->run(), asio::detached);
   // Revocations and disabled accounts from other replicas, within a second.
   asio::co_spawn(ioc, identity.run_sync(1s), asio::detached);
 
@@ -531,12 +523,8 @@ int serve(const config::Source& source) {
           const auto grace = std::chrono::seconds(settings->server.shutdown_timeout_seconds);
           const auto forced = co_await server.shutdown(grace);
           if (metrics_server) co_await metrics_server->shutdown(1s);
-          storage.stop();
-          try {
-            co_await storage.flush_access_counts();
-          } catch (const std::exception& e) {
-            log.warn("storage access counts not written at shutdown", {{"error", e.what()}});
-          }
+          for (auto& service : running) service->stop();
+          for (auto& service : running) co_await service->drain();
           log.info("HTTP server stopped", {{"connections_closed_forcibly", forced}});
           signals.cancel();
           ioc.stop();

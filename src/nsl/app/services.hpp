@@ -1,11 +1,18 @@
 #pragma once
 
+#include <vector>
+
 #include "nsl/core/config.hpp"
+#include "nsl/services/common/service.hpp"
 
 namespace nsl::app {
 
-/// The settings sections the services own, in the order `nsl config check` prints them. A new
-/// service adds its spec here.
+/// The services this server runs, in the order their routes are added and their background work
+/// starts. A new service adds its module here (and its folder to the build).
+const std::vector<const services::Module*>& service_modules();
+
+/// The settings sections the services own, in the order `nsl config check` prints them: each
+/// module's section, then identity's.
 const config::SectionSpecs& service_settings();
 
 }  // namespace nsl::app

@@ -70,6 +70,12 @@ class RequestError : public std::runtime_error {
   std::vector<std::pair<std::string, std::string>> headers_;
 };
 
+/// A 400 naming one invalid field: the detail reads "<field> <message>" ("name must be 1 to 100
+/// characters") and the problem's `errors` list holds the field and the message.
+inline RequestError field_error(const std::string& field, const std::string& message) {
+  return std::move(RequestError(ErrorKind::bad_request, field + " " + message).with_field(field, message));
+}
+
 #define NSL_DEFINE_REQUEST_ERROR(Name, kind_value)                                              \
   class Name : public RequestError {                                                            \
    public:                                                                                      \

@@ -24,6 +24,7 @@
 #include "nsl/db/migrations.hpp"
 #include "nsl/db/postgres.hpp"
 #include "nsl/db/sqlite_database.hpp"
+#include "nsl/db/testing/backend.hpp"
 
 namespace nsl::db {
 namespace {
@@ -31,33 +32,10 @@ namespace {
 using namespace std::chrono_literals;
 using nsl::testing::run_sync;
 
-const char* pg_url() { return std::getenv("NSL_TEST_PG_URL"); }
-
-std::string random_schema() {
-  std::random_device rd;
-  return "t_" + std::to_string(::getpid()) + "_" + std::to_string(rd() % 1000000000u);
-}
-
-// Where one test's data lives: a SQLite file or a PostgreSQL schema. Several Database objects
-// opened on one target act as several replicas.
-struct Target {
-  std::string backend;
-  std::string sqlite_path;
-  PgOptions pg;
-};
-
-std::unique_ptr<Database> open(const Target& t, metrics::Registry& registry, int pool = 4) {
-  if (t.backend == "postgres") {
-    auto o = t.pg;
-    o.max_pool = pool;
-    o.min_pool = 1;
-    return std::make_unique<PgDatabase>(o, registry, log::Logger{});
-  }
-  SqliteOptions o;
-  o.path = t.sqlite_path;
-  o.pool_size = pool;
-  return std::make_unique<SqliteDatabase>(o, registry);
-}
+using testing::open;
+using testing::pg_url;
+using testing::random_schema;
+using testing::Target;
 
 class Backend : public ::testing::TestWithParam<std::string> {
  protected:

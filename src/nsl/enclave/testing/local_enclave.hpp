@@ -20,7 +20,7 @@ namespace nsl::enclave::testing {
 inline std::string enclave_binary() {
   if (const char* env = std::getenv("NSL_ENCLAVE_BINARY"); env && *env) return env;
   auto dir = std::filesystem::read_symlink("/proc/self/exe").parent_path();
-  for (int up = 0; up < 4 && !dir.empty(); ++up, dir = dir.parent_path()) {
+  for (int up = 0; up < 6 && !dir.empty(); ++up, dir = dir.parent_path()) {
     const auto candidate = dir / "bin" / "nsl-enclave";
     if (std::filesystem::exists(candidate)) return candidate.string();
   }

@@ -1,71 +1,197 @@
+// The Key Management routes: each parses its request, calls the KeyService (keys.hpp) and renders
+// the answer. The table below is every route of the service.
 #include "nsl/services/keys/routes.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "nsl/chain/neo/account.hpp"
-#include "nsl/chain/neo/enclave_signer.hpp"
-#include "nsl/chain/neo/encoding.hpp"
-#include "nsl/chain/neo/transaction.hpp"
-#include "nsl/chain/neox/abi.hpp"
 #include "nsl/chain/neox/address.hpp"
-#include "nsl/chain/neox/enclave_signer.hpp"
-#include "nsl/chain/neox/transaction.hpp"
-#include "nsl/cache/cache.hpp"
 #include "nsl/core/errors.hpp"
-#include "nsl/core/ids.hpp"
-#include "nsl/crypto/hash.hpp"
 #include "nsl/crypto/p256.hpp"
-#include "nsl/crypto/secp256k1.hpp"
-#include "nsl/crypto/symmetric.hpp"
 #include "nsl/crypto/uint256.hpp"
+#include "nsl/enclave/protocol.hpp"
+#include "nsl/services/common/fields.hpp"
 
 namespace nsl::services::keys {
 namespace {
 
 using crypto::Bytes;
+using http::Context;
+using http::Response;
+using http::Verb;
 using nlohmann::json;
 
-RequestError field_error(const std::string& field, const std::string& message) {
-  return std::move(RequestError(ErrorKind::bad_request, field + " " + message).with_field(field, message));
-}
+class Routes {
+ public:
+  explicit Routes(KeyService& keys) : keys_(keys) {}
+  asio::awaitable<Response> create(Context& ctx);
+  asio::awaitable<Response> transport_key(Context& ctx);
+  asio::awaitable<Response> import(Context& ctx);
+  asio::awaitable<Response> list(Context& ctx);
+  asio::awaitable<Response> get(Context& ctx);
+  asio::awaitable<Response> sign(Context& ctx);
+  asio::awaitable<Response> sign_message(Context& ctx);
+  asio::awaitable<Response> sign_transaction(Context& ctx);
+  asio::awaitable<Response> export_key(Context& ctx);
+  asio::awaitable<Response> verify(Context& ctx);
+  asio::awaitable<Response> rotate(Context& ctx);
+  asio::awaitable<Response> disable(Context& ctx);
+  asio::awaitable<Response> remove(Context& ctx);
 
-json body_of(const http::Context& ctx) {
-  auto j = json::parse(ctx.request.body(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw BadRequest("the request body must be a JSON object");
-  return j;
-}
+ private:
+  KeyService& keys_;
+};
 
-std::string text(const json& j, const char* name, std::size_t max) {
-  const auto it = j.find(name);
-  if (it == j.end() || !it->is_string()) throw field_error(name, "is required (a string)");
-  auto s = it->get<std::string>();
-  if (s.empty() || s.size() > max) throw field_error(name, "must be 1 to " + std::to_string(max) + " characters");
-  return s;
-}
+struct Entry {
+  Verb verb;
+  const char* pattern;
+  const char* permission;
+  asio::awaitable<Response> (Routes::*handler)(Context&);
+  http::Doc doc;
+};
 
-Bytes hex(const json& j, const char* name, std::size_t max_bytes) {
-  const auto s = text(j, name, max_bytes * 2 + 2);
-  auto b = crypto::from_hex(s);
-  if (!b) throw field_error(name, "must be hex");
-  return std::move(*b);
-}
+// The JSON Schemas of the OpenAPI operations.
+constexpr const char* kKey = R"js({"type": "object",
+  "required": ["id", "name", "kind", "version", "status", "public_key", "addresses", "exportable", "created_at"],
+  "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+    "kind": {"enum": ["secp256r1", "secp256k1", "ed25519"]}, "version": {"type": "integer", "minimum": 1},
+    "status": {"enum": ["active", "disabled"]}, "public_key": {"type": "string", "pattern": "^[0-9a-f]+$"},
+    "addresses": {"type": "object", "properties": {
+      "neo_n3": {"type": "object", "required": ["address", "script_hash"],
+                 "properties": {"address": {"type": "string"}, "script_hash": {"type": "string"}}},
+      "neo_x": {"type": "object", "required": ["address"], "properties": {"address": {"type": "string"}}}}},
+    "exportable": {"type": "boolean"}, "created_at": {"type": "string"}}})js";
+constexpr const char* kKeyList = R"js({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}})js";
+constexpr const char* kCreate = R"js({"type": "object", "required": ["name", "kind"], "properties": {
+  "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[A-Za-z0-9._:-]+$"},
+  "kind": {"enum": ["secp256r1", "secp256k1", "ed25519"]}, "exportable": {"type": "boolean"}}})js";
+constexpr const char* kImport = R"js({"type": "object", "required": ["name", "kind"],
+  "description": "exactly one of private_key (hex, or a WIF for secp256r1) and wrapped (nsl-key-wrap-v1)",
+  "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[A-Za-z0-9._:-]+$"},
+    "kind": {"enum": ["secp256r1", "secp256k1", "ed25519"]}, "exportable": {"type": "boolean"},
+    "private_key": {"type": "string", "minLength": 1, "maxLength": 200}, "wrapped": {"type": "object"}}})js";
+constexpr const char* kTransportKey = R"js({"type": "object", "required": ["public_key", "format", "root_id"],
+  "properties": {"public_key": {"type": "string"}, "format": {"type": "string"}, "root_id": {"type": "string"}}})js";
+constexpr const char* kSign = R"js({"type": "object",
+  "description": "digest: 32 bytes of hex (secp256r1, secp256k1); message: the message in hex (ed25519)",
+  "properties": {"digest": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{64}$"},
+                 "message": {"type": "string", "minLength": 1, "maxLength": 131074}}})js";
+constexpr const char* kSignMessage = R"js({"type": "object", "required": ["message"],
+  "properties": {"message": {"type": "string", "minLength": 1, "maxLength": 65536}}})js";
+constexpr const char* kSignature = R"js({"type": "object", "required": ["signature"], "properties": {
+  "signature": {"type": "string"}, "recovery_id": {"type": "integer", "minimum": 0, "maximum": 3},
+  "signature_rsv": {"type": "string"}}})js";
+constexpr const char* kSignTransaction = R"js({"type": "object",
+  "description": "secp256r1 (Neo N3): network and transaction (hex); secp256k1 (Neo X): transaction with ethers' field names",
+  "properties": {"network": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+                 "transaction": {"type": ["string", "object"]}}})js";
+constexpr const char* kSignedTransaction = R"js({"anyOf": [
+  {"type": "object", "required": ["hash", "network", "signer", "signature", "invocation_script", "verification_script",
+                                  "complete", "transaction"],
+   "properties": {"hash": {"type": "string"}, "network": {"type": "integer"}, "signer": {"type": "string"},
+                  "signature": {"type": "string"}, "invocation_script": {"type": "string"},
+                  "verification_script": {"type": "string"}, "complete": {"type": "boolean"},
+                  "transaction": {"type": "string"}}},
+  {"type": "object", "required": ["raw", "hash", "from", "signature"],
+   "properties": {"raw": {"type": "string"}, "hash": {"type": "string"}, "from": {"type": "string"},
+                  "signature": {"type": "object", "required": ["r", "s", "v"]}}}]})js";
+constexpr const char* kExport = R"js({"type": "object", "required": ["recipient"], "properties": {
+  "recipient": {"type": "string", "description": "a P-256 public key, 33 or 65 bytes of hex"},
+  "account_id": {"type": "string", "minLength": 1, "maxLength": 100}}})js";
+constexpr const char* kExported = R"js({"type": "object", "required": ["id", "version", "kind", "public_key", "wrapped"],
+  "properties": {"id": {"type": "string"}, "version": {"type": "integer"}, "kind": {"type": "string"},
+                 "public_key": {"type": "string"}, "wrapped": {"type": "object"}}})js";
+constexpr const char* kVerify = R"js({"type": "object", "required": ["signature"],
+  "description": "digest (32 bytes of hex) or message (text, hashed as sign-message does)",
+  "properties": {"digest": {"type": "string"}, "message": {"type": "string", "minLength": 1, "maxLength": 65536},
+                 "signature": {"type": "string", "minLength": 1, "maxLength": 132}}})js";
+constexpr const char* kValid = R"js({"type": "object", "required": ["valid"], "properties": {"valid": {"type": "boolean"}}})js";
 
-std::string kind_of(const json& j) {
-  const auto k = text(j, "kind", 16);
-  if (k != "secp256r1" && k != "secp256k1" && k != "ed25519")
-    throw field_error("kind", "must be secp256r1, secp256k1 or ed25519");
+// /v1/keys/transport-key is registered before /v1/keys/{id}, which would otherwise take it.
+const Entry kRoutes[] = {
+    {Verb::post,
+     "/v1/keys",
+     "keys:create",
+     &Routes::create,
+     {.summary = "Create a key in the enclave", .request = kCreate, .responses = {{201, kKey}}, .errors = {409}}},
+    {Verb::get,
+     "/v1/keys/transport-key",
+     "keys:import",
+     &Routes::transport_key,
+     {.summary = "The enclave's P-256 key that imports are wrapped for", .responses = {{200, kTransportKey}}}},
+    {Verb::post,
+     "/v1/keys/import",
+     "keys:import",
+     &Routes::import,
+     {.summary = "Import a key, in clear or wrapped", .request = kImport, .responses = {{201, kKey}}, .errors = {409}}},
+    {Verb::get, "/v1/keys", "keys:read", &Routes::list, {.summary = "The caller's keys", .responses = {{200, kKeyList}}}},
+    {Verb::get,
+     "/v1/keys/{id}",
+     "keys:read",
+     &Routes::get,
+     {.summary = "A key: its public key and chain addresses", .responses = {{200, kKey}}, .errors = {404}}},
+    {Verb::post,
+     "/v1/keys/{id}/sign",
+     "keys:sign",
+     &Routes::sign,
+     {.summary = "Sign a digest (or an Ed25519 message)",
+      .request = kSign,
+      .responses = {{200, kSignature}},
+      .errors = {404, 409}}},
+    {Verb::post,
+     "/v1/keys/{id}/sign-message",
+     "keys:sign",
+     &Routes::sign_message,
+     {.summary = "Sign a message (Neo N3, EIP-191 or Ed25519)",
+      .request = kSignMessage,
+      .responses = {{200, kSignature}},
+      .errors = {404, 409}}},
+    {Verb::post,
+     "/v1/keys/{id}/sign-transaction",
+     "keys:sign",
+     &Routes::sign_transaction,
+     {.summary = "Sign a Neo N3 or Neo X transaction",
+      .request = kSignTransaction,
+      .responses = {{200, kSignedTransaction}},
+      .errors = {404, 409}}},
+    {Verb::post,
+     "/v1/keys/{id}/export",
+     "keys:export",
+     &Routes::export_key,
+     {.summary = "Export an exportable key, wrapped for a recipient",
+      .request = kExport,
+      .responses = {{200, kExported}},
+      .errors = {404, 409}}},
+    {Verb::post,
+     "/v1/keys/{id}/verify",
+     "keys:read",
+     &Routes::verify,
+     {.summary = "Verify a signature by a key", .request = kVerify, .responses = {{200, kValid}}, .errors = {404}}},
+    {Verb::post,
+     "/v1/keys/{id}/rotate",
+     "keys:create",
+     &Routes::rotate,
+     {.summary = "A new key under the same id (the next version)", .responses = {{200, kKey}}, .errors = {404, 409}}},
+    {Verb::post,
+     "/v1/keys/{id}/disable",
+     "keys:create",
+     &Routes::disable,
+     {.summary = "Stop a key from signing", .responses = {{200, kKey}}, .errors = {404}}},
+    {Verb::delete_,
+     "/v1/keys/{id}",
+     "keys:create",
+     &Routes::remove,
+     {.summary = "Delete a key and every version", .responses = {{204, ""}}, .errors = {404}}},
+};
+
+// --- request fields ---
+
+std::string kind_of(const json& body) {
+  auto k = string_field(body, "kind", 16);
+  if (!is_kind(k)) throw field_error("kind", "must be secp256r1, secp256k1 or ed25519");
   return k;
 }
 
-bool flag(const json& j, const char* name) {
-  const auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return false;
-  if (!it->is_boolean()) throw field_error(name, "must be true or false");
-  return it->get<bool>();
-}
-
-std::string valid_name(const json& j) {
-  auto name = text(j, "name", 100);
+std::string name_of(const json& body) {
+  auto name = string_field(body, "name", 100);
   for (const char c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') {
       throw field_error("name", "may hold letters, digits and - _ . : only");
@@ -74,271 +200,26 @@ std::string valid_name(const json& j) {
   return name;
 }
 
-// The record the enclave binds a sealed key to: tenant, key id and version.
-std::string key_ref(const std::string& account, const std::string& id, std::int64_t version) {
-  return account + "/" + id + "/" + std::to_string(version);
-}
-
-// The chain addresses of a public key.
-json addresses(const std::string& kind, const Bytes& pub) {
-  json out = json::object();
-  if (kind == "secp256r1" && pub.size() == 33) {
-    chain::neo::PublicKey key{};
-    std::copy(pub.begin(), pub.end(), key.begin());
-    const auto hash = chain::neo::script_hash(chain::neo::single_sig_script(key));
-    out["neo_n3"] = {{"address", chain::neo::to_address(hash)}, {"script_hash", chain::neo::to_display(hash)}};
-  } else if (kind == "secp256k1" && pub.size() == 65) {
-    std::array<std::uint8_t, 65> key{};
-    std::copy(pub.begin(), pub.end(), key.begin());
-    out["neo_x"] = {{"address", chain::neox::to_checksum(chain::neox::address_of(key))}};
+// An imported key: `private_key` in clear (hex, or a WIF for secp256r1) or `wrapped`.
+KeySource import_source(json& body, const std::string& kind) {
+  KeySource source;
+  source.exportable = bool_field(body, "exportable");
+  const bool has_clear = body.contains("private_key"), has_wrapped = body.contains("wrapped");
+  if (has_clear == has_wrapped) throw field_error("private_key", "or wrapped is required (exactly one of them)");
+  if (has_wrapped) {
+    if (!body["wrapped"].is_object()) throw field_error("wrapped", "must be an nsl-key-wrap-v1 object");
+    source.wrapped = body["wrapped"];
+    return source;
   }
-  return out;
-}
-
-struct KeyRow {
-  std::string id, name, kind, sealed_hex, public_hex, status, created_at;
-  std::int64_t version = 0;
-  bool exportable = false;
-};
-
-json describe(const KeyRow& k) {
-  const auto pub = crypto::from_hex(k.public_hex).value_or(Bytes{});
-  return {{"id", k.id},
-          {"name", k.name},
-          {"kind", k.kind},
-          {"version", k.version},
-          {"status", k.status},
-          {"public_key", k.public_hex},
-          {"addresses", addresses(k.kind, pub)},
-          {"exportable", k.exportable},
-          {"created_at", k.created_at}};
-}
-
-constexpr const char* kColumns = "id, name, kind, sealed, public_key, status, created_at, version, exportable";
-
-KeyRow row_of(const db::Result& r, std::size_t i) {
-  return {r.get<std::string>(i, 0), r.get<std::string>(i, 1),  r.get<std::string>(i, 2),
-          r.get<std::string>(i, 3), r.get<std::string>(i, 4),  r.get<std::string>(i, 5),
-          r.get<std::string>(i, 6), r.get<std::int64_t>(i, 7), r.get<std::int64_t>(i, 8) != 0};
-}
-
-std::string cache_key(const std::string& account, const std::string& id) { return "key:" + account + "/" + id; }
-
-json row_json(const KeyRow& k) {
-  return {{"id", k.id},
-          {"name", k.name},
-          {"kind", k.kind},
-          {"sealed", k.sealed_hex},
-          {"public_key", k.public_hex},
-          {"status", k.status},
-          {"created_at", k.created_at},
-          {"version", k.version},
-          {"exportable", k.exportable}};
-}
-
-KeyRow row_from(const json& j) {
-  return {j.at("id"),
-          j.at("name"),
-          j.at("kind"),
-          j.at("sealed"),
-          j.at("public_key"),
-          j.at("status"),
-          j.at("created_at"),
-          j.at("version").get<std::int64_t>(),
-          j.at("exportable").get<bool>()};
-}
-
-enclave::SealedKey sealed(const std::string& account, const KeyRow& k) {
-  return {k.kind, key_ref(account, k.id, k.version), crypto::from_hex(k.sealed_hex).value(),
-          crypto::from_hex(k.public_hex).value()};
-}
-
-// A key as the cache hands it out: the row, and the sealed key as the enclave takes it. Made
-// once per cache entry and shared by the requests that use it.
-struct CachedKey {
-  KeyRow row;
-  enclave::SealedKey sealed;
-};
-
-// The newest version of the caller's key, or 404 (also for another account's key). Read through
-// the two-level cache: every change to a key (rotate, disable, delete) invalidates it on every
-// replica before it is acknowledged, so a disabled key signs nowhere once the caller is told.
-asio::awaitable<std::shared_ptr<const CachedKey>> cached_key(db::Database& db, cache::Cache& cache, const std::string& account,
-                                                             const std::string& id) {
-  auto* database = &db;
-  cache::Cache::Loader loader = [database, account, id]() -> asio::awaitable<std::optional<std::string>> {
-    const auto r = co_await database->run([&](db::Connection& c) {
-      return c.query(std::string("SELECT ") + kColumns +
-                         " FROM keys WHERE id = $1 AND account_id = $2 AND status != 'retired' ORDER BY version DESC LIMIT 1",
-                     {id, account});
-    });
-    if (r.empty()) co_return std::nullopt;
-    co_return row_json(row_of(r, 0)).dump();
-  };
-  auto decode = [account](const std::string& text) {
-    auto row = row_from(json::parse(text));
-    auto key = sealed(account, row);
-    return CachedKey{std::move(row), std::move(key)};
-  };
-  auto k = co_await cache.get_decoded<CachedKey>(cache_key(account, id), loader, decode);
-  if (!k) throw NotFound("no key " + id);
-  co_return k;
-}
-
-asio::awaitable<KeyRow> current(db::Database& db, cache::Cache& cache, const std::string& account, const std::string& id) {
-  const auto k = co_await cached_key(db, cache, account, id);
-  co_return k->row;
-}
-
-// What a message signature covers: Neo N3 P-256 keys sign SHA-256 of the message, Neo X keys
-// its EIP-191 hash, Ed25519 the message itself.
-Bytes message_payload(const std::string& kind, const std::string& message) {
-  if (kind == "secp256r1") {
-    const auto h = crypto::sha256(crypto::as_bytes(message));
-    return Bytes(h.begin(), h.end());
-  }
-  if (kind == "secp256k1") {
-    const auto h = chain::neox::abi::eip191_message_hash(crypto::as_bytes(message));
-    return Bytes(h.begin(), h.end());
-  }
-  return Bytes(message.begin(), message.end());
-}
-
-json signature_json(const std::string& kind, const enclave::EnclaveClient::Signature& s) {
-  json out{{"signature", crypto::to_hex(s.bytes)}};
-  if (kind == "secp256k1") {
-    out["recovery_id"] = s.recovery_id;
-    // r || s || v (27 + recovery id), the form wallets and ecrecover take.
-    auto rsv = s.bytes;
-    rsv.push_back(static_cast<std::uint8_t>(27 + s.recovery_id));
-    out["signature_rsv"] = crypto::to_hex(rsv);
-  }
-  return out;
-}
-
-bool verify_signature(const std::string& kind, const Bytes& pub, const Bytes& payload, const Bytes& sig) {
-  if (kind == "secp256r1") {
-    if (payload.size() != 32) return false;
-    crypto::Hash256 d{};
-    std::copy(payload.begin(), payload.end(), d.begin());
-    return crypto::p256::verify_digest(pub, d, sig);
-  }
-  if (kind == "secp256k1") {
-    if (payload.size() != 32 || (sig.size() != 64 && sig.size() != 65)) return false;
-    crypto::Hash256 d{};
-    std::copy(payload.begin(), payload.end(), d.begin());
-    for (int v = 0; v < 2; ++v) {
-      crypto::secp256k1::RecoverableSignature rs;
-      std::copy(sig.begin(), sig.begin() + 32, rs.r.begin());
-      std::copy(sig.begin() + 32, sig.begin() + 64, rs.s.begin());
-      rs.recovery_id = sig.size() == 65 ? (sig[64] >= 27 ? sig[64] - 27 : sig[64]) : v;
-      const auto rec = crypto::secp256k1::recover(d, rs);
-      if (rec && Bytes(rec->begin(), rec->end()) == pub) return true;
-      if (sig.size() == 65) break;
-    }
-    return false;
-  }
-  return crypto::ed25519::verify(pub, payload, sig);
-}
-
-http::Response no_content() { return http::Response{http::beast_http::status::no_content, 11}; }
-
-// A concurrent rotation stored the version a rotation meant to store.
-struct VersionTaken {};
-constexpr int kMaxRotateAttempts = 16;
-
-// Where the key of a new version comes from: made in the enclave, or imported in clear or
-// wrapped for the enclave's transport key. A clear key is wiped with the source.
-struct KeySource {
-  KeySource() = default;
-  KeySource(KeySource&&) = default;
-  KeySource& operator=(KeySource&&) = default;
-  ~KeySource() {
-    if (private_key) crypto::wipe(private_key->data(), private_key->size());
-  }
-  bool exportable = false;
-  std::optional<Bytes> private_key;  // import_key
-  std::optional<json> wrapped;       // import_wrapped: the nsl-key-wrap-v1 object as given
-};
-
-// Creates (or imports) version 1 of a key, or the next version of `id`, from `source`.
-asio::awaitable<json> store_key(db::Database& db, enclave::EnclaveClient& enclave, const std::string& account, std::string id,
-                                std::int64_t version, std::string name, std::string kind, KeySource source,
-                                int keys_per_account = 0, int versions_kept = 10) {
-  const auto ref = key_ref(account, id, version);
-  const bool exportable = source.exportable;
-  const char* key_field = source.wrapped ? "wrapped" : "private_key";
-  const bool request_has_key = source.wrapped || source.private_key;
-  enclave::SealedKey made;
-  try {
-    if (source.wrapped) {
-      const auto wrapped = enclave::wrapped_from_json(*source.wrapped, kind);
-      made = co_await enclave.import_wrapped(kind, ref, wrapped, exportable);
-    } else if (source.private_key) {
-      made = co_await enclave.import_key(kind, ref, *source.private_key, exportable);
-    } else {
-      made = co_await enclave.create_key(kind, ref, exportable);
-    }
-  } catch (const enclave::EnclaveError& e) {
-    // The enclave names what is wrong with a key it was given (not a valid key, a wrapping that
-    // does not open or is malformed); anything else is the server's fault.
-    if (e.code() == "invalid_key" || (e.code() == "bad_request" && request_has_key)) {
-      throw field_error(key_field, std::string("is not a valid key: ") + e.what());
-    }
-    throw RequestError(ErrorKind::internal, "the enclave refused the key", e.what());
-  }
-  KeyRow row{id, name, kind, crypto::to_hex(made.sealed), crypto::to_hex(made.public_key), "active", "", version, exportable};
-  // Concurrent requests meet here: two creates of one name, or two rotations of one key. The
-  // unique index refuses the second row; a rotation whose key was deleted meanwhile finds no
-  // version to retire and stores nothing.
-  enum class Outcome { created, name_taken, key_gone, version_taken, over_quota } outcome = Outcome::created;
-  std::string created;
-  try {
-    created = co_await db.transaction([&](db::Connection& c) {
-      outcome = Outcome::created;
-      if (version == 1) {
-        if (!c.query("SELECT 1 FROM keys WHERE account_id = $1 AND name = $2", {account, name}).empty()) {
-          outcome = Outcome::name_taken;
-          return std::string();
-        }
-        if (c.query("SELECT count(DISTINCT id) FROM keys WHERE account_id = $1", {account}).get<std::int64_t>(0, 0) >=
-            keys_per_account) {
-          outcome = Outcome::over_quota;
-          return std::string();
-        }
-      } else {
-        // The number must still be the next one: old versions are pruned, so the primary key
-        // alone would let a pruned number be used again.
-        const auto newest = c.query("SELECT coalesce(max(version), 0) FROM keys WHERE id = $1 AND account_id = $2", {id, account})
-                                .get<std::int64_t>(0, 0);
-        if (newest == 0 || newest >= version) {
-          outcome = newest == 0 ? Outcome::key_gone : Outcome::version_taken;
-          return std::string();
-        }
-        c.query("UPDATE keys SET status = 'retired' WHERE id = $1 AND account_id = $2 AND version < $3", {id, account, version});
-        c.query("DELETE FROM keys WHERE id = $1 AND account_id = $2 AND version <= $3", {id, account, version - versions_kept});
-      }
-      c.query(
-          "INSERT INTO keys (id, version, account_id, name, kind, sealed, public_key, status, exportable) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8)",
-          {id, version, account, name, kind, row.sealed_hex, row.public_hex, std::int64_t{exportable ? 1 : 0}});
-      return c.query("SELECT created_at FROM keys WHERE id = $1 AND version = $2", {id, version}).get<std::string>(0, 0);
-    });
-  } catch (const db::DatabaseError& e) {
-    if (e.kind() != db::DatabaseError::Kind::unique_violation) throw;
-    outcome = version == 1 ? Outcome::name_taken : Outcome::version_taken;
-  }
-  if (outcome == Outcome::name_taken) {
-    throw RequestError(ErrorKind::conflict, "a key named " + name + " exists already").with_field("name", "is taken");
-  }
-  if (outcome == Outcome::key_gone) throw NotFound("no key " + id);
-  if (outcome == Outcome::over_quota) {
-    throw RequestError(ErrorKind::conflict, "the quota of " + std::to_string(keys_per_account) +
-                                                " keys is used up (Quotas:KeysPerAccount); delete one first");
-  }
-  if (outcome == Outcome::version_taken) throw VersionTaken{};
-  row.created_at = created;
-  co_return describe(row);
+  auto given = string_field(body, "private_key", 200);
+  std::optional<Bytes> key = crypto::from_hex(given);
+  if (!key && kind == "secp256r1") key = chain::neo::decode_wif(given);
+  crypto::wipe(given.data(), given.size());
+  body["private_key"] = nullptr;
+  if (!key || key->size() != 32) throw field_error("private_key", "must be 32 bytes of hex (or a WIF for secp256r1)");
+  source.private_key = *key;
+  crypto::wipe(key->data(), key->size());
+  return source;
 }
 
 // Unsigned integers in a JSON transaction: a JSON number, decimal digits, or 0x hex.
@@ -374,15 +255,32 @@ chain::neox::Address address_field(const json& j, const char* name, const std::s
   return *a;
 }
 
-std::string hex0x(crypto::ByteView b) { return "0x" + crypto::to_hex(b); }
+std::vector<chain::neox::AccessListEntry> access_list_of(const json& list) {
+  if (!list.is_array() || list.size() > 256)
+    throw field_error("transaction.accessList", "must be an array of at most 256 entries");
+  std::vector<chain::neox::AccessListEntry> out;
+  for (const auto& e : list) {
+    if (!e.is_object()) throw field_error("transaction.accessList", "entries are {address, storageKeys}");
+    chain::neox::AccessListEntry entry;
+    entry.address = address_field(e, "address", "transaction.accessList");
+    const auto keys = e.find("storageKeys");
+    if (keys != e.end()) {
+      if (!keys->is_array() || keys->size() > 1024) throw field_error("transaction.accessList", "storageKeys must be an array");
+      for (const auto& sk : *keys) {
+        auto b = sk.is_string() ? crypto::from_hex(sk.get_ref<const std::string&>()) : std::nullopt;
+        if (!b || b->size() != 32) throw field_error("transaction.accessList", "storage keys are 32 bytes of hex");
+        chain::neox::Hash256 h{};
+        std::copy(b->begin(), b->end(), h.begin());
+        entry.storage_keys.push_back(h);
+      }
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
 
-// Neo X: an EIP-155 (type 0) or EIP-1559 (type 2) transaction given as JSON with ethers' field
-// names; the answer is the signed raw transaction, its hash and the sender.
-asio::awaitable<json> sign_neox_transaction(enclave::EnclaveClient& enclave, enclave::SealedKey key, const json& body) {
-  const auto it = body.find("transaction");
-  if (it == body.end() || !it->is_object()) throw field_error("transaction", "is required (an object with ethers' field names)");
-  const auto& j = *it;
-  chain::neox::Transaction tx;
+// The fee fields of type 2 (EIP-1559) or type 0 (legacy, EIP-155).
+void fees_of(const json& j, chain::neox::Transaction& tx) {
   const auto type = number_field(j, "type", false).value_or(crypto::Uint256(2));
   if (type == crypto::Uint256(2)) {
     tx.type = chain::neox::Transaction::Type::eip1559;
@@ -396,6 +294,15 @@ asio::awaitable<json> sign_neox_transaction(enclave::EnclaveClient& enclave, enc
   } else {
     throw field_error("transaction.type", "must be 0 (legacy, EIP-155) or 2 (EIP-1559)");
   }
+}
+
+// Neo X: an EIP-155 (type 0) or EIP-1559 (type 2) transaction with ethers' field names.
+chain::neox::Transaction neox_transaction_of(const json& body) {
+  const auto it = body.find("transaction");
+  if (it == body.end() || !it->is_object()) throw field_error("transaction", "is required (an object with ethers' field names)");
+  const auto& j = *it;
+  chain::neox::Transaction tx;
+  fees_of(j, tx);
   tx.chain_id = u64_field(j, "chainId");
   if (tx.chain_id == 0) throw field_error("transaction.chainId", "must not be 0 (EIP-155 replay protection)");
   tx.nonce = u64_field(j, "nonce");
@@ -410,274 +317,191 @@ asio::awaitable<json> sign_neox_transaction(enclave::EnclaveClient& enclave, enc
     tx.data = std::move(*bytes);
   }
   if (!tx.to && tx.data.empty()) throw field_error("transaction.to", "is required unless data deploys a contract");
-  if (j.contains("accessList") && !j["accessList"].is_null()) {
-    if (!j["accessList"].is_array() || j["accessList"].size() > 256) {
-      throw field_error("transaction.accessList", "must be an array of at most 256 entries");
-    }
-    for (const auto& e : j["accessList"]) {
-      if (!e.is_object()) throw field_error("transaction.accessList", "entries are {address, storageKeys}");
-      chain::neox::AccessListEntry entry;
-      entry.address = address_field(e, "address", "transaction.accessList");
-      const auto keys = e.find("storageKeys");
-      if (keys != e.end()) {
-        if (!keys->is_array() || keys->size() > 1024) throw field_error("transaction.accessList", "storageKeys must be an array");
-        for (const auto& sk : *keys) {
-          auto b = sk.is_string() ? crypto::from_hex(sk.get_ref<const std::string&>()) : std::nullopt;
-          if (!b || b->size() != 32) throw field_error("transaction.accessList", "storage keys are 32 bytes of hex");
-          chain::neox::Hash256 h{};
-          std::copy(b->begin(), b->end(), h.begin());
-          entry.storage_keys.push_back(h);
-        }
-      }
-      tx.access_list.push_back(std::move(entry));
-    }
-  }
-  chain::neox::EnclaveSigner signer(enclave, std::move(key));
-  const auto sig = co_await signer.sign(tx);
-  const auto raw = chain::neox::encode_signed(tx, sig);
-  const auto hash = chain::neox::transaction_hash(raw);
-  co_return json{{"raw", hex0x(raw)},
-                 {"hash", hex0x(hash)},
-                 {"from", chain::neox::to_checksum(signer.address())},
-                 {"signature", {{"r", hex0x(sig.r.to_be32())}, {"s", hex0x(sig.s.to_be32())}, {"v", sig.v.to_decimal()}}}};
+  if (j.contains("accessList") && !j["accessList"].is_null()) tx.access_list = access_list_of(j["accessList"]);
+  return tx;
 }
 
-// Neo N3: the transaction's bytes (unsigned, or signed by others already) and the network magic;
-// the answer is the transaction with this key's witness in its signer's place.
-asio::awaitable<json> sign_neo_transaction(enclave::EnclaveClient& enclave, enclave::SealedKey key, const json& body) {
-  const auto magic_it = body.find("network");
-  if (magic_it == body.end() || !magic_it->is_number_unsigned() || magic_it->get<std::uint64_t>() > 0xffffffffULL) {
+std::uint32_t network_of(const json& body) {
+  const auto it = body.find("network");
+  if (it == body.end() || !it->is_number_unsigned() || it->get<std::uint64_t>() > 0xffffffffULL) {
     throw field_error("network", "is required: the network magic (an unsigned 32-bit number)");
   }
-  const auto magic = static_cast<std::uint32_t>(magic_it->get<std::uint64_t>());
-  const auto raw = hex(body, "transaction", 102400);
-  std::string why;
-  auto tx = chain::neo::deserialize(raw, &why, /*witnesses_optional=*/true);
-  if (!tx) throw field_error("transaction", "is not a Neo N3 transaction: " + why);
-  chain::neo::EnclaveAccountSigner signer(enclave, std::move(key));
-  const auto account = chain::neo::script_hash(signer.verification_script());
-  std::size_t index = tx->signers.size();
-  for (std::size_t i = 0; i < tx->signers.size(); ++i) {
-    if (tx->signers[i].account == account) index = i;
+  return static_cast<std::uint32_t>(it->get<std::uint64_t>());
+}
+
+// --- answers ---
+
+std::string hex0x(crypto::ByteView b) { return "0x" + crypto::to_hex(b); }
+
+json describe(const KeyRecord& k) {
+  const auto a = addresses_of(k);
+  json addresses = json::object();
+  if (a.neo_n3_address) addresses["neo_n3"] = {{"address", *a.neo_n3_address}, {"script_hash", *a.neo_n3_script_hash}};
+  if (a.neo_x_address) addresses["neo_x"] = {{"address", *a.neo_x_address}};
+  return {{"id", k.id},
+          {"name", k.name},
+          {"kind", k.kind},
+          {"version", k.version},
+          {"status", k.status},
+          {"public_key", crypto::to_hex(k.public_key)},
+          {"addresses", addresses},
+          {"exportable", k.exportable},
+          {"created_at", k.created_at}};
+}
+
+json signature_json(const std::string& kind, const enclave::EnclaveClient::Signature& s) {
+  json out{{"signature", crypto::to_hex(s.bytes)}};
+  if (kind == "secp256k1") {
+    out["recovery_id"] = s.recovery_id;
+    // r || s || v (27 + recovery id), the form wallets and ecrecover take.
+    auto rsv = s.bytes;
+    rsv.push_back(static_cast<std::uint8_t>(27 + s.recovery_id));
+    out["signature_rsv"] = crypto::to_hex(rsv);
   }
-  if (index == tx->signers.size()) {
-    throw field_error("transaction", "has no signer for this key's account " + chain::neo::to_address(account));
+  return out;
+}
+
+json neo_json(const NeoSigned& s) {
+  return {{"hash", s.hash},
+          {"network", s.network},
+          {"signer", s.signer},
+          {"signature", crypto::to_hex(crypto::ByteView(s.invocation_script).subspan(2))},
+          {"invocation_script", crypto::to_hex(s.invocation_script)},
+          {"verification_script", crypto::to_hex(s.verification_script)},
+          {"complete", s.complete},
+          {"transaction", crypto::to_hex(s.transaction)}};
+}
+
+json neox_json(const NeoXSigned& s) {
+  return {{"raw", hex0x(s.raw)},
+          {"hash", hex0x(s.hash)},
+          {"from", s.from},
+          {"signature",
+           {{"r", hex0x(s.signature.r.to_be32())}, {"s", hex0x(s.signature.s.to_be32())}, {"v", s.signature.v.to_decimal()}}}};
+}
+
+Response ok(int status, const json& body) { return http::json_response(status, body.dump()); }
+
+// --- handlers ---
+
+asio::awaitable<Response> Routes::create(Context& ctx) {
+  const auto body = json_body(ctx);
+  KeySource source;
+  source.exportable = bool_field(body, "exportable");
+  auto name = name_of(body);
+  auto kind = kind_of(body);
+  co_return ok(201,
+               describe(co_await keys_.create(ctx.principal->account_id, std::move(name), std::move(kind), std::move(source))));
+}
+
+asio::awaitable<Response> Routes::transport_key(Context&) {
+  const auto answer = co_await keys_.transport_key();
+  co_return ok(200, json{{"public_key", crypto::to_hex(answer.public_key)},
+                         {"format", answer.format},
+                         {"root_id", crypto::to_hex(answer.root_id)}});
+}
+
+asio::awaitable<Response> Routes::import(Context& ctx) {
+  auto body = json_body(ctx);
+  auto kind = kind_of(body);
+  auto source = import_source(body, kind);
+  auto name = name_of(body);
+  co_return ok(201,
+               describe(co_await keys_.create(ctx.principal->account_id, std::move(name), std::move(kind), std::move(source))));
+}
+
+asio::awaitable<Response> Routes::list(Context& ctx) {
+  json out = json::array();
+  for (const auto& k : co_await keys_.list(ctx.principal->account_id)) out.push_back(describe(k));
+  co_return ok(200, json{{"keys", out}});
+}
+
+asio::awaitable<Response> Routes::get(Context& ctx) {
+  const auto k = co_await keys_.get(ctx.principal->account_id, std::string(ctx.param("id")));
+  co_return ok(200, describe(k->record));
+}
+
+// A digest (32 bytes of hex) for ECDSA keys; for Ed25519 the message itself, in hex.
+asio::awaitable<Response> Routes::sign(Context& ctx) {
+  const auto body = json_body(ctx);
+  const auto k = co_await keys_.signing_key(ctx.principal->account_id, std::string(ctx.param("id")));
+  Bytes payload;
+  if (k->record.kind == "ed25519") {
+    payload = hex_field(body, "message", 64 * 1024);
+  } else {
+    payload = hex_field(body, "digest", 32);
+    if (payload.size() != 32) throw field_error("digest", "must be 32 bytes");
   }
-  auto invocation = co_await signer.invocation(chain::neo::sign_data(*tx, magic));
-  tx->witnesses.resize(tx->signers.size());
-  tx->witnesses[index] = {invocation, signer.verification_script()};
-  bool complete = true;
-  for (const auto& w : tx->witnesses) complete = complete && !w.invocation.empty();
-  const auto hash = chain::neo::transaction_hash(*tx);
-  co_return json{{"hash", chain::neo::to_display(hash)},
-                 {"network", magic},
-                 {"signer", chain::neo::to_address(account)},
-                 {"signature", crypto::to_hex(crypto::ByteView(invocation).subspan(2))},
-                 {"invocation_script", crypto::to_hex(invocation)},
-                 {"verification_script", crypto::to_hex(signer.verification_script())},
-                 {"complete", complete},
-                 {"transaction", crypto::to_hex(chain::neo::serialize(*tx))}};
+  co_return ok(200, signature_json(k->record.kind, co_await keys_.sign(*k, std::move(payload))));
+}
+
+asio::awaitable<Response> Routes::sign_message(Context& ctx) {
+  const auto body = json_body(ctx);
+  const auto k = co_await keys_.signing_key(ctx.principal->account_id, std::string(ctx.param("id")));
+  auto payload = message_payload(k->record.kind, string_field(body, "message", 64 * 1024));
+  co_return ok(200, signature_json(k->record.kind, co_await keys_.sign(*k, std::move(payload))));
+}
+
+asio::awaitable<Response> Routes::sign_transaction(Context& ctx) {
+  const auto body = json_body(ctx);
+  const auto k = co_await keys_.signing_key(ctx.principal->account_id, std::string(ctx.param("id")));
+  if (k->record.kind == "secp256r1") {
+    const auto network = network_of(body);
+    co_return ok(200, neo_json(co_await keys_.sign_neo_transaction(*k, network, hex_field(body, "transaction", 102400))));
+  }
+  if (k->record.kind == "secp256k1")
+    co_return ok(200, neox_json(co_await keys_.sign_neox_transaction(*k, neox_transaction_of(body))));
+  throw RequestError(ErrorKind::conflict, "an ed25519 key signs no Neo N3 or Neo X transaction");
+}
+
+// A key leaves the enclave only if it was created exportable, only wrapped for the recipient's
+// P-256 key (nsl-key-wrap-v1), and only for those allowed keys:export (admins).
+asio::awaitable<Response> Routes::export_key(Context& ctx) {
+  const auto body = json_body(ctx);
+  const auto account = body.contains("account_id") ? string_field(body, "account_id", 100) : ctx.principal->account_id;
+  if (account != ctx.principal->account_id) ctx.acting_on = account;
+  auto recipient = hex_field(body, "recipient", 65);
+  if (!crypto::p256::is_valid_public_key(recipient)) {
+    throw field_error("recipient", "must be a P-256 public key (33 or 65 bytes of hex)");
+  }
+  const auto out = co_await keys_.export_key(account, std::string(ctx.param("id")), std::move(recipient));
+  co_return ok(200, json{{"id", out.record.id},
+                         {"version", out.record.version},
+                         {"kind", out.record.kind},
+                         {"public_key", crypto::to_hex(out.record.public_key)},
+                         {"wrapped", enclave::wrapped_to_json(out.wrapped)}});
+}
+
+asio::awaitable<Response> Routes::verify(Context& ctx) {
+  const auto body = json_body(ctx);
+  const auto k = co_await keys_.get(ctx.principal->account_id, std::string(ctx.param("id")));
+  const auto payload = body.contains("message") ? message_payload(k->record.kind, string_field(body, "message", 64 * 1024))
+                                                : hex_field(body, "digest", 32);
+  const auto signature = hex_field(body, "signature", 65);
+  co_return ok(200, json{{"valid", keys::verify(k->record, payload, signature)}});
+}
+
+asio::awaitable<Response> Routes::rotate(Context& ctx) {
+  co_return ok(200, describe(co_await keys_.rotate(ctx.principal->account_id, std::string(ctx.param("id")))));
+}
+
+asio::awaitable<Response> Routes::disable(Context& ctx) {
+  co_return ok(200, describe(co_await keys_.disable(ctx.principal->account_id, std::string(ctx.param("id")))));
+}
+
+asio::awaitable<Response> Routes::remove(Context& ctx) {
+  co_await keys_.remove(ctx.principal->account_id, std::string(ctx.param("id")));
+  co_return Response{http::beast_http::status::no_content, 11};
 }
 
 }  // namespace
 
-void add_routes(http::Router& router, db::Database& db, enclave::EnclaveClient& enclave, cache::Cache& cache,
-                int keys_per_account, int versions_kept) {
-  router.add({http::Verb::post, "/v1/keys", "keys", "keys:create",
-              [&db, &enclave, keys_per_account](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto body = body_of(ctx);
-                KeySource source;
-                source.exportable = flag(body, "exportable");
-                auto out = co_await store_key(db, enclave, ctx.principal->account_id, random_uuid(), 1, valid_name(body),
-                                              kind_of(body), std::move(source), keys_per_account);
-                co_return http::json_response(201, out.dump());
-              }});
-  // Registered before /v1/keys/{id}, which would otherwise take it.
-  router.add({http::Verb::get, "/v1/keys/transport-key", "keys", "keys:import",
-              [&enclave](http::Context&) -> asio::awaitable<http::Response> {
-                const auto answer = co_await enclave.transport_key();
-                co_return http::json_response(200, json{{"public_key", crypto::to_hex(answer.public_key)},
-                                                        {"format", answer.format},
-                                                        {"root_id", crypto::to_hex(answer.root_id)}}
-                                                       .dump());
-              }});
-  router.add({http::Verb::post, "/v1/keys/import", "keys", "keys:import",
-              [&db, &enclave, keys_per_account](http::Context& ctx) -> asio::awaitable<http::Response> {
-                auto body = body_of(ctx);
-                const auto kind = kind_of(body);
-                KeySource source;
-                source.exportable = flag(body, "exportable");
-                const bool has_clear = body.contains("private_key"), has_wrapped = body.contains("wrapped");
-                if (has_clear == has_wrapped) throw field_error("private_key", "or wrapped is required (exactly one of them)");
-                if (has_wrapped) {
-                  if (!body["wrapped"].is_object()) throw field_error("wrapped", "must be an nsl-key-wrap-v1 object");
-                  source.wrapped = body["wrapped"];
-                } else {
-                  auto given = text(body, "private_key", 200);
-                  std::optional<Bytes> key = crypto::from_hex(given);
-                  if (!key && kind == "secp256r1") key = chain::neo::decode_wif(given);
-                  crypto::wipe(given.data(), given.size());
-                  body["private_key"] = nullptr;
-                  if (!key || key->size() != 32)
-                    throw field_error("private_key", "must be 32 bytes of hex (or a WIF for secp256r1)");
-                  source.private_key = *key;
-                  crypto::wipe(key->data(), key->size());
-                }
-                auto out = co_await store_key(db, enclave, ctx.principal->account_id, random_uuid(), 1, valid_name(body), kind,
-                                              std::move(source), keys_per_account);
-                co_return http::json_response(201, out.dump());
-              }});
-  router.add(
-      {http::Verb::get, "/v1/keys", "keys", "keys:read", [&db, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
-         const auto r = co_await db.run([&](db::Connection& c) {
-           return c.query(std::string("SELECT ") + kColumns +
-                              " FROM keys WHERE account_id = $1 AND status != 'retired' ORDER BY created_at, id",
-                          {ctx.principal->account_id});
-         });
-         json keys = json::array();
-         for (std::size_t i = 0; i < r.rows.size(); ++i) keys.push_back(describe(row_of(r, i)));
-         co_return http::json_response(200, json{{"keys", keys}}.dump());
-       }});
-  router.add({http::Verb::get, "/v1/keys/{id}", "keys", "keys:read",
-              [&db, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto k = co_await current(db, cache, ctx.principal->account_id, std::string(ctx.param("id")));
-                co_return http::json_response(200, describe(k).dump());
-              }});
-  auto sign = [&db, &enclave, &cache](bool message) {
-    return [&db, &enclave, &cache, message](http::Context& ctx) -> asio::awaitable<http::Response> {
-      const auto body = body_of(ctx);
-      const auto& account = ctx.principal->account_id;
-      const auto cached = co_await cached_key(db, cache, account, std::string(ctx.param("id")));
-      const auto& k = cached->row;
-      if (k.status != "active") throw RequestError(ErrorKind::conflict, "the key is disabled");
-      Bytes payload;
-      if (message) {
-        payload = message_payload(k.kind, text(body, "message", 64 * 1024));
-      } else if (k.kind == "ed25519") {
-        payload = hex(body, "message", 64 * 1024);
-      } else {
-        payload = hex(body, "digest", 32);
-        if (payload.size() != 32) throw field_error("digest", "must be 32 bytes");
-      }
-      const auto s = co_await enclave.sign(cached->sealed, std::move(payload));
-      co_return http::json_response(200, signature_json(k.kind, s).dump());
-    };
-  };
-  router.add({http::Verb::post, "/v1/keys/{id}/sign", "keys", "keys:sign", sign(false)});
-  router.add({http::Verb::post, "/v1/keys/{id}/sign-message", "keys", "keys:sign", sign(true)});
-  router.add({http::Verb::post, "/v1/keys/{id}/sign-transaction", "keys", "keys:sign",
-              [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto body = body_of(ctx);
-                const auto& account = ctx.principal->account_id;
-                const auto k = co_await current(db, cache, account, std::string(ctx.param("id")));
-                if (k.status != "active") throw RequestError(ErrorKind::conflict, "the key is disabled");
-                json out;
-                if (k.kind == "secp256r1") {
-                  out = co_await sign_neo_transaction(enclave, sealed(account, k), body);
-                } else if (k.kind == "secp256k1") {
-                  out = co_await sign_neox_transaction(enclave, sealed(account, k), body);
-                } else {
-                  throw RequestError(ErrorKind::conflict, "an ed25519 key signs no Neo N3 or Neo X transaction");
-                }
-                co_return http::json_response(200, out.dump());
-              }});
-  // A key leaves the enclave only if it was created exportable, only wrapped for the recipient's
-  // P-256 key (nsl-key-wrap-v1), and only for those allowed keys:export (admins).
-  router.add({http::Verb::post, "/v1/keys/{id}/export", "keys", "keys:export",
-              [&db, &enclave, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto body = body_of(ctx);
-                const auto account = body.contains("account_id") ? text(body, "account_id", 100) : ctx.principal->account_id;
-                if (account != ctx.principal->account_id) ctx.acting_on = account;
-                const auto recipient = hex(body, "recipient", 65);
-                if (!crypto::p256::is_valid_public_key(recipient)) {
-                  throw field_error("recipient", "must be a P-256 public key (33 or 65 bytes of hex)");
-                }
-                const auto k = co_await current(db, cache, account, std::string(ctx.param("id")));
-                if (!k.exportable) throw RequestError(ErrorKind::conflict, "the key was not created exportable");
-                const auto key = sealed(account, k);
-                const auto wrapped = co_await enclave.export_key(key, recipient);
-                co_return http::json_response(200, json{{"id", k.id},
-                                                        {"version", k.version},
-                                                        {"kind", k.kind},
-                                                        {"public_key", k.public_hex},
-                                                        {"wrapped", enclave::wrapped_to_json(wrapped)}}
-                                                       .dump());
-              }});
-  router.add({http::Verb::post, "/v1/keys/{id}/verify", "keys", "keys:read",
-              [&db, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto body = body_of(ctx);
-                const auto k = co_await current(db, cache, ctx.principal->account_id, std::string(ctx.param("id")));
-                Bytes payload;
-                if (body.contains("message")) {
-                  payload = message_payload(k.kind, text(body, "message", 64 * 1024));
-                } else {
-                  payload = hex(body, "digest", 32);
-                }
-                const auto sig = hex(body, "signature", 65);
-                const bool valid = verify_signature(k.kind, crypto::from_hex(k.public_hex).value(), payload, sig);
-                co_return http::json_response(200, json{{"valid", valid}}.dump());
-              }});
-  router.add({http::Verb::post, "/v1/keys/{id}/rotate", "keys", "keys:create",
-              [&db, &enclave, &cache, versions_kept](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto& account = ctx.principal->account_id;
-                const auto k = co_await current(db, cache, account, std::string(ctx.param("id")));
-                json out;
-                co_await cache.write(cache_key(account, k.id), [&]() -> asio::awaitable<void> {
-                  // Concurrent rotations each store a version of their own: one that lost its
-                  // number to another makes a new key under the next.
-                  auto version = k.version + 1;
-                  for (int attempt = 1;; ++attempt) {
-                    bool stored = false;
-                    try {
-                      KeySource source;
-                      source.exportable = k.exportable;
-                      out = co_await store_key(db, enclave, account, k.id, version, k.name, k.kind, std::move(source), 0,
-                                               versions_kept);
-                      stored = true;
-                    } catch (const VersionTaken&) {
-                      if (attempt == kMaxRotateAttempts) {
-                        throw RequestError(ErrorKind::conflict,
-                                           "key " + k.id + " is being rotated by too many requests at once; try again");
-                      }
-                    }
-                    if (stored) break;
-                    const auto latest = co_await db.run([&](db::Connection& c) {
-                      return c.query("SELECT max(version) FROM keys WHERE id = $1 AND account_id = $2", {k.id, account});
-                    });
-                    const auto newest = latest.empty() ? std::nullopt : latest.get_optional<std::int64_t>(0, 0);
-                    if (!newest) throw NotFound("no key " + k.id);
-                    version = *newest + 1;
-                  }
-                });
-                co_return http::json_response(200, out.dump());
-              }});
-  router.add({http::Verb::post, "/v1/keys/{id}/disable", "keys", "keys:create",
-              [&db, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const auto k = co_await current(db, cache, ctx.principal->account_id, std::string(ctx.param("id")));
-                co_await cache.write(cache_key(ctx.principal->account_id, k.id), [&]() -> asio::awaitable<void> {
-                  co_await db.run([&](db::Connection& c) {
-                    c.query("UPDATE keys SET status = 'disabled' WHERE id = $1 AND version = $2", {k.id, k.version});
-                  });
-                });
-                auto row = k;
-                row.status = "disabled";
-                co_return http::json_response(200, describe(row).dump());
-              }});
-  router.add({http::Verb::delete_, "/v1/keys/{id}", "keys", "keys:create",
-              [&db, &cache](http::Context& ctx) -> asio::awaitable<http::Response> {
-                const std::string id(ctx.param("id"));
-                std::int64_t removed = 0;
-                co_await cache.write(cache_key(ctx.principal->account_id, id), [&]() -> asio::awaitable<void> {
-                  // In a write transaction: a version a rotation committed while the delete waited
-                  // for its rows is deleted too (on PostgreSQL the transaction is retried on a new snapshot).
-                  removed = co_await db.transaction([&](db::Connection& c) {
-                    return static_cast<std::int64_t>(
-                        c.query("DELETE FROM keys WHERE id = $1 AND account_id = $2", {id, ctx.principal->account_id}).affected);
-                  });
-                });
-                if (removed == 0) throw NotFound("no key " + id);
-                co_return no_content();
-              }});
+void add_routes(http::Router& router, KeyService& keys) {
+  auto routes = std::make_shared<Routes>(keys);
+  for (const auto& e : kRoutes) {
+    router.add({e.verb, e.pattern, "keys", e.permission,
+                [routes, handler = e.handler](Context& ctx) { return ((*routes).*handler)(ctx); }, false, false, e.doc});
+  }
 }
 
 }  // namespace nsl::services::keys

@@ -1,14 +1,11 @@
 #pragma once
 
-#include "nsl/cache/cache.hpp"
-#include "nsl/db/database.hpp"
-#include "nsl/enclave/client.hpp"
 #include "nsl/http/router.hpp"
+#include "nsl/services/keys/keys.hpp"
 
 namespace nsl::services::keys {
 
-/// The Key Management service (/v1/keys): keys of the calling account, held by the enclave as
-/// sealed blobs (the database stores the blobs, useless without the enclave).
+/// The Key Management routes (/v1/keys), each one parse → KeyService call → answer:
 ///   POST   /v1/keys                   {name, kind: secp256r1|secp256k1|ed25519,      keys:create
 ///                                      exportable?}
 ///   POST   /v1/keys/import            {name, kind, private_key (hex, or WIF) |        keys:import (admins)
@@ -26,12 +23,7 @@ namespace nsl::services::keys {
 ///   POST   /v1/keys/{id}/rotate       a new key under the same id (new version)       keys:create
 ///   POST   /v1/keys/{id}/disable      no more signing                                 keys:create
 ///   DELETE /v1/keys/{id}              every version                                   keys:create
-/// Another account's key id answers 404, like a missing one. Key records are read through the
-/// two-level cache and invalidated on every replica when they change.
-/// An account holds at most `keys_per_account` keys (Quotas:KeysPerAccount): a create or import
-/// beyond it is a 409. A rotation keeps the newest `versions_kept` versions of a key
-/// (Quotas:KeyVersionsKept) and deletes older ones, sealed key material included.
-void add_routes(http::Router& router, db::Database& database, enclave::EnclaveClient& enclave, cache::Cache& cache,
-                int keys_per_account = 1000, int versions_kept = 10);
+/// Another account's key id answers 404, like a missing one.
+void add_routes(http::Router& router, KeyService& keys);
 
 }  // namespace nsl::services::keys

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nsl/core/errors.hpp"
+#include "nsl/services/common/fields.hpp"
 #include "nsl/crypto/bytes.hpp"
 
 namespace nsl::services::secrets {
@@ -11,16 +12,6 @@ namespace {
 using nlohmann::json;
 constexpr std::size_t kMaxValue = 64 * 1024;
 constexpr int kMaxAttempts = 64;  // versions sealed again when concurrent writes took them first
-
-RequestError field_error(const std::string& field, const std::string& message) {
-  return std::move(RequestError(ErrorKind::bad_request, field + " " + message).with_field(field, message));
-}
-
-json body_of(const http::Context& ctx) {
-  auto j = json::parse(ctx.request.body(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw BadRequest("the request body must be a JSON object");
-  return j;
-}
 
 std::string valid_name(std::string_view name) {
   if (name.empty() || name.size() > 128) throw field_error("name", "must be 1 to 128 characters");
@@ -160,7 +151,7 @@ void SecretStore::add_routes(http::Router& router) {
   router.add(
       {http::Verb::post, "/v1/secrets", "secrets", "secrets:write",
        [store](http::Context& ctx) -> asio::awaitable<http::Response> {
-         const auto body = body_of(ctx);
+         const auto body = json_body(ctx);
          const auto it = body.find("name");
          const auto name = valid_name(it != body.end() && it->is_string() ? it->get<std::string>() : std::string());
          auto out = co_await store(ctx.principal->account_id, name, value_of(body), true);
@@ -172,7 +163,7 @@ void SecretStore::add_routes(http::Router& router) {
   router.add({http::Verb::put, "/v1/secrets/{name}", "secrets", "secrets:write",
               [store](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto name = valid_name(ctx.param("name"));
-                auto out = co_await store(ctx.principal->account_id, name, value_of(body_of(ctx)), false);
+                auto out = co_await store(ctx.principal->account_id, name, value_of(json_body(ctx)), false);
                 co_return http::json_response(200, out.dump());
               },
               false, false,

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nsl/core/errors.hpp"
+#include "nsl/services/common/fields.hpp"
 #include "nsl/core/ids.hpp"
 #include "nsl/core/strings.hpp"
 #include "nsl/crypto/bytes.hpp"
@@ -23,16 +24,6 @@ constexpr int kMaxShared = 100;
 // NULL) is read, not filtered: with `deleted_at IS NULL` in the condition, PostgreSQL may plan
 // the lookup on the partial listing index and read every entry of the owner.
 constexpr const char* kOneEntry = "user_address = $1 AND key = $2";
-
-RequestError field_error(const std::string& field, const std::string& message) {
-  return std::move(RequestError(ErrorKind::bad_request, field + " " + message).with_field(field, message));
-}
-
-json body_of(const http::Context& ctx) {
-  auto j = json::parse(ctx.request.body(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw BadRequest("the request body must be a JSON object");
-  return j;
-}
 
 // Guide §7.2.2: not empty, at most 256 characters, ^[a-zA-Z0-9:_-]+$.
 std::string valid_key(std::string_view key, const char* field = "key") {
@@ -439,7 +430,7 @@ void StorageService::add_routes(http::Router& router) {
   router.add({http::Verb::post, "/v1/storage/store/{chain}", "storage", "storage:write",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto chain = valid_chain(ctx.param("chain"));
-                const auto body = body_of(ctx);
+                const auto body = json_body(ctx);
                 const auto k = body.find("key");
                 if (k == body.end() || !k->is_string()) throw field_error("key", "is required (a string)");
                 const auto key = valid_key(k->get<std::string>());
@@ -688,7 +679,7 @@ void StorageService::add_routes(http::Router& router) {
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto chain = valid_chain(ctx.param("chain"));
                 const auto key = valid_key(ctx.param("key"));
-                const auto body = body_of(ctx);
+                const auto body = json_body(ctx);
                 if (!body.contains("access_level")) throw field_error("access_level", "is required: private, shared or public");
                 const auto level = access_level_of(body["access_level"]);
                 const auto shared = principals_of(body);

@@ -1,0 +1,25 @@
+#include "nsl/services/attestation/module.hpp"
+
+#include "nsl/services/attestation/routes.hpp"
+
+namespace nsl::services::attestation {
+namespace {
+
+class Attestation final : public Service {
+ public:
+  explicit Attestation(Platform& p) : enclave_(p.enclave) {}
+  void add_routes(http::Router& router) override { attestation::add_routes(router, enclave_); }
+
+ private:
+  enclave::EnclaveClient& enclave_;
+};
+
+}  // namespace
+
+const Module& module() {
+  static const Module m{"attestation", nullptr,
+                        [](Platform& p) -> std::unique_ptr<Service> { return std::make_unique<Attestation>(p); }};
+  return m;
+}
+
+}  // namespace nsl::services::attestation

@@ -1,0 +1,37 @@
+#include "nsl/services/common/fields.hpp"
+
+#include "nsl/core/errors.hpp"
+
+namespace nsl::services {
+
+using nlohmann::json;
+
+json json_body(const http::Context& ctx) {
+  auto j = json::parse(ctx.request.body(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw BadRequest("the request body must be a JSON object");
+  return j;
+}
+
+std::string string_field(const json& body, const char* name, std::size_t max) {
+  const auto it = body.find(name);
+  if (it == body.end() || !it->is_string()) throw field_error(name, "is required (a string)");
+  auto s = it->get<std::string>();
+  if (s.empty() || s.size() > max) throw field_error(name, "must be 1 to " + std::to_string(max) + " characters");
+  return s;
+}
+
+crypto::Bytes hex_field(const json& body, const char* name, std::size_t max_bytes) {
+  const auto s = string_field(body, name, max_bytes * 2 + 2);
+  auto b = crypto::from_hex(s);
+  if (!b) throw field_error(name, "must be hex");
+  return std::move(*b);
+}
+
+bool bool_field(const json& body, const char* name) {
+  const auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return false;
+  if (!it->is_boolean()) throw field_error(name, "must be true or false");
+  return it->get<bool>();
+}
+
+}  // namespace nsl::services

@@ -1,0 +1,28 @@
+#pragma once
+
+// Reading a JSON request body: the object itself and its common fields, each failure a 400 that
+// names the field (core/errors.hpp field_error).
+
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "nsl/crypto/bytes.hpp"
+#include "nsl/http/types.hpp"
+
+namespace nsl::services {
+
+/// The request body as a JSON object; 400 "the request body must be a JSON object" otherwise.
+nlohmann::json json_body(const http::Context& ctx);
+
+/// A required string of 1 to `max` characters.
+std::string string_field(const nlohmann::json& body, const char* name, std::size_t max);
+
+/// A required hex string of at most `max_bytes` bytes (an optional 0x prefix is accepted).
+crypto::Bytes hex_field(const nlohmann::json& body, const char* name, std::size_t max_bytes);
+
+/// An optional boolean: false when absent or null.
+bool bool_field(const nlohmann::json& body, const char* name);
+
+}  // namespace nsl::services

@@ -1,0 +1,26 @@
+#include "nsl/services/keys/module.hpp"
+
+#include "nsl/services/keys/keys.hpp"
+#include "nsl/services/keys/routes.hpp"
+
+namespace nsl::services::keys {
+namespace {
+
+class KeysService final : public Service {
+ public:
+  explicit KeysService(Platform& p) : keys_(p.database, p.enclave, p.cache, p.settings.get<Settings>()) {}
+  void add_routes(http::Router& router) override { keys::add_routes(router, keys_); }
+
+ private:
+  KeyService keys_;
+};
+
+}  // namespace
+
+const Module& module() {
+  static const Module m{"keys", &settings_spec(),
+                        [](Platform& p) -> std::unique_ptr<Service> { return std::make_unique<KeysService>(p); }};
+  return m;
+}
+
+}  // namespace nsl::services::keys

@@ -1,0 +1,28 @@
+#include "nsl/services/secrets/module.hpp"
+
+#include "nsl/services/secrets/routes.hpp"
+#include "nsl/services/secrets/settings.hpp"
+
+namespace nsl::services::secrets {
+namespace {
+
+class Secrets final : public Service {
+ public:
+  explicit Secrets(Platform& p)
+      : secrets_(p.database, p.enclave, p.settings.get<Settings>().secrets_per_account,
+                 p.settings.get<Settings>().versions_kept) {}
+  void add_routes(http::Router& router) override { secrets_.add_routes(router); }
+
+ private:
+  SecretStore secrets_;
+};
+
+}  // namespace
+
+const Module& module() {
+  static const Module m{"secrets", &settings_spec(),
+                        [](Platform& p) -> std::unique_ptr<Service> { return std::make_unique<Secrets>(p); }};
+  return m;
+}
+
+}  // namespace nsl::services::secrets
