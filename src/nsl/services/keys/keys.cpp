@@ -158,7 +158,8 @@ asio::awaitable<KeyRecord> KeyService::store_version(std::string account, KeyRec
   record.sealed = std::move(made.sealed);
   record.public_key = std::move(made.public_key);
   record.exportable = source.exportable;
-  switch (co_await store_.insert(account, record, quota, settings_.versions_kept)) {
+  const auto outcome = co_await store_.insert(account, record, quota, settings_.versions_kept);
+  switch (outcome) {
     case StoreOutcome::stored:
       co_return record;
     case StoreOutcome::name_taken:

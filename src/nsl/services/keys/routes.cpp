@@ -390,8 +390,8 @@ asio::awaitable<Response> Routes::create(Context& ctx) {
   source.exportable = bool_field(body, "exportable");
   auto name = name_of(body);
   auto kind = kind_of(body);
-  co_return ok(201,
-               describe(co_await keys_.create(ctx.principal->account_id, std::move(name), std::move(kind), std::move(source))));
+  const auto key = co_await keys_.create(ctx.principal->account_id, std::move(name), std::move(kind), std::move(source));
+  co_return ok(201, describe(key));
 }
 
 asio::awaitable<Response> Routes::transport_key(Context&) {
@@ -406,13 +406,14 @@ asio::awaitable<Response> Routes::import(Context& ctx) {
   auto kind = kind_of(body);
   auto source = import_source(body, kind);
   auto name = name_of(body);
-  co_return ok(201,
-               describe(co_await keys_.create(ctx.principal->account_id, std::move(name), std::move(kind), std::move(source))));
+  const auto key = co_await keys_.create(ctx.principal->account_id, std::move(name), std::move(kind), std::move(source));
+  co_return ok(201, describe(key));
 }
 
 asio::awaitable<Response> Routes::list(Context& ctx) {
   json out = json::array();
-  for (const auto& k : co_await keys_.list(ctx.principal->account_id)) out.push_back(describe(k));
+  const auto keys = co_await keys_.list(ctx.principal->account_id);
+  for (const auto& k : keys) out.push_back(describe(k));
   co_return ok(200, json{{"keys", out}});
 }
 
@@ -432,14 +433,16 @@ asio::awaitable<Response> Routes::sign(Context& ctx) {
     payload = hex_field(body, "digest", 32);
     if (payload.size() != 32) throw field_error("digest", "must be 32 bytes");
   }
-  co_return ok(200, signature_json(k->record.kind, co_await keys_.sign(*k, std::move(payload))));
+  const auto signature = co_await keys_.sign(*k, std::move(payload));
+  co_return ok(200, signature_json(k->record.kind, signature));
 }
 
 asio::awaitable<Response> Routes::sign_message(Context& ctx) {
   const auto body = json_body(ctx);
   const auto k = co_await keys_.signing_key(ctx.principal->account_id, std::string(ctx.param("id")));
   auto payload = message_payload(k->record.kind, string_field(body, "message", 64 * 1024));
-  co_return ok(200, signature_json(k->record.kind, co_await keys_.sign(*k, std::move(payload))));
+  const auto signature = co_await keys_.sign(*k, std::move(payload));
+  co_return ok(200, signature_json(k->record.kind, signature));
 }
 
 asio::awaitable<Response> Routes::sign_transaction(Context& ctx) {
@@ -447,10 +450,15 @@ asio::awaitable<Response> Routes::sign_transaction(Context& ctx) {
   const auto k = co_await keys_.signing_key(ctx.principal->account_id, std::string(ctx.param("id")));
   if (k->record.kind == "secp256r1") {
     const auto network = network_of(body);
-    co_return ok(200, neo_json(co_await keys_.sign_neo_transaction(*k, network, hex_field(body, "transaction", 102400))));
+    const auto raw = hex_field(body, "transaction", 102400);
+    const auto signed_tx = co_await keys_.sign_neo_transaction(*k, network, raw);
+    co_return ok(200, neo_json(signed_tx));
   }
-  if (k->record.kind == "secp256k1")
-    co_return ok(200, neox_json(co_await keys_.sign_neox_transaction(*k, neox_transaction_of(body))));
+  if (k->record.kind == "secp256k1") {
+    const auto tx = neox_transaction_of(body);
+    const auto signed_tx = co_await keys_.sign_neox_transaction(*k, tx);
+    co_return ok(200, neox_json(signed_tx));
+  }
   throw RequestError(ErrorKind::conflict, "an ed25519 key signs no Neo N3 or Neo X transaction");
 }
 
@@ -482,11 +490,13 @@ asio::awaitable<Response> Routes::verify(Context& ctx) {
 }
 
 asio::awaitable<Response> Routes::rotate(Context& ctx) {
-  co_return ok(200, describe(co_await keys_.rotate(ctx.principal->account_id, std::string(ctx.param("id")))));
+  const auto key = co_await keys_.rotate(ctx.principal->account_id, std::string(ctx.param("id")));
+  co_return ok(200, describe(key));
 }
 
 asio::awaitable<Response> Routes::disable(Context& ctx) {
-  co_return ok(200, describe(co_await keys_.disable(ctx.principal->account_id, std::string(ctx.param("id")))));
+  const auto key = co_await keys_.disable(ctx.principal->account_id, std::string(ctx.param("id")));
+  co_return ok(200, describe(key));
 }
 
 asio::awaitable<Response> Routes::remove(Context& ctx) {

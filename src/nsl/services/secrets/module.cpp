@@ -1,20 +1,18 @@
 #include "nsl/services/secrets/module.hpp"
 
 #include "nsl/services/secrets/routes.hpp"
-#include "nsl/services/secrets/settings.hpp"
+#include "nsl/services/secrets/secrets.hpp"
 
 namespace nsl::services::secrets {
 namespace {
 
 class Secrets final : public Service {
  public:
-  explicit Secrets(Platform& p)
-      : secrets_(p.database, p.enclave, p.settings.get<Settings>().secrets_per_account,
-                 p.settings.get<Settings>().versions_kept) {}
-  void add_routes(http::Router& router) override { secrets_.add_routes(router); }
+  explicit Secrets(Platform& p) : secrets_(p.database, p.enclave, p.settings.get<Settings>()) {}
+  void add_routes(http::Router& router) override { secrets::add_routes(router, secrets_); }
 
  private:
-  SecretStore secrets_;
+  SecretService secrets_;
 };
 
 }  // namespace

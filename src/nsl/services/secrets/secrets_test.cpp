@@ -1,0 +1,141 @@
+// The Secrets service's own logic, without HTTP: a real enclave process and a real database, on
+// SQLite and on PostgreSQL (when NSL_TEST_PG_URL names a server).
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "nsl/core/errors.hpp"
+#include "nsl/core/testing/run_sync.hpp"
+#include "nsl/db/testing/backend.hpp"
+#include "nsl/enclave/testing/local_enclave.hpp"
+#include "nsl/services/secrets/secrets.hpp"
+
+namespace nsl::services::secrets {
+namespace {
+
+using nsl::testing::run_sync;
+
+enclave::testing::LocalEnclave& shared_enclave() {
+  static enclave::testing::LocalEnclave e;
+  return e;
+}
+
+template <class F>
+ErrorKind kind_of_failure(F f) {
+  try {
+    f();
+  } catch (const RequestError& e) {
+    return e.kind();
+  }
+  return ErrorKind::internal;  // nothing thrown: never what a test expects
+}
+
+class Secrets : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (!db_.available()) GTEST_SKIP() << "NSL_TEST_PG_URL is not set (scripts/test.sh starts a PostgreSQL server)";
+    db_->with_connection_blocking([](db::Connection& c) {
+      for (const std::string a : {"acct-a", "acct-b"}) {
+        c.query("INSERT INTO accounts (id, name, kind, role) VALUES ($1, $1, 'name', 'user')", {a});
+      }
+    });
+    service_ = std::make_unique<SecretService>(*db_, shared_enclave().client(), Settings{2, 3});
+  }
+  SecretService& secrets() { return *service_; }
+  std::int64_t stored_versions(const std::string& name) {
+    std::int64_t n = -1;
+    db_->with_connection_blocking(
+        [&](db::Connection& c) { n = c.query("SELECT count(*) FROM secrets WHERE name = $1", {name}).get<std::int64_t>(0, 0); });
+    return n;
+  }
+  std::string stored_text() {
+    std::string all;
+    db_->with_connection_blocking([&](db::Connection& c) {
+      const auto r = c.query("SELECT sealed FROM secrets");
+      for (std::size_t i = 0; i < r.rows.size(); ++i) all += r.get<std::string>(i, 0);
+    });
+    return all;
+  }
+
+  db::testing::TestDatabase db_{GetParam()};
+  std::unique_ptr<SecretService> service_;
+};
+
+TEST_P(Secrets, AValueIsStoredSealedAndReadBackByItsAccountOnly) {
+  const auto m = run_sync(secrets().create("acct-a", "api.token", "s3cr3t-value"));
+  EXPECT_EQ(m.name, "api.token");
+  EXPECT_EQ(m.version, 1);
+  EXPECT_EQ(m.bytes, 12);
+  EXPECT_EQ(run_sync(secrets().value("acct-a", "api.token")), "s3cr3t-value");
+  EXPECT_EQ(stored_text().find(crypto::to_hex(crypto::as_bytes("s3cr3t-value"))), std::string::npos);  // sealed, not hex of it
+  EXPECT_EQ(run_sync(secrets().value("acct-b", "api.token")), std::nullopt);
+  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().metadata("acct-b", "api.token")); }), ErrorKind::not_found);
+  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().remove("acct-b", "api.token")); }), ErrorKind::not_found);
+  EXPECT_EQ(run_sync(secrets().metadata("acct-a", "api.token")), m);
+}
+
+TEST_P(Secrets, UpdatesAddVersionsAndOnlyTheNewestAreKept) {
+  run_sync(secrets().create("acct-a", "rotating", "v1"));
+  Metadata last;
+  for (int v = 2; v <= 5; ++v) last = run_sync(secrets().update("acct-a", "rotating", "v" + std::to_string(v)));
+  EXPECT_EQ(last.version, 5);
+  EXPECT_EQ(run_sync(secrets().value("acct-a", "rotating")), "v5");
+  EXPECT_EQ(stored_versions("rotating"), 3);  // Settings{.versions_kept = 3}
+  const auto list = run_sync(secrets().list("acct-a"));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0], last);
+  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().update("acct-a", "missing", "x")); }), ErrorKind::not_found);
+}
+
+TEST_P(Secrets, ATakenNameAFullQuotaAndABadValueAreRefused) {
+  run_sync(secrets().create("acct-a", "one", "1"));
+  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().create("acct-a", "one", "again")); }), ErrorKind::conflict);
+  run_sync(secrets().create("acct-a", "two", "2"));
+  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().create("acct-a", "three", "3")); }), ErrorKind::conflict);  // quota 2
+  run_sync(secrets().create("acct-b", "three", "3"));  // quotas are per account
+  try {
+    run_sync(secrets().create("acct-b", "big", std::string(64 * 1024 + 1, 'x')));
+    FAIL() << "a value over 64 KiB was stored";
+  } catch (const RequestError& e) {
+    ASSERT_EQ(e.field_errors().size(), 1u);
+    EXPECT_EQ(e.field_errors()[0].field, "value");
+  }
+  EXPECT_EQ(kind_of_failure([] { valid_name("bad name!"); }), ErrorKind::bad_request);
+  EXPECT_EQ(valid_name("a.b:c-d_e"), "a.b:c-d_e");
+}
+
+TEST_P(Secrets, ConcurrentUpdatesEachStoreAVersionOfTheirOwn) {
+  run_sync(secrets().create("acct-a", "busy", "0"));
+  std::vector<std::thread> threads;
+  std::mutex m;
+  std::set<std::int64_t> versions;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      const auto v = run_sync(secrets().update("acct-a", "busy", "w" + std::to_string(i))).version;
+      std::lock_guard lock(m);
+      versions.insert(v);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(versions, (std::set<std::int64_t>{2, 3, 4, 5}));
+  EXPECT_EQ(run_sync(secrets().metadata("acct-a", "busy")).version, 5);
+}
+
+TEST_P(Secrets, ARemovedSecretIsGoneWithEveryVersion) {
+  run_sync(secrets().create("acct-a", "gone", "1"));
+  run_sync(secrets().update("acct-a", "gone", "2"));
+  run_sync(secrets().remove("acct-a", "gone"));
+  EXPECT_EQ(stored_versions("gone"), 0);
+  EXPECT_EQ(run_sync(secrets().value("acct-a", "gone")), std::nullopt);
+  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().remove("acct-a", "gone")); }), ErrorKind::not_found);
+  EXPECT_EQ(run_sync(secrets().create("acct-a", "gone", "new")).version, 1);  // the name is free again
+}
+
+INSTANTIATE_TEST_SUITE_P(Db, Secrets, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+}  // namespace
+}  // namespace nsl::services::secrets
