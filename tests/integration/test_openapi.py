@@ -11,19 +11,12 @@ from test_keys import api, server  # noqa: F401 (fixtures)
 UNDOCUMENTED = {
     ("delete", "/v1/admin/accounts/{id}/api-keys/{key_id}"),
     ("delete", "/v1/api-keys/{id}"),
-    ("delete", "/v1/storage/admin/users/{owner}"),
-    ("delete", "/v1/storage/{chain}/{key}"),
     ("get", "/v1/admin/accounts"),
     ("get", "/v1/admin/accounts/{id}"),
     ("get", "/v1/api-keys"),
     ("get", "/v1/audit"),
     ("get", "/v1/auth/keys"),
     ("get", "/v1/auth/me"),
-    ("get", "/v1/storage/admin/compliance-report"),
-    ("get", "/v1/storage/admin/users/{owner}/export"),
-    ("get", "/v1/storage/{chain}"),
-    ("get", "/v1/storage/{chain}/{key}"),
-    ("get", "/v1/storage/{chain}/{key}/metadata"),
     ("post", "/v1/admin/accounts"),
     ("post", "/v1/admin/accounts/{id}/api-keys"),
     ("post", "/v1/admin/accounts/{id}/disable"),
@@ -35,8 +28,6 @@ UNDOCUMENTED = {
     ("post", "/v1/auth/token"),
     ("post", "/v1/auth/wallet/challenge"),
     ("post", "/v1/auth/wallet/sign-in"),
-    ("post", "/v1/storage/store/{chain}"),
-    ("post", "/v1/storage/{chain}/{key}/share"),
 }
 
 
@@ -158,6 +149,25 @@ def test_answers_match_their_schemas(server):
             ("post", "/v1/keys/{id}/sign", f"/v1/keys/{n3}/sign", digest, 409),
             ("delete", "/v1/keys/{id}", f"/v1/keys/{n3}", None, 204),
             ("delete", "/v1/keys/{id}", f"/v1/keys/{n3}", None, 404)]:
+        r = api(server, verb.upper(), path, admin, body)
+        assert r.status_code == status, (verb, path, r.text)
+        conforms(doc, verb, pattern, r)
+    # Storage: a value through its life, and the administration routes.
+    store = {"key": "doc:1", "value": {"n": 1}, "encrypted": True, "metadata": {"m": "x"}, "ttl_seconds": 3600}
+    owner = api(server, "POST", "/v1/storage/store/neo-n3", admin, store).json()["owner"]
+    for verb, pattern, path, body, status in [
+            ("post", "/v1/storage/store/{chain}", "/v1/storage/store/neo-n3", {"key": "doc:2", "value": [1]}, 200),
+            ("post", "/v1/storage/store/{chain}", "/v1/storage/store/neo-n3", {"key": "bad key", "value": 1}, 400),
+            ("get", "/v1/storage/{chain}/{key}", "/v1/storage/neo-n3/doc:1", None, 200),
+            ("get", "/v1/storage/{chain}/{key}", "/v1/storage/neo-n3/none", None, 404),
+            ("get", "/v1/storage/{chain}/{key}/metadata", "/v1/storage/neo-n3/doc:1/metadata", None, 200),
+            ("get", "/v1/storage/{chain}", "/v1/storage/neo-n3?limit=1", None, 200),
+            ("post", "/v1/storage/{chain}/{key}/share", "/v1/storage/neo-n3/doc:1/share",
+             {"access_level": "shared", "principals": ["bob"]}, 200),
+            ("delete", "/v1/storage/{chain}/{key}", "/v1/storage/neo-n3/doc:2", None, 204),
+            ("get", "/v1/storage/admin/compliance-report", "/v1/storage/admin/compliance-report", None, 200),
+            ("get", "/v1/storage/admin/users/{owner}/export", f"/v1/storage/admin/users/{owner}/export", None, 200),
+            ("delete", "/v1/storage/admin/users/{owner}", f"/v1/storage/admin/users/{owner}", None, 200)]:
         r = api(server, verb.upper(), path, admin, body)
         assert r.status_code == status, (verb, path, r.text)
         conforms(doc, verb, pattern, r)

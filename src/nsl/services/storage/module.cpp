@@ -1,6 +1,7 @@
 #include "nsl/services/storage/module.hpp"
 
 #include "nsl/services/storage/routes.hpp"
+#include "nsl/services/storage/storage.hpp"
 
 namespace nsl::services::storage {
 namespace {
@@ -10,7 +11,7 @@ class Storage final : public Service {
   explicit Storage(Platform& p)
       : log_(p.sink.get("storage")),
         storage_(p.database, p.enclave, p.cache, p.settings.get<Settings>(), p.registry, p.sink.get("storage")) {}
-  void add_routes(http::Router& router) override { storage_.add_routes(router); }
+  void add_routes(http::Router& router) override { storage::add_routes(router, storage_); }
   asio::awaitable<void> run() override { return storage_.run(); }
   void stop() override { storage_.stop(); }
   asio::awaitable<void> drain() override {
