@@ -14,7 +14,6 @@ UNDOCUMENTED = {
     ("get", "/v1/admin/accounts"),
     ("get", "/v1/admin/accounts/{id}"),
     ("get", "/v1/api-keys"),
-    ("get", "/v1/audit"),
     ("get", "/v1/auth/keys"),
     ("get", "/v1/auth/me"),
     ("post", "/v1/admin/accounts"),
@@ -171,6 +170,11 @@ def test_answers_match_their_schemas(server):
         r = api(server, verb.upper(), path, admin, body)
         assert r.status_code == status, (verb, path, r.text)
         conforms(doc, verb, pattern, r)
+    # The audit trail, and a malformed filter.
+    for path, status in [("/v1/audit?limit=2", 200), ("/v1/audit?status=abc", 400)]:
+        r = api(server, "GET", path, admin)
+        assert r.status_code == status, (path, r.text)
+        conforms(doc, "get", "/v1/audit", r)
     # Without a credential: a 401 problem as documented.
     r = api(server, "GET", "/v1/secrets", {})
     assert r.status_code == 401

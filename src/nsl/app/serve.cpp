@@ -427,7 +427,6 @@ int serve(const config::Source& source) {
   if (settings->security.enable_audit_logging) {
     audit_writer = std::make_unique<audit::AuditWriter>(*database, registry, sink.get("audit"));
   }
-  if (audit_writer) audit_writer->add_routes(router);
   // The services, in the order of the service list (src/nsl/app/services.cpp).
   services::Platform platform{*settings, *database, *enclave.client, cache, registry, sink};
   std::vector<std::unique_ptr<services::Service>> running;

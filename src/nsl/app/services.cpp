@@ -2,6 +2,7 @@
 
 #include "nsl/identity/settings.hpp"
 #include "nsl/services/attestation/module.hpp"
+#include "nsl/services/audit/module.hpp"
 #include "nsl/services/keys/module.hpp"
 #include "nsl/services/secrets/module.hpp"
 #include "nsl/services/storage/module.hpp"
@@ -10,10 +11,8 @@ namespace nsl::app {
 
 const std::vector<const services::Module*>& service_modules() {
   static const std::vector<const services::Module*> modules{
-      &services::attestation::module(),
-      &services::storage::module(),
-      &services::keys::module(),
-      &services::secrets::module(),
+      &services::attestation::module(), &services::storage::module(), &services::keys::module(),
+      &services::secrets::module(),     &services::audit::module(),
   };
   return modules;
 }

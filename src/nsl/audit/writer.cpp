@@ -1,7 +1,5 @@
 #include "nsl/audit/writer.hpp"
 
-#include <regex>
-
 #include <nlohmann/json.hpp>
 
 #include "nsl/core/errors.hpp"
@@ -29,12 +27,6 @@ std::string storable_json(std::string text) {
     text.replace(pos, 6, "\\ufffd");
   }
   return text;
-}
-
-// `from` / `to` filters: an RFC 3339 UTC time or a date, so both dialects compare it as a time.
-bool time_filter(const std::string& v) {
-  static const std::regex kTime(R"(\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?Z)?)");
-  return std::regex_match(v, kTime);
 }
 
 }  // namespace
@@ -215,77 +207,6 @@ void AuditWriter::stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
-}
-
-void AuditWriter::add_routes(http::Router& router) {
-  router.add(
-      {http::Verb::get, "/v1/audit", "audit", "audit:read", [this](http::Context& ctx) -> asio::awaitable<http::Response> {
-         std::string sql =
-             "SELECT id, event_type, user_address, service_name, method_name, request_id, correlation_id, ip_address, "
-             "user_agent, request_data, response_data, status_code, error_message, execution_time_ms, created_at "
-             "FROM audit_logs WHERE 1 = 1";
-         std::vector<db::Value> params;
-         auto filter = [&](const char* name, const char* clause, bool integer) {
-           const auto v = ctx.query_param(name);
-           if (!v) return;
-           if (v->empty() || v->size() > 100) {
-             throw RequestError(ErrorKind::bad_request, std::string(name) + " is malformed")
-                 .with_field(name, "must be 1 to 100 characters");
-           }
-           if (!integer && (std::string_view(name) == "from" || std::string_view(name) == "to") && !time_filter(*v)) {
-             throw RequestError(ErrorKind::bad_request, std::string(name) + " must be a UTC time")
-                 .with_field(name, "must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.fffZ");
-           }
-           if (integer) {
-             if (v->find_first_not_of("0123456789") != std::string::npos || v->size() > 15) {
-               throw RequestError(ErrorKind::bad_request, std::string(name) + " must be a number")
-                   .with_field(name, "must be a number");
-             }
-             params.emplace_back(static_cast<std::int64_t>(std::stoll(*v)));
-           } else {
-             params.emplace_back(*v);
-           }
-           sql += std::string(" AND ") + clause + " $" + std::to_string(params.size());
-         };
-         filter("principal", "user_address =", false);
-         filter("service", "service_name =", false);
-         filter("event_type", "event_type =", false);
-         filter("request_id", "request_id =", false);  // from an answer's X-Request-Id or problem+json
-         filter("status", "status_code =", true);
-         filter("from", "created_at >=", false);
-         filter("to", "created_at <", false);
-         filter("before", "id <", true);
-         int limit = 100;
-         if (const auto l = ctx.query_param("limit")) {
-           if (l->empty() || l->find_first_not_of("0123456789") != std::string::npos || l->size() > 4 || std::stoi(*l) < 1 ||
-               std::stoi(*l) > 1000) {
-             throw RequestError(ErrorKind::bad_request, "limit must be 1 to 1000").with_field("limit", "must be 1 to 1000");
-           }
-           limit = std::stoi(*l);
-         }
-         sql += " ORDER BY id DESC LIMIT " + std::to_string(limit);
-         const auto rows = co_await db_.run([&](db::Connection& c) { return c.query(sql, params); });
-         json entries = json::array();
-         for (std::size_t i = 0; i < rows.rows.size(); ++i) {
-           json e;
-           for (std::size_t k = 0; k < rows.columns.size(); ++k) {
-             const auto& v = rows.rows[i][k];
-             if (std::holds_alternative<std::nullptr_t>(v)) {
-               e[rows.columns[k]] = nullptr;
-             } else if (std::holds_alternative<std::int64_t>(v)) {
-               e[rows.columns[k]] = std::get<std::int64_t>(v);
-             } else if (std::holds_alternative<std::string>(v)) {
-               const auto& text = std::get<std::string>(v);
-               const bool is_json = rows.columns[k] == "request_data" || rows.columns[k] == "response_data";
-               e[rows.columns[k]] = is_json ? json::parse(text, nullptr, false) : json(text);
-             }
-           }
-           entries.push_back(std::move(e));
-         }
-         json body{{"entries", entries}};
-         if (static_cast<int>(entries.size()) == limit) body["next_before"] = entries.back()["id"];
-         co_return http::json_response(200, body.dump());
-       }});
 }
 
 }  // namespace nsl::audit

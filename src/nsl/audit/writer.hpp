@@ -9,7 +9,6 @@
 #include "nsl/core/metrics.hpp"
 #include "nsl/db/database.hpp"
 #include "nsl/http/pipeline.hpp"
-#include "nsl/http/router.hpp"
 
 namespace nsl::audit {
 
@@ -30,11 +29,6 @@ class AuditWriter final : public http::Auditor {
   void flush();
   /// Writes what is queued and stops the writer.
   void stop();
-
-  /// GET /v1/audit: entries newest first, filtered by principal, service, status and time range
-  /// (`from`, `to`: ISO 8601), `limit` (at most 1000) and the cursor `before` (an entry id).
-  /// Needs audit:read (auditors and admins).
-  void add_routes(http::Router& router);
 
  private:
   void loop();

@@ -17,8 +17,7 @@ class Attestation final : public Service {
 }  // namespace
 
 const Module& module() {
-  static const Module m{"attestation", nullptr,
-                        [](Platform& p) -> std::unique_ptr<Service> { return std::make_unique<Attestation>(p); }};
+  static const Module m{"attestation", nullptr, &make_service<Attestation>};
   return m;
 }
 

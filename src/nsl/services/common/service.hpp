@@ -50,6 +50,12 @@ class Service {
   virtual asio::awaitable<void> drain() { co_return; }
 };
 
+/// The usual factory of a Module: `S` is built from the platform (`explicit S(Platform&)`).
+template <class S>
+std::unique_ptr<Service> make_service(Platform& platform) {
+  return std::make_unique<S>(platform);
+}
+
 /// One entry of the service list.
 struct Module {
   std::string_view name;

@@ -12,9 +12,8 @@
 #include "nsl/crypto/key_wrap.hpp"
 #include "nsl/crypto/p256.hpp"
 #include "nsl/crypto/secp256k1.hpp"
-#include "nsl/db/testing/backend.hpp"
 #include "nsl/enclave/protocol.hpp"
-#include "nsl/enclave/testing/local_enclave.hpp"
+#include "nsl/services/common/testing/service_test.hpp"
 #include "nsl/services/keys/keys.hpp"
 
 namespace nsl::services::keys {
@@ -22,38 +21,20 @@ namespace {
 
 using crypto::Bytes;
 using nsl::testing::run_sync;
-
-// The enclave is started once for the whole suite: each test's keys live in its own database.
-enclave::testing::LocalEnclave& shared_enclave() {
-  static enclave::testing::LocalEnclave e;
-  return e;
-}
+using services::testing::failure_kind;
 
 Bytes digest_of(std::string_view text) {
   const auto h = crypto::sha256(crypto::as_bytes(text));
   return Bytes(h.begin(), h.end());
 }
 
-template <class F>
-ErrorKind kind_of_failure(F f) {
-  try {
-    f();
-  } catch (const RequestError& e) {
-    return e.kind();
-  }
-  return ErrorKind::internal;  // nothing thrown: never what a test expects
-}
-
-class Keys : public ::testing::TestWithParam<std::string> {
+class Keys : public services::testing::ServiceTest {
  protected:
   void SetUp() override {
-    if (!db_.available()) GTEST_SKIP() << "NSL_TEST_PG_URL is not set (scripts/test.sh starts a PostgreSQL server)";
-    db_->with_connection_blocking([](db::Connection& c) {
-      for (const std::string a : {"acct-a", "acct-b"}) {
-        c.query("INSERT INTO accounts (id, name, kind, role) VALUES ($1, $1, 'name', 'user')", {a});
-      }
-    });
-    service_ = std::make_unique<KeyService>(*db_, shared_enclave().client(), cache_, Settings{3, 2});
+    ServiceTest::SetUp();
+    if (IsSkipped()) return;
+    add_accounts({"acct-a", "acct-b"});
+    service_ = std::make_unique<KeyService>(*db_, enclave(), cache_, Settings{3, 2});
   }
   KeyService& keys() { return *service_; }
   KeyRecord create(const std::string& account, const std::string& name, const std::string& kind, bool exportable = false) {
@@ -61,16 +42,8 @@ class Keys : public ::testing::TestWithParam<std::string> {
     source.exportable = exportable;
     return run_sync(keys().create(account, name, kind, std::move(source)));
   }
-  std::int64_t stored_versions(const std::string& id) {
-    std::int64_t n = -1;
-    db_->with_connection_blocking(
-        [&](db::Connection& c) { n = c.query("SELECT count(*) FROM keys WHERE id = $1", {id}).get<std::int64_t>(0, 0); });
-    return n;
-  }
+  std::int64_t stored_versions(const std::string& id) { return count("SELECT count(*) FROM keys WHERE id = $1", {id}); }
 
-  db::testing::TestDatabase db_{GetParam()};
-  metrics::Registry registry_;
-  cache::Cache cache_{nullptr, cache::CacheOptions{}, "test-replica", registry_, log::Logger{}};
   std::unique_ptr<KeyService> service_;
 };
 
@@ -96,9 +69,9 @@ TEST_P(Keys, ACreatedKeyIsListedReadAndHasItsChainAddress) {
 
 TEST_P(Keys, AnotherAccountsKeyIsNotFound) {
   const auto k = create("acct-a", "mine", "ed25519");
-  EXPECT_EQ(kind_of_failure([&] { run_sync(keys().get("acct-b", k.id)); }), ErrorKind::not_found);
-  EXPECT_EQ(kind_of_failure([&] { run_sync(keys().remove("acct-b", k.id)); }), ErrorKind::not_found);
-  EXPECT_EQ(kind_of_failure([&] { run_sync(keys().rotate("acct-b", k.id)); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { run_sync(keys().get("acct-b", k.id)); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { run_sync(keys().remove("acct-b", k.id)); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { run_sync(keys().rotate("acct-b", k.id)); }), ErrorKind::not_found);
   EXPECT_TRUE(run_sync(keys().list("acct-b")).empty());
   EXPECT_EQ(run_sync(keys().get("acct-a", k.id))->record.version, 1);  // untouched
 }
@@ -116,7 +89,7 @@ TEST_P(Keys, ATakenNameAndAFullQuotaAreConflicts) {
   create("acct-b", "one", "secp256r1");  // names are per account
   create("acct-a", "two", "secp256r1");
   create("acct-a", "three", "secp256r1");
-  EXPECT_EQ(kind_of_failure([&] { create("acct-a", "four", "secp256r1"); }), ErrorKind::conflict);  // quota 3
+  EXPECT_EQ(failure_kind([&] { create("acct-a", "four", "secp256r1"); }), ErrorKind::conflict);  // quota 3
   EXPECT_EQ(run_sync(keys().list("acct-a")).size(), 3u);
 }
 
@@ -193,7 +166,7 @@ TEST_P(Keys, ADisabledKeyIsReadButSignsNothing) {
   const auto k = create("acct-a", "stop", "secp256r1");
   run_sync(keys().signing_key("acct-a", k.id));  // cached while active
   EXPECT_EQ(run_sync(keys().disable("acct-a", k.id)).status, "disabled");
-  EXPECT_EQ(kind_of_failure([&] { run_sync(keys().signing_key("acct-a", k.id)); }), ErrorKind::conflict);
+  EXPECT_EQ(failure_kind([&] { run_sync(keys().signing_key("acct-a", k.id)); }), ErrorKind::conflict);
   EXPECT_EQ(run_sync(keys().get("acct-a", k.id))->record.status, "disabled");
 }
 
@@ -203,8 +176,8 @@ TEST_P(Keys, ARemovedKeyIsGoneWithEveryVersion) {
   run_sync(keys().rotate("acct-a", k.id));
   run_sync(keys().remove("acct-a", k.id));
   EXPECT_EQ(stored_versions(k.id), 0);
-  EXPECT_EQ(kind_of_failure([&] { run_sync(keys().get("acct-a", k.id)); }), ErrorKind::not_found);
-  EXPECT_EQ(kind_of_failure([&] { run_sync(keys().remove("acct-a", k.id)); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { run_sync(keys().get("acct-a", k.id)); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { run_sync(keys().remove("acct-a", k.id)); }), ErrorKind::not_found);
   create("acct-a", "gone", "ed25519");  // the name is free again
 }
 
@@ -213,7 +186,7 @@ TEST_P(Keys, OnlyAnExportableKeyLeavesTheEnclaveWrappedForTheRecipient) {
   recipient_secret[31] = 9;
   const auto recipient = crypto::p256::public_key(recipient_secret);
   const auto kept = create("acct-a", "kept", "secp256r1");
-  EXPECT_EQ(kind_of_failure([&] { run_sync(keys().export_key("acct-a", kept.id, Bytes(recipient.begin(), recipient.end()))); }),
+  EXPECT_EQ(failure_kind([&] { run_sync(keys().export_key("acct-a", kept.id, Bytes(recipient.begin(), recipient.end()))); }),
             ErrorKind::conflict);
   const auto k = create("acct-a", "portable", "secp256r1", true);
   const auto out = run_sync(keys().export_key("acct-a", k.id, Bytes(recipient.begin(), recipient.end())));
@@ -236,8 +209,7 @@ TEST_P(Keys, MessagePayloadsAreWhatEachChainSigns) {
   EXPECT_EQ(message_payload("ed25519", "hello"), (Bytes{'h', 'e', 'l', 'l', 'o'}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Db, Keys, ::testing::Values("sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Db, Keys, services::testing::kBackends, services::testing::backend_name);
 
 }  // namespace
 }  // namespace nsl::services::keys

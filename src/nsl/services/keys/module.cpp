@@ -18,8 +18,7 @@ class KeysService final : public Service {
 }  // namespace
 
 const Module& module() {
-  static const Module m{"keys", &settings_spec(),
-                        [](Platform& p) -> std::unique_ptr<Service> { return std::make_unique<KeysService>(p); }};
+  static const Module m{"keys", &settings_spec(), &make_service<KeysService>};
   return m;
 }
 

@@ -9,6 +9,7 @@
 #include "nsl/crypto/uint256.hpp"
 #include "nsl/enclave/protocol.hpp"
 #include "nsl/services/common/fields.hpp"
+#include "nsl/services/common/route_table.hpp"
 
 namespace nsl::services::keys {
 namespace {
@@ -38,14 +39,6 @@ class Routes {
 
  private:
   KeyService& keys_;
-};
-
-struct Entry {
-  Verb verb;
-  const char* pattern;
-  const char* permission;
-  asio::awaitable<Response> (Routes::*handler)(Context&);
-  http::Doc doc;
 };
 
 // The JSON Schemas of the OpenAPI operations.
@@ -106,7 +99,7 @@ constexpr const char* kVerify = R"js({"type": "object", "required": ["signature"
 constexpr const char* kValid = R"js({"type": "object", "required": ["valid"], "properties": {"valid": {"type": "boolean"}}})js";
 
 // /v1/keys/transport-key is registered before /v1/keys/{id}, which would otherwise take it.
-const Entry kRoutes[] = {
+const RouteRow<Routes> kRoutes[] = {
     {Verb::post,
      "/v1/keys",
      "keys:create",
@@ -507,11 +500,7 @@ asio::awaitable<Response> Routes::remove(Context& ctx) {
 }  // namespace
 
 void add_routes(http::Router& router, KeyService& keys) {
-  auto routes = std::make_shared<Routes>(keys);
-  for (const auto& e : kRoutes) {
-    router.add({e.verb, e.pattern, "keys", e.permission,
-                [routes, handler = e.handler](Context& ctx) { return ((*routes).*handler)(ctx); }, false, false, e.doc});
-  }
+  add_route_table<Routes>(router, "keys", std::make_shared<Routes>(keys), kRoutes);
 }
 
 }  // namespace nsl::services::keys

@@ -18,8 +18,7 @@ class Secrets final : public Service {
 }  // namespace
 
 const Module& module() {
-  static const Module m{"secrets", &settings_spec(),
-                        [](Platform& p) -> std::unique_ptr<Service> { return std::make_unique<Secrets>(p); }};
+  static const Module m{"secrets", &settings_spec(), &make_service<Secrets>};
   return m;
 }
 

@@ -7,6 +7,7 @@
 #include "nsl/core/errors.hpp"
 #include "nsl/crypto/bytes.hpp"
 #include "nsl/services/common/fields.hpp"
+#include "nsl/services/common/route_table.hpp"
 
 namespace nsl::services::secrets {
 namespace {
@@ -30,15 +31,6 @@ class Routes {
   SecretService& secrets_;
 };
 
-struct Entry {
-  Verb verb;
-  const char* pattern;
-  const char* permission;
-  asio::awaitable<Response> (Routes::*handler)(Context&);
-  bool private_body;  // the audit trail never records the body
-  http::Doc doc;
-};
-
 constexpr const char* kMetadata = R"({"type": "object", "required": ["name", "version", "bytes", "created_at"],
   "properties": {"name": {"type": "string"}, "version": {"type": "integer", "minimum": 1},
                  "bytes": {"type": "integer", "minimum": 1}, "created_at": {"type": "string"}}})";
@@ -53,42 +45,36 @@ const std::string kList =
 const std::string kRevealed = std::string(R"({"type": "object", "required": ["name", "value"], "properties": {"name": )") +
                               kName + R"(, "value": {"type": "string"}}})";
 
-const Entry kRoutes[] = {
+const RouteRow<Routes> kRoutes[] = {
     {Verb::post,
      "/v1/secrets",
      "secrets:write",
      &Routes::create,
-     false,
      {.summary = "Create a secret (version 1)", .request = kCreate, .responses = {{201, kMetadata}}, .errors = {409}}},
     {Verb::put,
      "/v1/secrets/{name}",
      "secrets:write",
      &Routes::update,
-     false,
      {.summary = "Store a new version of a secret", .request = kUpdate, .responses = {{200, kMetadata}}, .errors = {404, 409}}},
     {Verb::get,
      "/v1/secrets",
      "secrets:read-metadata",
      &Routes::list,
-     false,
      {.summary = "List the caller's secrets (metadata only)", .responses = {{200, kList}}}},
     {Verb::get,
      "/v1/secrets/{name}",
      "secrets:read-metadata",
      &Routes::metadata,
-     false,
      {.summary = "A secret's metadata", .responses = {{200, kMetadata}}, .errors = {404}}},
     {Verb::post,
      "/v1/secrets/{name}/reveal",
      "secrets:read",
      &Routes::reveal,
-     false,
      {.summary = "Reveal the newest value of a secret", .responses = {{200, kRevealed}}, .errors = {404}}},
     {Verb::delete_,
      "/v1/secrets/{name}",
      "secrets:write",
      &Routes::remove,
-     false,
      {.summary = "Delete a secret and every version", .responses = {{204, ""}}, .errors = {404}}},
 };
 
@@ -147,11 +133,7 @@ asio::awaitable<Response> Routes::remove(Context& ctx) {
 }  // namespace
 
 void add_routes(http::Router& router, SecretService& secrets) {
-  auto routes = std::make_shared<Routes>(secrets);
-  for (const auto& e : kRoutes) {
-    router.add({e.verb, e.pattern, "secrets", e.permission,
-                [routes, handler = e.handler](Context& ctx) { return ((*routes).*handler)(ctx); }, false, e.private_body, e.doc});
-  }
+  add_route_table<Routes>(router, "secrets", std::make_shared<Routes>(secrets), kRoutes);
 }
 
 }  // namespace nsl::services::secrets

@@ -9,48 +9,25 @@
 
 #include "nsl/core/errors.hpp"
 #include "nsl/core/testing/run_sync.hpp"
-#include "nsl/db/testing/backend.hpp"
-#include "nsl/enclave/testing/local_enclave.hpp"
+#include "nsl/services/common/testing/service_test.hpp"
 #include "nsl/services/secrets/secrets.hpp"
 
 namespace nsl::services::secrets {
 namespace {
 
 using nsl::testing::run_sync;
+using services::testing::failure_kind;
 
-enclave::testing::LocalEnclave& shared_enclave() {
-  static enclave::testing::LocalEnclave e;
-  return e;
-}
-
-template <class F>
-ErrorKind kind_of_failure(F f) {
-  try {
-    f();
-  } catch (const RequestError& e) {
-    return e.kind();
-  }
-  return ErrorKind::internal;  // nothing thrown: never what a test expects
-}
-
-class Secrets : public ::testing::TestWithParam<std::string> {
+class Secrets : public services::testing::ServiceTest {
  protected:
   void SetUp() override {
-    if (!db_.available()) GTEST_SKIP() << "NSL_TEST_PG_URL is not set (scripts/test.sh starts a PostgreSQL server)";
-    db_->with_connection_blocking([](db::Connection& c) {
-      for (const std::string a : {"acct-a", "acct-b"}) {
-        c.query("INSERT INTO accounts (id, name, kind, role) VALUES ($1, $1, 'name', 'user')", {a});
-      }
-    });
-    service_ = std::make_unique<SecretService>(*db_, shared_enclave().client(), Settings{2, 3});
+    ServiceTest::SetUp();
+    if (IsSkipped()) return;
+    add_accounts({"acct-a", "acct-b"});
+    service_ = std::make_unique<SecretService>(*db_, enclave(), Settings{2, 3});
   }
   SecretService& secrets() { return *service_; }
-  std::int64_t stored_versions(const std::string& name) {
-    std::int64_t n = -1;
-    db_->with_connection_blocking(
-        [&](db::Connection& c) { n = c.query("SELECT count(*) FROM secrets WHERE name = $1", {name}).get<std::int64_t>(0, 0); });
-    return n;
-  }
+  std::int64_t stored_versions(const std::string& name) { return count("SELECT count(*) FROM secrets WHERE name = $1", {name}); }
   std::string stored_text() {
     std::string all;
     db_->with_connection_blocking([&](db::Connection& c) {
@@ -60,7 +37,6 @@ class Secrets : public ::testing::TestWithParam<std::string> {
     return all;
   }
 
-  db::testing::TestDatabase db_{GetParam()};
   std::unique_ptr<SecretService> service_;
 };
 
@@ -72,8 +48,8 @@ TEST_P(Secrets, AValueIsStoredSealedAndReadBackByItsAccountOnly) {
   EXPECT_EQ(run_sync(secrets().value("acct-a", "api.token")), "s3cr3t-value");
   EXPECT_EQ(stored_text().find(crypto::to_hex(crypto::as_bytes("s3cr3t-value"))), std::string::npos);  // sealed, not hex of it
   EXPECT_EQ(run_sync(secrets().value("acct-b", "api.token")), std::nullopt);
-  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().metadata("acct-b", "api.token")); }), ErrorKind::not_found);
-  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().remove("acct-b", "api.token")); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { run_sync(secrets().metadata("acct-b", "api.token")); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { run_sync(secrets().remove("acct-b", "api.token")); }), ErrorKind::not_found);
   EXPECT_EQ(run_sync(secrets().metadata("acct-a", "api.token")), m);
 }
 
@@ -87,14 +63,14 @@ TEST_P(Secrets, UpdatesAddVersionsAndOnlyTheNewestAreKept) {
   const auto list = run_sync(secrets().list("acct-a"));
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0], last);
-  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().update("acct-a", "missing", "x")); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { run_sync(secrets().update("acct-a", "missing", "x")); }), ErrorKind::not_found);
 }
 
 TEST_P(Secrets, ATakenNameAFullQuotaAndABadValueAreRefused) {
   run_sync(secrets().create("acct-a", "one", "1"));
-  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().create("acct-a", "one", "again")); }), ErrorKind::conflict);
+  EXPECT_EQ(failure_kind([&] { run_sync(secrets().create("acct-a", "one", "again")); }), ErrorKind::conflict);
   run_sync(secrets().create("acct-a", "two", "2"));
-  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().create("acct-a", "three", "3")); }), ErrorKind::conflict);  // quota 2
+  EXPECT_EQ(failure_kind([&] { run_sync(secrets().create("acct-a", "three", "3")); }), ErrorKind::conflict);  // quota 2
   run_sync(secrets().create("acct-b", "three", "3"));  // quotas are per account
   try {
     run_sync(secrets().create("acct-b", "big", std::string(64 * 1024 + 1, 'x')));
@@ -103,7 +79,7 @@ TEST_P(Secrets, ATakenNameAFullQuotaAndABadValueAreRefused) {
     ASSERT_EQ(e.field_errors().size(), 1u);
     EXPECT_EQ(e.field_errors()[0].field, "value");
   }
-  EXPECT_EQ(kind_of_failure([] { valid_name("bad name!"); }), ErrorKind::bad_request);
+  EXPECT_EQ(failure_kind([] { valid_name("bad name!"); }), ErrorKind::bad_request);
   EXPECT_EQ(valid_name("a.b:c-d_e"), "a.b:c-d_e");
 }
 
@@ -130,12 +106,11 @@ TEST_P(Secrets, ARemovedSecretIsGoneWithEveryVersion) {
   run_sync(secrets().remove("acct-a", "gone"));
   EXPECT_EQ(stored_versions("gone"), 0);
   EXPECT_EQ(run_sync(secrets().value("acct-a", "gone")), std::nullopt);
-  EXPECT_EQ(kind_of_failure([&] { run_sync(secrets().remove("acct-a", "gone")); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { run_sync(secrets().remove("acct-a", "gone")); }), ErrorKind::not_found);
   EXPECT_EQ(run_sync(secrets().create("acct-a", "gone", "new")).version, 1);  // the name is free again
 }
 
-INSTANTIATE_TEST_SUITE_P(Db, Secrets, ::testing::Values("sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Db, Secrets, services::testing::kBackends, services::testing::backend_name);
 
 }  // namespace
 }  // namespace nsl::services::secrets

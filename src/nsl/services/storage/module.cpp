@@ -30,8 +30,7 @@ class Storage final : public Service {
 }  // namespace
 
 const Module& module() {
-  static const Module m{"storage", &settings_spec(),
-                        [](Platform& p) -> std::unique_ptr<Service> { return std::make_unique<Storage>(p); }};
+  static const Module m{"storage", &settings_spec(), &make_service<Storage>};
   return m;
 }
 

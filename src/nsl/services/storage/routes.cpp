@@ -7,6 +7,7 @@
 #include "nsl/core/errors.hpp"
 #include "nsl/core/strings.hpp"
 #include "nsl/services/common/fields.hpp"
+#include "nsl/services/common/route_table.hpp"
 
 namespace nsl::services::storage {
 namespace {
@@ -36,15 +37,6 @@ class Routes {
 
  private:
   StorageService& storage_;
-};
-
-struct RouteEntry {
-  Verb verb;
-  const char* pattern;
-  const char* permission;
-  asio::awaitable<Response> (Routes::*handler)(Context&);
-  bool private_body;  // the audit trail never records the body (it may hold clear data)
-  http::Doc doc;
 };
 
 // The JSON Schemas of the OpenAPI operations.
@@ -90,24 +82,21 @@ constexpr const char* kCompliance = R"js({"type": "object", "required": ["genera
 constexpr const char* kOwnerQuery = R"js({"type": "string", "minLength": 1, "maxLength": 42})js";
 
 // First: these literal paths take precedence over /v1/storage/{chain}/{key}.
-const RouteEntry kRoutes[] = {
+const RouteRow<Routes> kRoutes[] = {
     {Verb::get,
      "/v1/storage/admin/users/{owner}/export",
      "storage:export",
      &Routes::export_owner,
-     false,
      {.summary = "Export every entry of one owner, values in clear (guide §17.2)", .responses = {{200, kExport}}}},
     {Verb::delete_,
      "/v1/storage/admin/users/{owner}",
      "storage:erase",
      &Routes::erase_owner,
-     false,
      {.summary = "Erase one owner's entries and data key (right to be forgotten)", .responses = {{200, kErased}}}},
     {Verb::get,
      "/v1/storage/admin/compliance-report",
      "storage:report",
      &Routes::compliance,
-     false,
      {.summary = "Record counts and records past retention (guide §17.2)",
       .responses = {{200, kCompliance}},
       .query = {{"owner", kOwnerQuery}}}},
@@ -115,13 +104,12 @@ const RouteEntry kRoutes[] = {
      "/v1/storage/store/{chain}",
      "storage:write",
      &Routes::store,
-     true,
-     {.summary = "Create or replace an entry", .request = kStore, .responses = {{200, kStored}}, .errors = {409}}},
+     {.summary = "Create or replace an entry", .request = kStore, .responses = {{200, kStored}}, .errors = {409}},
+     true},
     {Verb::get,
      "/v1/storage/{chain}/{key}",
      "storage:read",
      &Routes::read,
-     false,
      {.summary = "An entry and its value (the caller's, or another owner's shared or public one)",
       .responses = {{200, kRead}},
       .query = {{"owner", kOwnerQuery}},
@@ -130,7 +118,6 @@ const RouteEntry kRoutes[] = {
      "/v1/storage/{chain}/{key}/metadata",
      "storage:read",
      &Routes::metadata,
-     false,
      {.summary = "An entry without its value, with its read counts",
       .responses = {{200, kMetadata}},
       .query = {{"owner", kOwnerQuery}},
@@ -139,7 +126,6 @@ const RouteEntry kRoutes[] = {
      "/v1/storage/{chain}",
      "storage:read",
      &Routes::list,
-     false,
      {.summary = "The caller's entries, newest first",
       .responses = {{200, kList}},
       .query = {{"prefix", R"js({"type": "string", "maxLength": 256, "pattern": "^[A-Za-z0-9:_-]*$"})js"},
@@ -149,13 +135,11 @@ const RouteEntry kRoutes[] = {
      "/v1/storage/{chain}/{key}",
      "storage:write",
      &Routes::remove,
-     false,
      {.summary = "Delete an entry", .responses = {{204, ""}}, .errors = {404}}},
     {Verb::post,
      "/v1/storage/{chain}/{key}/share",
      "storage:write",
      &Routes::share,
-     false,
      {.summary = "Set who may read an entry", .request = kShare, .responses = {{200, kShared}}, .errors = {404}}},
 };
 
@@ -239,6 +223,23 @@ void options_of(const json& body, std::string_view text, Put& put) {
     put.metadata = std::string(json_member_text(text, "metadata").value_or("{}"));
     if (put.metadata->size() > kMaxMetadataBytes) throw field_error("metadata", "must be at most 16 KiB");
   }
+}
+
+// What a read names: the chain, the key, the caller's own owner string and the owner asked for
+// (?owner=, else the caller).
+struct ReadTarget {
+  std::string chain, key, mine, owner;
+};
+
+ReadTarget read_target(const Context& ctx) {
+  ReadTarget t;
+  t.chain = valid_chain(ctx.param("chain"));
+  t.key = valid_key(ctx.param("key"));
+  t.mine = owner_of(*ctx.principal, t.chain);
+  const auto asked = ctx.query_param("owner");
+  t.owner = asked && !asked->empty() ? *asked : t.mine;
+  if (t.owner.size() > 42) throw field_error("owner", "must be at most 42 characters");
+  return t;
 }
 
 // --- handlers ---
@@ -326,12 +327,8 @@ asio::awaitable<Response> Routes::store(Context& ctx) {
 
 // Reads: the owner's own entries, or another owner's shared with the caller or public.
 asio::awaitable<Response> Routes::read(Context& ctx) {
-  const auto chain = valid_chain(ctx.param("chain"));
-  const auto key = valid_key(ctx.param("key"));
-  const auto mine = owner_of(*ctx.principal, chain);
-  const auto asked = ctx.query_param("owner");
-  const auto owner = asked && !asked->empty() ? *asked : mine;
-  if (owner.size() > 42) throw field_error("owner", "must be at most 42 characters");
+  const auto target = read_target(ctx);
+  const auto &chain = target.chain, &key = target.key, &mine = target.mine, &owner = target.owner;
   const auto entry = co_await storage_.readable(owner, key, ctx.principal->name, owner == mine);
   const auto clear = co_await storage_.value(owner, key, *entry);
   // Written directly from the entry's serialised fields; the value goes out as stored (JSON text
@@ -357,12 +354,8 @@ asio::awaitable<Response> Routes::read(Context& ctx) {
 }
 
 asio::awaitable<Response> Routes::metadata(Context& ctx) {
-  const auto chain = valid_chain(ctx.param("chain"));
-  const auto key = valid_key(ctx.param("key"));
-  const auto mine = owner_of(*ctx.principal, chain);
-  const auto asked = ctx.query_param("owner");
-  const auto owner = asked && !asked->empty() ? *asked : mine;
-  if (owner.size() > 42) throw field_error("owner", "must be at most 42 characters");
+  const auto target = read_target(ctx);
+  const auto &chain = target.chain, &key = target.key, &mine = target.mine, &owner = target.owner;
   const auto entry = co_await storage_.readable(owner, key, ctx.principal->name, owner == mine);
   const auto counts = co_await storage_.access_counts(owner, key);
   JsonObjectText out;
@@ -431,11 +424,7 @@ asio::awaitable<Response> Routes::share(Context& ctx) {
 }  // namespace
 
 void add_routes(http::Router& router, StorageService& storage) {
-  auto routes = std::make_shared<Routes>(storage);
-  for (const auto& e : kRoutes) {
-    router.add({e.verb, e.pattern, "storage", e.permission,
-                [routes, handler = e.handler](Context& ctx) { return ((*routes).*handler)(ctx); }, false, e.private_body, e.doc});
-  }
+  add_route_table<Routes>(router, "storage", std::make_shared<Routes>(storage), kRoutes);
 }
 
 }  // namespace nsl::services::storage

@@ -7,29 +7,14 @@
 
 #include "nsl/core/errors.hpp"
 #include "nsl/core/testing/run_sync.hpp"
-#include "nsl/db/testing/backend.hpp"
-#include "nsl/enclave/testing/local_enclave.hpp"
+#include "nsl/services/common/testing/service_test.hpp"
 #include "nsl/services/storage/storage.hpp"
 
 namespace nsl::services::storage {
 namespace {
 
 using nsl::testing::run_sync;
-
-enclave::testing::LocalEnclave& shared_enclave() {
-  static enclave::testing::LocalEnclave e;
-  return e;
-}
-
-template <class F>
-ErrorKind kind_of_failure(F f) {
-  try {
-    f();
-  } catch (const RequestError& e) {
-    return e.kind();
-  }
-  return ErrorKind::internal;  // nothing thrown: never what a test expects
-}
+using services::testing::failure_kind;
 
 Put value(std::string key, std::string clear, bool encrypted = false) {
   Put p;
@@ -44,12 +29,12 @@ std::string without_spaces(std::string s) {
   return s;
 }
 
-class Storage : public ::testing::TestWithParam<std::string> {
+class Storage : public services::testing::ServiceTest {
  protected:
   void SetUp() override {
-    if (!db_.available()) GTEST_SKIP() << "NSL_TEST_PG_URL is not set (scripts/test.sh starts a PostgreSQL server)";
-    service_ =
-        std::make_unique<StorageService>(*db_, shared_enclave().client(), cache_, Settings{3, 1}, registry_, log::Logger{});
+    ServiceTest::SetUp();
+    if (IsSkipped()) return;
+    service_ = std::make_unique<StorageService>(*db_, enclave(), cache_, Settings{3, 1}, registry_, log::Logger{});
   }
   StorageService& storage() { return *service_; }
   std::string read(const std::string& owner, const std::string& key, const std::string& reader = "", bool own = true) {
@@ -65,9 +50,6 @@ class Storage : public ::testing::TestWithParam<std::string> {
     return all;
   }
 
-  db::testing::TestDatabase db_{GetParam()};
-  metrics::Registry registry_;
-  cache::Cache cache_{nullptr, cache::CacheOptions{}, "test-replica", registry_, log::Logger{}};
   std::unique_ptr<StorageService> service_;
 };
 
@@ -78,7 +60,7 @@ TEST_P(Storage, AValueIsStoredAsSentAndReplaced) {
   EXPECT_EQ(without_spaces(read("neo-n3:a", "k1")), big);
   EXPECT_FALSE(run_sync(storage().put("neo-n3:a", value("k1", "[1,2,3]"))).created);
   EXPECT_EQ(without_spaces(read("neo-n3:a", "k1")), "[1,2,3]");  // the cached entry was replaced too
-  EXPECT_EQ(kind_of_failure([&] { read("neo-n3:b", "k1"); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { read("neo-n3:b", "k1"); }), ErrorKind::not_found);
 }
 
 TEST_P(Storage, AnEncryptedValueIsStoredOnlyAsCiphertext) {
@@ -93,22 +75,22 @@ TEST_P(Storage, AnEncryptedValueIsStoredOnlyAsCiphertext) {
 
 TEST_P(Storage, OthersReadOnlyWhatIsSharedWithThemOrPublic) {
   run_sync(storage().put("neo-n3:a", value("k", "1")));
-  EXPECT_EQ(kind_of_failure([&] { read("neo-n3:a", "k", "bob", false); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { read("neo-n3:a", "k", "bob", false); }), ErrorKind::not_found);
   run_sync(storage().share("neo-n3:a", "k", "shared", R"(["bob"])"));
   EXPECT_EQ(read("neo-n3:a", "k", "bob", false), "1");
-  EXPECT_EQ(kind_of_failure([&] { read("neo-n3:a", "k", "carol", false); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { read("neo-n3:a", "k", "carol", false); }), ErrorKind::not_found);
   run_sync(storage().share("neo-n3:a", "k", "public", "[]"));
   EXPECT_EQ(read("neo-n3:a", "k", "carol", false), "1");
-  EXPECT_EQ(kind_of_failure([&] { run_sync(storage().share("neo-n3:a", "missing", "public", "[]")); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { run_sync(storage().share("neo-n3:a", "missing", "public", "[]")); }), ErrorKind::not_found);
 }
 
 TEST_P(Storage, QuotasCountEntriesAndBytesButNotReplacements) {
   for (const auto* k : {"a", "b", "c"}) run_sync(storage().put("neo-x:q", value(k, "1")));
-  EXPECT_EQ(kind_of_failure([&] { run_sync(storage().put("neo-x:q", value("d", "1"))); }), ErrorKind::conflict);  // 3 keys
+  EXPECT_EQ(failure_kind([&] { run_sync(storage().put("neo-x:q", value("d", "1"))); }), ErrorKind::conflict);  // 3 keys
   for (int i = 0; i < 5; ++i) run_sync(storage().put("neo-x:q", value("a", std::to_string(i))));  // replacing is free
   const std::string half(600 * 1024, 'x');
   run_sync(storage().put("neo-x:r", value("big", '"' + half + '"')));
-  EXPECT_EQ(kind_of_failure([&] { run_sync(storage().put("neo-x:r", value("big2", '"' + half + '"'))); }),
+  EXPECT_EQ(failure_kind([&] { run_sync(storage().put("neo-x:r", value("big2", '"' + half + '"'))); }),
             ErrorKind::conflict);                                        // 1 MiB
   run_sync(storage().put("neo-x:r", value("big", '"' + half + "y\"")));  // the old size is given back
   run_sync(storage().remove("neo-x:q", "a"));
@@ -143,7 +125,7 @@ TEST_P(Storage, AnExpiredEntryIsNotRead) {
   auto p = value("old", "1");
   p.expires_at = db::utc_now_text(-std::chrono::seconds(1));
   run_sync(storage().put("neo-n3:e", std::move(p)));
-  EXPECT_EQ(kind_of_failure([&] { read("neo-n3:e", "old"); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { read("neo-n3:e", "old"); }), ErrorKind::not_found);
 }
 
 TEST_P(Storage, ReadsAreCountedInBatches) {
@@ -165,19 +147,14 @@ TEST_P(Storage, ErasingAnOwnerTakesItsEntriesAndDataKey) {
   EXPECT_EQ(run_sync(storage().compliance(std::string("neo-n3:gone"))).first.records, 2);
   EXPECT_EQ(run_sync(storage().compliance(std::string("neo-n3:gone"))).first.encrypted, 1);
   EXPECT_EQ(run_sync(storage().erase_owner("neo-n3:gone", "admin")), 2);
-  EXPECT_EQ(kind_of_failure([&] { read("neo-n3:gone", "a"); }), ErrorKind::not_found);
+  EXPECT_EQ(failure_kind([&] { read("neo-n3:gone", "a"); }), ErrorKind::not_found);
   EXPECT_TRUE(run_sync(storage().export_owner("neo-n3:gone")).empty());
   EXPECT_EQ(read("neo-n3:kept", "a"), "3");
-  std::int64_t keys = -1;
-  db_->with_connection_blocking([&](db::Connection& c) {
-    keys = c.query("SELECT count(*) FROM storage_keys WHERE owner = 'neo-n3:gone'").get<std::int64_t>(0, 0);
-  });
-  EXPECT_EQ(keys, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM storage_keys WHERE owner = $1", {"neo-n3:gone"}), 0);
   EXPECT_EQ(run_sync(storage().compliance(std::nullopt)).first.records, 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Db, Storage, ::testing::Values("sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Db, Storage, services::testing::kBackends, services::testing::backend_name);
 
 }  // namespace
 }  // namespace nsl::services::storage
