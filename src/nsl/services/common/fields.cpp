@@ -27,6 +27,16 @@ crypto::Bytes hex_field(const json& body, const char* name, std::size_t max_byte
   return std::move(*b);
 }
 
+std::string valid_name(std::string_view name, const char* field, std::size_t max) {
+  if (name.empty() || name.size() > max) throw field_error(field, "must be 1 to " + std::to_string(max) + " characters");
+  for (const char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') {
+      throw field_error(field, "may hold letters, digits and - _ . : only");
+    }
+  }
+  return std::string(name);
+}
+
 bool bool_field(const json& body, const char* name) {
   const auto it = body.find(name);
   if (it == body.end() || it->is_null()) return false;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,10 @@ std::string string_field(const nlohmann::json& body, const char* name, std::size
 
 /// A required hex string of at most `max_bytes` bytes (an optional 0x prefix is accepted).
 crypto::Bytes hex_field(const nlohmann::json& body, const char* name, std::size_t max_bytes);
+
+/// A name of letters, digits and - _ . : of 1 to `max` characters (keys, secrets); 400 naming
+/// `field` otherwise.
+std::string valid_name(std::string_view name, const char* field, std::size_t max);
 
 /// An optional boolean: false when absent or null.
 bool bool_field(const nlohmann::json& body, const char* name);

@@ -183,15 +183,7 @@ std::string kind_of(const json& body) {
   return k;
 }
 
-std::string name_of(const json& body) {
-  auto name = string_field(body, "name", 100);
-  for (const char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') {
-      throw field_error("name", "may hold letters, digits and - _ . : only");
-    }
-  }
-  return name;
-}
+std::string name_of(const json& body) { return valid_name(string_field(body, "name", 100), "name", 100); }
 
 // An imported key: `private_key` in clear (hex, or a WIF for secp256r1) or `wrapped`.
 KeySource import_source(json& body, const std::string& kind) {

@@ -2,6 +2,7 @@
 
 #include "nsl/core/errors.hpp"
 #include "nsl/crypto/bytes.hpp"
+#include "nsl/services/common/fields.hpp"
 
 namespace nsl::services::secrets {
 namespace {
@@ -26,15 +27,7 @@ RequestError name_taken(const std::string& name) {
 
 }  // namespace
 
-std::string valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 128) throw field_error("name", "must be 1 to 128 characters");
-  for (const char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') {
-      throw field_error("name", "may hold letters, digits and - _ . : only");
-    }
-  }
-  return std::string(name);
-}
+std::string valid_name(std::string_view name) { return services::valid_name(name, "name", 128); }
 
 SecretService::SecretService(db::Database& database, enclave::EnclaveClient& enclave, Settings settings)
     : store_(database), enclave_(enclave), settings_(settings) {}
