@@ -8,6 +8,7 @@
 
 #include "nsl/chain/neo/account.hpp"
 #include "nsl/chain/neox/abi.hpp"
+#include "nsl/identity/operations.hpp"
 #include "nsl/chain/neox/address.hpp"
 #include "nsl/core/errors.hpp"
 #include "nsl/core/ids.hpp"
@@ -57,6 +58,12 @@ std::vector<std::string> requested_permissions(const json& body, const std::vect
   }
   return wanted;
 }
+
+// Adds each route with its OpenAPI operation (operations.cpp).
+struct DocumentedRouter {
+  http::Router& router;
+  void add(http::Route route) { router.add(documented(std::move(route))); }
+};
 
 // The JSON object of a request body; 400 naming the problem otherwise.
 json body_of(const http::Context& ctx) {
@@ -425,7 +432,8 @@ asio::awaitable<json> IdentityService::issue_tokens(std::string account_id, std:
   co_return out;
 }
 
-void IdentityService::add_routes(http::Router& router) {
+void IdentityService::add_routes(http::Router& base) {
+  DocumentedRouter router{base};
   // An API key for tokens.
   router.add({http::Verb::post, "/v1/auth/token", "auth", "",
               [this](http::Context& ctx) -> asio::awaitable<http::Response> {
@@ -733,7 +741,8 @@ Role role_field(const json& body) {
 
 // Admins (and, reading, auditors) acting on other accounts. Every such request is audited as an
 // "admin_action" naming the account acted on.
-void IdentityService::add_admin_routes(http::Router& router) {
+void IdentityService::add_admin_routes(http::Router& base) {
+  DocumentedRouter router{base};
   auto account = [this](http::Context& ctx) -> asio::awaitable<json> {
     const std::string id(ctx.param("id"));
     ctx.acting_on = id;
