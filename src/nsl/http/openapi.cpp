@@ -83,11 +83,16 @@ json operation_of(const Route& r) {
   json op{{"summary", d.summary}, {"operationId", lower_verb(r.verb) + r.pattern}, {"tags", json::array({r.service})}};
   json params = json::array();
   for (const auto& name : path_parameters(r.pattern)) {
-    params.push_back({{"name", name}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}, {"minLength", 1}}}});
+    json schema{{"type", "string"}, {"minLength", 1}};
+    for (const auto& [p, text] : d.path) {
+      if (p == name) schema = schema_of(text).value_or(schema);
+    }
+    params.push_back({{"name", name}, {"in", "path"}, {"required", true}, {"schema", schema}});
   }
   for (const auto& [name, schema] : d.query) {
+    const bool required = std::find(d.required_query.begin(), d.required_query.end(), name) != d.required_query.end();
     params.push_back(
-        {{"name", name}, {"in", "query"}, {"required", false}, {"schema", schema_of(schema).value_or(json::object())}});
+        {{"name", name}, {"in", "query"}, {"required", required}, {"schema", schema_of(schema).value_or(json::object())}});
   }
   if (!params.empty()) op["parameters"] = params;
   if (!d.request.empty()) {
@@ -152,6 +157,9 @@ std::vector<std::string> openapi_problems(const Router& router) {
         out.push_back(name + ": the schema of answer " + std::to_string(status) + " does not parse");
     }
     if (!d.request.empty() && !schema_of(d.request)) out.push_back(name + ": the request schema does not parse");
+    for (const auto& [q, schema] : d.path) {
+      if (!schema_of(schema)) out.push_back(name + ": the schema of path parameter " + q + " does not parse");
+    }
     for (const auto& [q, schema] : d.query) {
       if (!schema_of(schema)) out.push_back(name + ": the schema of query parameter " + q + " does not parse");
     }

@@ -13,11 +13,14 @@ namespace nsl::http {
 /// 429, 503, 504) are added by the generator from the route's shape; `errors` names the others.
 struct Doc {
   std::string summary = {};
+  /// Schemas of path parameters, by name (default: a non-empty string).
+  std::vector<std::pair<std::string, std::string>> path = {};
   std::string request = {};  // schema of the JSON request body; empty: the route takes none
   /// Success answers: status and the schema of the JSON body ("" for an empty body).
   std::vector<std::pair<int, std::string>> responses = {};
   /// Query parameters: name and schema.
   std::vector<std::pair<std::string, std::string>> query;
+  std::vector<std::string> required_query = {};   // the query parameters a request must give
   std::vector<int> errors;                        // further problem statuses (404, 409, ...)
   std::string content_type = "application/json";  // of the success body
 };

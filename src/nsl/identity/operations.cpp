@@ -24,7 +24,8 @@ constexpr const char* kRole = R"js({"type": "object", "required": ["role"],
   "properties": {"role": {"enum": ["admin", "operator", "user", "auditor"]}}})js";
 constexpr const char* kApiKeyRequest = R"js({"type": "object", "required": ["name"], "properties": {
   "name": {"type": "string", "minLength": 1, "maxLength": 100},
-  "permissions": {"type": "array", "minItems": 1, "maxItems": 64, "items": {"type": "string"}}}})js";
+  "permissions": {"type": "array", "minItems": 1, "maxItems": 64,
+    "items": {"type": "string", "maxLength": 64, "pattern": "^(\\*|[a-z0-9-]+:(\\*|[a-z0-9-]+))$"}}}})js";
 constexpr const char* kNewApiKey = R"js({"type": "object", "required": ["id", "name", "api_key", "permissions"],
   "properties": {"id": {"type": "string"}, "name": {"type": "string"},
     "api_key": {"type": "string", "description": "shown once"}, "permissions": {"type": "array", "items": {"type": "string"}}}})js";

@@ -29,7 +29,8 @@ void add_routes(http::Router& router, enclave::EnclaveClient& enclave) {
               http::Doc{.summary = "An attestation report of the enclave, bound to the caller's nonce",
                         .responses = {{200, R"({"type": "object", "required": ["report", "signature"],
                                    "properties": {"report": {"type": "object"}, "signature": {"type": "string"}}})"}},
-                        .query = {{"nonce", R"({"type": "string", "pattern": "^([0-9a-fA-F]{2}){16,64}$"})"}}}});
+                        .query = {{"nonce", R"({"type": "string", "pattern": "^([0-9a-fA-F]{2}){16,64}$"})"}},
+                        .required_query = {"nonce"}}});
 }
 
 }  // namespace nsl::services::attestation

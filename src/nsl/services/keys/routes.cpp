@@ -60,7 +60,8 @@ constexpr const char* kImport = R"js({"type": "object", "required": ["name", "ki
   "description": "exactly one of private_key (hex, or a WIF for secp256r1) and wrapped (nsl-key-wrap-v1)",
   "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[A-Za-z0-9._:-]+$"},
     "kind": {"enum": ["secp256r1", "secp256k1", "ed25519"]}, "exportable": {"type": "boolean"},
-    "private_key": {"type": "string", "minLength": 1, "maxLength": 200}, "wrapped": {"type": "object"}}})js";
+    "private_key": {"type": "string", "minLength": 1, "maxLength": 200}, "wrapped": {"type": "object"}},
+  "oneOf": [{"required": ["private_key"]}, {"required": ["wrapped"]}]})js";
 constexpr const char* kTransportKey = R"js({"type": "object", "required": ["public_key", "format", "root_id"],
   "properties": {"public_key": {"type": "string"}, "format": {"type": "string"}, "root_id": {"type": "string"}}})js";
 constexpr const char* kSign = R"js({"type": "object",
@@ -75,7 +76,8 @@ constexpr const char* kSignature = R"js({"type": "object", "required": ["signatu
 constexpr const char* kSignTransaction = R"js({"type": "object",
   "description": "secp256r1 (Neo N3): network and transaction (hex); secp256k1 (Neo X): transaction with ethers' field names",
   "properties": {"network": {"type": "integer", "minimum": 0, "maximum": 4294967295},
-                 "transaction": {"type": ["string", "object"]}}})js";
+                 "transaction": {"oneOf": [{"type": "string", "minLength": 2, "maxLength": 204800,
+                                            "pattern": "^(0x)?([0-9a-fA-F]{2})+$"}, {"type": "object"}]}}})js";
 constexpr const char* kSignedTransaction = R"js({"anyOf": [
   {"type": "object", "required": ["hash", "network", "signer", "signature", "invocation_script", "verification_script",
                                   "complete", "transaction"],
@@ -87,7 +89,8 @@ constexpr const char* kSignedTransaction = R"js({"anyOf": [
    "properties": {"raw": {"type": "string"}, "hash": {"type": "string"}, "from": {"type": "string"},
                   "signature": {"type": "object", "required": ["r", "s", "v"]}}}]})js";
 constexpr const char* kExport = R"js({"type": "object", "required": ["recipient"], "properties": {
-  "recipient": {"type": "string", "description": "a P-256 public key, 33 or 65 bytes of hex"},
+  "recipient": {"type": "string", "description": "a P-256 public key, 33 or 65 bytes of hex",
+                "pattern": "^(0x)?(0[23][0-9a-fA-F]{64}|04[0-9a-fA-F]{128})$"},
   "account_id": {"type": "string", "minLength": 1, "maxLength": 100}}})js";
 constexpr const char* kExported = R"js({"type": "object", "required": ["id", "version", "kind", "public_key", "wrapped"],
   "properties": {"id": {"type": "string"}, "version": {"type": "integer"}, "kind": {"type": "string"},

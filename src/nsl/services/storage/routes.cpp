@@ -79,6 +79,11 @@ constexpr const char* kErased = R"js({"type": "object", "required": ["owner", "e
 constexpr const char* kCompliance = R"js({"type": "object", "required": ["generated_at", "owner", "rows"], "properties": {
   "generated_at": {"type": "string"}, "owner": {"type": ["string", "null"]}, "rows": {"type": "array", "items": {
     "type": "object", "required": ["data_type", "record_count", "encrypted_count", "old_records"]}}}})js";
+const std::vector<std::pair<std::string, std::string>> kChainKey = {
+    {"chain", R"js({"enum": ["neo-n3", "neo-x"]})js"},
+    {"key", R"js({"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[A-Za-z0-9:_-]+$"})js"}};
+const std::vector<std::pair<std::string, std::string>> kOwnerPath = {
+    {"owner", R"js({"type": "string", "minLength": 1, "maxLength": 42})js"}};
 constexpr const char* kOwnerQuery = R"js({"type": "string", "minLength": 1, "maxLength": 42})js";
 
 // First: these literal paths take precedence over /v1/storage/{chain}/{key}.
@@ -87,12 +92,16 @@ const RouteRow<Routes> kRoutes[] = {
      "/v1/storage/admin/users/{owner}/export",
      "storage:export",
      &Routes::export_owner,
-     {.summary = "Export every entry of one owner, values in clear (guide §17.2)", .responses = {{200, kExport}}}},
+     {.summary = "Export every entry of one owner, values in clear (guide §17.2)",
+      .path = kOwnerPath,
+      .responses = {{200, kExport}}}},
     {Verb::delete_,
      "/v1/storage/admin/users/{owner}",
      "storage:erase",
      &Routes::erase_owner,
-     {.summary = "Erase one owner's entries and data key (right to be forgotten)", .responses = {{200, kErased}}}},
+     {.summary = "Erase one owner's entries and data key (right to be forgotten)",
+      .path = kOwnerPath,
+      .responses = {{200, kErased}}}},
     {Verb::get,
      "/v1/storage/admin/compliance-report",
      "storage:report",
@@ -104,13 +113,18 @@ const RouteRow<Routes> kRoutes[] = {
      "/v1/storage/store/{chain}",
      "storage:write",
      &Routes::store,
-     {.summary = "Create or replace an entry", .request = kStore, .responses = {{200, kStored}}, .errors = {409}},
+     {.summary = "Create or replace an entry",
+      .path = kChainKey,
+      .request = kStore,
+      .responses = {{200, kStored}},
+      .errors = {409}},
      true},
     {Verb::get,
      "/v1/storage/{chain}/{key}",
      "storage:read",
      &Routes::read,
      {.summary = "An entry and its value (the caller's, or another owner's shared or public one)",
+      .path = kChainKey,
       .responses = {{200, kRead}},
       .query = {{"owner", kOwnerQuery}},
       .errors = {404}}},
@@ -119,6 +133,7 @@ const RouteRow<Routes> kRoutes[] = {
      "storage:read",
      &Routes::metadata,
      {.summary = "An entry without its value, with its read counts",
+      .path = kChainKey,
       .responses = {{200, kMetadata}},
       .query = {{"owner", kOwnerQuery}},
       .errors = {404}}},
@@ -127,6 +142,7 @@ const RouteRow<Routes> kRoutes[] = {
      "storage:read",
      &Routes::list,
      {.summary = "The caller's entries, newest first",
+      .path = kChainKey,
       .responses = {{200, kList}},
       .query = {{"prefix", R"js({"type": "string", "maxLength": 256, "pattern": "^[A-Za-z0-9:_-]*$"})js"},
                 {"limit", R"js({"type": "integer", "minimum": 1, "maximum": 1000})js"},
@@ -135,12 +151,16 @@ const RouteRow<Routes> kRoutes[] = {
      "/v1/storage/{chain}/{key}",
      "storage:write",
      &Routes::remove,
-     {.summary = "Delete an entry", .responses = {{204, ""}}, .errors = {404}}},
+     {.summary = "Delete an entry", .path = kChainKey, .responses = {{204, ""}}, .errors = {404}}},
     {Verb::post,
      "/v1/storage/{chain}/{key}/share",
      "storage:write",
      &Routes::share,
-     {.summary = "Set who may read an entry", .request = kShare, .responses = {{200, kShared}}, .errors = {404}}},
+     {.summary = "Set who may read an entry",
+      .path = kChainKey,
+      .request = kShare,
+      .responses = {{200, kShared}},
+      .errors = {404}}},
 };
 
 // --- request fields ---
