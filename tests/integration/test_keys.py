@@ -329,7 +329,7 @@ def _wrapping_key(shared, ephemeral, recipient):
 
 
 def wrap_for(recipient_hex, kind, private_key):
-    """nsl-key-wrap-v1 as the README describes it, written with Python's cryptography alone."""
+    """nsl-key-wrap-v1 as docs/services.md describes it, written with Python's cryptography alone."""
     import os
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     recipient = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes.fromhex(recipient_hex))
