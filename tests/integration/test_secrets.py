@@ -1,5 +1,8 @@
 """The Secrets service over real HTTP: sealed at rest, versioned, revealed only with the explicit
 secrets:read permission, isolated per account."""
+import json
+import time
+
 import pytest
 import requests
 
@@ -121,3 +124,21 @@ def test_an_account_holds_a_bounded_number_of_secrets_and_versions(nsl_factory):
     assert api(p, "POST", "/v1/secrets/s0/reveal", me).json()["value"] == "v4"
     assert api(p, "DELETE", "/v1/secrets/s1", me).status_code == 204
     assert api(p, "POST", "/v1/secrets", me, {"name": "s3", "value": "v"}).status_code == 201
+
+
+def test_a_refused_secret_write_leaves_its_value_out_of_the_audit_trail(server):
+    """A failed request's body goes to the audit trail; a secret's value must not."""
+    value = "do-not-record-" + "7f3a9c"
+    assert api(server, "POST", "/v1/secrets", server.admin, {"name": "bad name!", "value": value}).status_code == 400
+    assert api(server, "POST", "/v1/secrets", server.admin, {"name": "kept", "value": "v"}).status_code == 201
+    assert api(server, "PUT", "/v1/secrets/missing", server.admin, {"value": value}).status_code == 404
+    deadline = time.time() + 10
+    entries = []
+    while time.time() < deadline:
+        entries = api(server, "GET", "/v1/audit?service=secrets", server.admin).json()["entries"]
+        if sum(e["status_code"] in (400, 404) for e in entries) >= 2:
+            break
+        time.sleep(0.1)
+    refused = [e for e in entries if e["status_code"] in (400, 404)]
+    assert len(refused) == 2, entries
+    assert all(value not in json.dumps(e) for e in entries)
