@@ -1,5 +1,7 @@
 #include "nsl/http/router.hpp"
 
+#include <cstdint>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -43,18 +45,33 @@ RouteMatch Router::match(Verb verb, std::string_view path) const {
     }
     segments.push_back(std::move(*decoded));
   }
-  std::vector<Verb> allowed;
+  // Of the patterns that match, only the most specific count: a literal segment beats a parameter
+  // at the first place they differ (so /v1/keys/transport-key is never an {id} of /v1/keys/{id},
+  // whatever the verb). Among those, the first registered for the verb serves the request.
+  std::vector<std::size_t> candidates;
+  std::uint64_t best = 0;
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     const auto& pattern = compiled_[i].segments;
     if (pattern.size() != segments.size()) continue;
     bool ok = true;
+    std::uint64_t literal = 0;  // bit 63 - k: segment k is literal
     for (std::size_t k = 0; k < pattern.size() && ok; ++k) {
       ok = is_param(pattern[k]) ? !segments[k].empty() : pattern[k] == segments[k];
+      if (!is_param(pattern[k]) && k < 64) literal |= std::uint64_t{1} << (63 - k);
     }
-    if (!ok) continue;
+    if (!ok || (!candidates.empty() && literal < best)) continue;
+    if (candidates.empty() || literal > best) {
+      candidates.clear();
+      best = literal;
+    }
+    candidates.push_back(i);
+  }
+  std::vector<Verb> allowed;
+  for (const auto i : candidates) {
     const auto& r = routes_[i];
     if (r.verb == verb || (verb == Verb::head && r.verb == Verb::get)) {
       out.route = &r;
+      const auto& pattern = compiled_[i].segments;
       for (std::size_t k = 0; k < pattern.size(); ++k) {
         if (is_param(pattern[k])) out.params.emplace_back(pattern[k].substr(1, pattern[k].size() - 2), segments[k]);
       }

@@ -56,6 +56,31 @@ TEST(Router, WrongVerbListsTheAllowedOnes) {
   EXPECT_EQ(m.allow, "POST");
 }
 
+TEST(Router, ALiteralSegmentShadowsAParameterForEveryVerb) {
+  Router r;
+  r.add({Verb::get, "/v1/keys/{id}", "keys", "keys:read", noop()});
+  r.add({Verb::delete_, "/v1/keys/{id}", "keys", "keys:create", noop()});
+  r.add({Verb::get, "/v1/keys/transport-key", "keys", "keys:import", noop()});  // registered after {id}
+  r.add({Verb::get, "/v1/storage/admin/report", "storage", "storage:report", noop()});
+  r.add({Verb::delete_, "/v1/storage/{chain}/{key}", "storage", "storage:write", noop()});
+  auto m = r.match(Verb::get, "/v1/keys/transport-key");
+  ASSERT_TRUE(m.route);
+  EXPECT_EQ(m.route->pattern, "/v1/keys/transport-key");
+  EXPECT_TRUE(m.params.empty());
+  m = r.match(Verb::delete_, "/v1/keys/transport-key");  // not the {id} "transport-key"
+  EXPECT_FALSE(m.route);
+  EXPECT_EQ(m.allow, "GET, HEAD");
+  m = r.match(Verb::delete_, "/v1/keys/k1");
+  ASSERT_TRUE(m.route);
+  EXPECT_EQ(m.route->pattern, "/v1/keys/{id}");
+  m = r.match(Verb::delete_, "/v1/storage/admin/report");
+  EXPECT_FALSE(m.route);
+  EXPECT_EQ(m.allow, "GET, HEAD");
+  m = r.match(Verb::delete_, "/v1/storage/neo-x/report");
+  ASSERT_TRUE(m.route);
+  EXPECT_EQ(m.params, (std::vector<std::pair<std::string, std::string>>{{"chain", "neo-x"}, {"key", "report"}}));
+}
+
 TEST(Router, HeadIsServedByGet) {
   const auto r = make();
   auto m = r.match(Verb::head, "/health");
