@@ -768,23 +768,29 @@ std::unique_ptr<PgConnection> connect(const PgOptions& o) {
   return std::make_unique<PgConnection>(conn);
 }
 
-// Before retry `attempt` (1..3): after a lost server 0.5 s, 1.5 s, 4.5 s (inside the guide's 5 s
-// maximum delay); after a conflict a short random pause, so that the contenders spread out.
+// Before retry `attempt` (1..): after a lost server 0.5 s, 1.5 s, 4.5 s (inside the guide's 5 s
+// maximum delay); after a conflict a random pause in a window that doubles from 10 ms up to 320 ms
+// ("full jitter"), so that contenders on one hot row spread out instead of meeting again.
 Clock::duration backoff(int attempt, DatabaseError::Kind kind = DatabaseError::Kind::unavailable) {
   if (kind == DatabaseError::Kind::busy) {
     thread_local std::minstd_rand random(std::random_device{}());
-    return std::chrono::milliseconds(5 + static_cast<int>(random() % static_cast<unsigned>(20 * attempt)));
+    const auto window = 10u << std::min(attempt - 1, 5);
+    return std::chrono::milliseconds(1 + static_cast<int>(random() % window));
   }
   auto d = std::chrono::milliseconds(500);
   for (int i = 1; i < attempt; ++i) d *= 3;
   return std::min<Clock::duration>(d, std::chrono::seconds(5));
 }
 
+// A lost server is tried 3 more times (about 6.5 s in all); a conflict 10 more times, because
+// every round of a conflict commits at least one contender and the pauses are short.
 constexpr int kRetries = 3;
+constexpr int kConflictRetries = 10;
 
-bool retryable(const DatabaseError& e, const PgConnection* c) {
-  if (e.kind() == DatabaseError::Kind::busy) return true;
-  return e.kind() == DatabaseError::Kind::unavailable && !(c && c->ambiguous());
+// Whether a failure after `attempt` earlier retries is worth another try.
+bool retryable(const DatabaseError& e, const PgConnection* c, int attempt) {
+  if (e.kind() == DatabaseError::Kind::busy) return attempt < kConflictRetries;
+  return e.kind() == DatabaseError::Kind::unavailable && !(c && c->ambiguous()) && attempt < kRetries;
 }
 
 }  // namespace
@@ -967,7 +973,7 @@ void PgDatabase::with_retries(const Run& run) {
       release(std::move(p));
       return;
     } catch (const DatabaseError& e) {
-      const bool again = retryable(e, p ? p->conn.get() : nullptr) && attempt < kRetries;
+      const bool again = retryable(e, p ? p->conn.get() : nullptr, attempt);
       if (p) release(std::move(p));
       if (!again) throw;
       retries_.inc();
@@ -996,7 +1002,7 @@ asio::awaitable<void> PgDatabase::with_connection(std::function<void(Connection&
         fn(*p->conn);
         release(std::move(p));
       } catch (const DatabaseError& e) {
-        again = retryable(e, p ? p->conn.get() : nullptr) && attempt < kRetries;
+        again = retryable(e, p ? p->conn.get() : nullptr, attempt);
         kind = e.kind();
         if (p) release(std::move(p));
         failure = std::current_exception();

@@ -48,8 +48,8 @@ bool looks_like_postgres(std::string_view text);
 /// PostgreSQL 15+ over libpq. Statements run on a thread pool ("db") as large as the connection
 /// pool, so IO threads only ever await; each connection caches its prepared statements. Writes in
 /// Connection::begin_write run SERIALIZABLE, which keeps the read-then-write repositories as safe
-/// as on SQLite; serialization failures, deadlocks and lost connections are retried (3 tries,
-/// back-off up to 5 s) unless the outcome of a commit is unknown. The pool is exported as
+/// as on SQLite; serialization failures and deadlocks are retried up to 10 times after short random
+/// pauses, lost connections 3 times (back-off up to 5 s) unless the outcome of a commit is unknown. The pool is exported as
 /// `nsl_db_pool_connections{state}` and `nsl_db_pool_waiters`, and a warning is logged when more
 /// than 80 % of `Maximum Pool Size` is busy.
 class PgDatabase final : public Database {
