@@ -272,3 +272,25 @@ def test_admins_manage_other_accounts_and_every_such_action_is_audited(nsl_facto
     entries = found["entries"] if isinstance(found, dict) and "entries" in found else found
     assert {e["request_id"] for e in entries} >= {"adm-create", "adm-revoke", "adm-disable"}
     assert all(e["event_type"] == "admin_action" for e in entries)
+
+
+def test_time_filters_name_days_that_exist(nsl_factory):
+    # Schemathesis found that from=0000-00-00 fitted the pattern and made PostgreSQL fail (500).
+    p = audited_server(nsl_factory)
+    admin = {"X-API-Key": p.admin_key}
+    for bad in ["0000-00-00", "0000-01-01", "2026-02-30", "2026-13-01", "2026-01-01T24:00:00Z", "2026-01-01T10:60Z"]:
+        for name in ["from", "to"]:
+            r = requests.get(p.url + "/v1/audit", params={name: bad}, headers=admin, timeout=10)
+            assert r.status_code == 400 and r.json()["errors"][0]["field"] == name, (bad, r.text)
+    for good in ["0001-01-01", "2024-02-29", "2026-12-07T23:59:59.999999Z", "9999-12-31"]:
+        r = requests.get(p.url + "/v1/audit", params={"from": good, "to": "9999-12-31"}, headers=admin, timeout=10)
+        assert r.status_code == 200, (good, r.text)
+    # And status=999999999999998 overflowed PostgreSQL's integer column (500).
+    for bad in ["999999999999998", "99", "600"]:
+        r = requests.get(p.url + "/v1/audit", params={"status": bad}, headers=admin, timeout=10)
+        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "status", (bad, r.text)
+    requests.get(p.url + "/v1/auth/me", headers=admin, timeout=10)
+    wait_rows(p, "method_name = 'GET /v1/auth/me'")
+    found = requests.get(p.url + "/v1/audit", params={"from": "2000-01-01", "event_type": "api_request"}, headers=admin,
+                         timeout=10).json()["entries"]
+    assert any(e["method_name"] == "GET /v1/auth/me" for e in found)

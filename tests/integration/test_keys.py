@@ -76,6 +76,9 @@ def test_neo_n3_keys_give_neon_core_addresses_and_signatures(server):
     assert v.json() == {"valid": True}
     v = api(server, "POST", f"/v1/keys/{key['id']}/verify", server.admin, {"digest": "00" * 32, "signature": s["signature"]})
     assert v.json() == {"valid": False}
+    # A message beside the digest is refused, not ignored (schemathesis found it ignored).
+    r = api(server, "POST", f"/v1/keys/{key['id']}/sign", server.admin, {"digest": digest.hex(), "message": {}})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "message", r.text
 
 
 def test_neo_x_keys_give_ethers_addresses_and_eip191_signatures(server):

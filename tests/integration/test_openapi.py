@@ -48,8 +48,8 @@ def test_operations_state_authentication_permissions_and_problems(server):
         assert create["responses"][status]["content"]["application/problem+json"]["schema"] == {
             "$ref": "#/components/schemas/Problem"}, status
     reveal = ops[("post", "/v1/secrets/{name}/reveal")]
-    assert reveal["parameters"][0] == {"name": "name", "in": "path", "required": True,
-                                       "schema": {"type": "string", "minLength": 1}}
+    assert reveal["parameters"][0] == {"name": "name", "in": "path", "required": True, "schema": {
+        "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]+$"}}
 
 
 def conforms(doc, verb, path, response):

@@ -66,6 +66,8 @@ def test_the_guides_request_works_as_written_with_a_bearer_token(server):
     ({"key": "k", "value": 1, "encrypted": "yes"}, "encrypted"),
     ({"key": "k", "value": 1, "access_level": "friends"}, "access_level"),
     ({"key": "k", "value": 1, "ttl_seconds": 0}, "ttl_seconds"),
+    ({"key": "k", "value": 1, "ttl_seconds": 60.5}, "ttl_seconds"),
+    ({"key": "k", "value": 1, "access_level": "shared", "principals": ["é" * 129]}, "principals"),
     ({"key": "k", "value": 1, "metadata": [1]}, "metadata"),
 ])
 def test_validation_names_the_field(server, body, field):
@@ -84,6 +86,12 @@ def test_edges_of_the_validation_are_accepted(server):
     assert r.status_code == 200 and r.json()["size_bytes"] == 1048576
     assert call(server, "GET", "/v1/storage/neo-x/big", server.admin).json()["value"] == big
     assert call(server, "POST", "/v1/storage/store/solana", server.admin, {"key": "k", "value": 1}).json()["errors"][0]["field"] == "chain"
+    # As JSON Schema reads them (schemathesis found both refused): 60.0 is a whole number of
+    # seconds, and a principal's 128 characters may be 256 bytes of UTF-8.
+    r = call(server, "POST", "/v1/storage/store/neo-x", server.admin,
+             {"key": "t", "value": 1, "ttl_seconds": 60.0, "access_level": "shared", "principals": ["é" * 128]})
+    assert r.status_code == 200, r.text
+    assert call(server, "GET", "/v1/storage/neo-x/t/metadata", server.admin).json()["expires_at"] is not None
 
 
 def test_encrypted_values_are_stored_only_as_ciphertext(server):
@@ -238,6 +246,13 @@ def test_export_erase_and_the_compliance_report(server):
     time.sleep(0.5)
     trail = server.store.rows("SELECT method_name FROM audit_logs WHERE method_name LIKE ?", ("DELETE /v1/storage/admin/%",))
     assert len(trail) == 2  # the refused and the done erasure are both on record
+    # Only owners of the forms the service writes: schemathesis found "é" * 21 refused as "1 to 42
+    # characters" (42 bytes); now the message names what an owner is.
+    for bad in ["é" * 21, "a b", "a/b"]:
+        r = call(server, "GET", f"/v1/storage/admin/users/{bad}/export", auditor)
+        assert r.status_code in (400, 404) and (r.status_code == 404 or r.json()["errors"][0]["field"] == "owner"), r.text
+    r = call(server, "GET", "/v1/storage/admin/users/" + "é" * 21 + "/export", auditor)
+    assert r.status_code == 400 and "address" in r.json()["errors"][0]["message"], r.text
 
 
 def test_the_guides_load_scenario_with_wrk(nsl_factory):

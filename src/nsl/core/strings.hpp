@@ -19,6 +19,9 @@ std::vector<std::string_view> split(std::string_view s, std::string_view sep);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 /// The value of one hex digit (either case), or -1.
 int hex_digit_value(char c) noexcept;
+
+/// The number of code points in UTF-8 text: what JSON Schema's minLength and maxLength count.
+std::size_t utf8_length(std::string_view s) noexcept;
 /// Appends `s` as a quoted JSON string literal, escaping as RFC 8259 requires. Invalid UTF-8
 /// bytes are replaced with U+FFFD so that every log line stays valid JSON.
 void append_json_string(std::string& out, std::string_view s);

@@ -132,5 +132,13 @@ TEST(Ids, AcceptableRequestIds) {
   EXPECT_FALSE(is_acceptable_request_id("x\r\nSet-Cookie: y"));
 }
 
+TEST(Strings, Utf8LengthCountsCodePointsAsJsonSchemaDoes) {
+  EXPECT_EQ(utf8_length(""), 0u);
+  EXPECT_EQ(utf8_length("abc"), 3u);
+  EXPECT_EQ(utf8_length("\xc3\xa9t\xc3\xa9"), 3u);  // été: 5 bytes
+  EXPECT_EQ(utf8_length("\xe2\x9c\x93"), 1u);       // ✓: 3 bytes
+  EXPECT_EQ(utf8_length("\xf0\x9f\x98\x80!"), 2u);  // an emoji outside the BMP: 4 bytes, one code point
+}
+
 }  // namespace
 }  // namespace nsl

@@ -96,7 +96,7 @@ json operation_of(const Route& r) {
   }
   if (!params.empty()) op["parameters"] = params;
   if (!d.request.empty()) {
-    op["requestBody"] = {{"required", true},
+    op["requestBody"] = {{"required", !d.optional_request},
                          {"content", {{"application/json", {{"schema", schema_of(d.request).value_or(json::object())}}}}}};
   }
   json responses = json::object();

@@ -23,6 +23,7 @@ struct Doc {
   std::vector<std::string> required_query = {};   // the query parameters a request must give
   std::vector<int> errors;                        // further problem statuses (404, 409, ...)
   std::string content_type = "application/json";  // of the success body
+  bool optional_request = false;                  // the request body may be left out
 };
 
 /// One route: verb, path pattern (`/v1/keys/{id}`), the service it belongs to (the `service`

@@ -12,6 +12,7 @@
 #include "nsl/chain/neox/address.hpp"
 #include "nsl/core/errors.hpp"
 #include "nsl/core/ids.hpp"
+#include "nsl/core/strings.hpp"
 #include "nsl/crypto/hash.hpp"
 #include "nsl/crypto/p256.hpp"
 #include "nsl/crypto/secp256k1.hpp"
@@ -81,7 +82,7 @@ std::string text_field(const json& j, const char* name, std::size_t max, bool re
   if (!it->is_string())
     throw RequestError(ErrorKind::bad_request, std::string(name) + " must be a string").with_field(name, "must be a string");
   auto s = it->get<std::string>();
-  if (s.size() > max || (required && s.empty())) {
+  if (utf8_length(s) > max || (required && s.empty())) {
     throw RequestError(ErrorKind::bad_request, std::string(name) + " must be 1 to " + std::to_string(max) + " characters")
         .with_field(name, "must be 1 to " + std::to_string(max) + " characters");
   }
@@ -141,7 +142,7 @@ bool IdentityService::allows(const http::Principal& principal, std::string_view 
 }
 
 CreatedAccount IdentityService::create_account(db::Connection& c, const std::string& name, Role role) {
-  if (name.empty() || name.size() > 100) throw std::invalid_argument("the account name must be 1 to 100 characters");
+  if (name.empty() || utf8_length(name) > 100) throw std::invalid_argument("the account name must be 1 to 100 characters");
   if (http::address_space_of(name) != http::AddressSpace::none) {
     throw std::invalid_argument("the account name has the form of a wallet address, which only wallet sign-in may take");
   }
@@ -523,6 +524,9 @@ void IdentityService::add_routes(http::Router& base) {
   router.add({http::Verb::post, "/v1/auth/revoke", "auth", "", [this](http::Context& ctx) -> asio::awaitable<http::Response> {
                 const auto body = ctx.request.body().empty() ? json::object() : body_of(ctx);
                 const auto refresh = text_field(body, "refresh_token", 200, false);
+                if (refresh.empty() && body.contains("refresh_token") && !body["refresh_token"].is_null()) {
+                  throw field_error("refresh_token", "must be 1 to 200 characters (or left out)");
+                }
                 const auto& p = *ctx.principal;
                 co_await db_.transaction([&](db::Connection& c) {
                   if (p.method == "jwt") {

@@ -1,6 +1,7 @@
 // The audit routes: parse the filter, read the entries (audit.hpp), render them.
 #include "nsl/services/audit/routes.hpp"
 
+#include <chrono>
 #include <regex>
 
 #include "nsl/core/errors.hpp"
@@ -24,8 +25,9 @@ class Routes {
 };
 
 constexpr const char* kText = R"js({"type": "string", "minLength": 1, "maxLength": 100})js";
-constexpr const char* kTime =
-    R"js({"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?Z)?$"})js";
+// A date or an RFC 3339 UTC time from year 1 to 9999 (a day past its month's end is still refused).
+constexpr const char* kTime = R"js({"type": "string",
+  "pattern": "^([1-9]\\d{3}|0[1-9]\\d{2}|00[1-9]\\d|000[1-9])-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])(T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,6})?)?Z)?$"})js";
 constexpr const char* kNumber = R"js({"type": "integer", "minimum": 0, "maximum": 999999999999999})js";
 constexpr const char* kEntries = R"js({"type": "object", "required": ["entries"], "properties": {
   "next_before": {"type": "integer"},
@@ -47,17 +49,23 @@ const RouteRow<Routes> kRoutes[] = {
                 {"service", kText},
                 {"event_type", kText},
                 {"request_id", kText},
-                {"status", kNumber},
+                {"status", R"js({"type": "integer", "minimum": 100, "maximum": 599})js"},
                 {"from", kTime},
                 {"to", kTime},
                 {"before", kNumber},
                 {"limit", R"js({"type": "integer", "minimum": 1, "maximum": 1000})js"}}}},
 };
 
-// `from` / `to` filters: an RFC 3339 UTC time or a date, so both dialects compare it as a time.
+// `from` / `to` filters: an RFC 3339 UTC time or a date that exists, from year 1 to 9999, so that
+// both dialects compare it as a time (PostgreSQL refuses year 0 and 30 February).
 bool time_filter(const std::string& v) {
-  static const std::regex kTimeText(R"(\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?Z)?)");
-  return std::regex_match(v, kTimeText);
+  static const std::regex kTimeText(R"((\d{4})-(\d{2})-(\d{2})(T(\d{2}):(\d{2})(:(\d{2})(\.\d{1,6})?)?Z)?)");
+  std::smatch m;
+  if (!std::regex_match(v, m, kTimeText)) return false;
+  const auto field = [&](int i) { return m[i].matched ? std::stoi(m[i].str()) : 0; };
+  const std::chrono::year_month_day day{std::chrono::year(field(1)), std::chrono::month(static_cast<unsigned>(field(2))),
+                                        std::chrono::day(static_cast<unsigned>(field(3)))};
+  return field(1) >= 1 && day.ok() && field(5) < 24 && field(6) < 60 && field(8) < 60;
 }
 
 std::optional<std::string> text(const Context& ctx, const char* name) {
@@ -95,6 +103,10 @@ Filter filter_of(const Context& ctx) {
   f.event_type = text(ctx, "event_type");
   f.request_id = text(ctx, "request_id");  // from an answer's X-Request-Id or problem+json
   f.status = number(ctx, "status");
+  if (f.status && (*f.status < 100 || *f.status > 599)) {
+    // The column is a 32-bit integer: a larger figure would make PostgreSQL fail the query.
+    throw RequestError(ErrorKind::bad_request, "status must be an HTTP status").with_field("status", "must be 100 to 599");
+  }
   f.from = time(ctx, "from");
   f.to = time(ctx, "to");
   f.before = number(ctx, "before");

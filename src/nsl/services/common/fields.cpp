@@ -1,6 +1,10 @@
 #include "nsl/services/common/fields.hpp"
 
+#include <cmath>
+#include <cstdint>
+
 #include "nsl/core/errors.hpp"
+#include "nsl/core/strings.hpp"
 
 namespace nsl::services {
 
@@ -16,7 +20,7 @@ std::string string_field(const json& body, const char* name, std::size_t max) {
   const auto it = body.find(name);
   if (it == body.end() || !it->is_string()) throw field_error(name, "is required (a string)");
   auto s = it->get<std::string>();
-  if (s.empty() || s.size() > max) throw field_error(name, "must be 1 to " + std::to_string(max) + " characters");
+  if (s.empty() || utf8_length(s) > max) throw field_error(name, "must be 1 to " + std::to_string(max) + " characters");
   return s;
 }
 
@@ -35,6 +39,20 @@ std::string valid_name(std::string_view name, const char* field, std::size_t max
     }
   }
   return std::string(name);
+}
+
+std::optional<std::int64_t> whole_number(const json& v) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(u);
+  }
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (!v.is_number_float()) return std::nullopt;
+  const double d = v.get<double>();
+  constexpr double kExact = 9007199254740992.0;  // 2^53
+  if (!std::isfinite(d) || std::trunc(d) != d || std::fabs(d) > kExact) return std::nullopt;
+  return static_cast<std::int64_t>(d);
 }
 
 bool bool_field(const json& body, const char* name) {

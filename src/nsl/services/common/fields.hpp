@@ -4,6 +4,8 @@
 // names the field (core/errors.hpp field_error).
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +28,11 @@ crypto::Bytes hex_field(const nlohmann::json& body, const char* name, std::size_
 /// A name of letters, digits and - _ . : of 1 to `max` characters (keys, secrets); 400 naming
 /// `field` otherwise.
 std::string valid_name(std::string_view name, const char* field, std::size_t max);
+
+/// A JSON number with no fractional part, as JSON Schema's "integer" reads one: 2094 and 2094.0
+/// alike. A fraction, a value past 2^53 written as a float (no longer exact) or anything that is
+/// not a number gives nullopt.
+std::optional<std::int64_t> whole_number(const nlohmann::json& v);
 
 /// An optional boolean: false when absent or null.
 bool bool_field(const nlohmann::json& body, const char* name);

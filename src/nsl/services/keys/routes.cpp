@@ -60,24 +60,53 @@ constexpr const char* kImport = R"js({"type": "object", "required": ["name", "ki
   "description": "exactly one of private_key (hex, or a WIF for secp256r1) and wrapped (nsl-key-wrap-v1)",
   "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[A-Za-z0-9._:-]+$"},
     "kind": {"enum": ["secp256r1", "secp256k1", "ed25519"]}, "exportable": {"type": "boolean"},
-    "private_key": {"type": "string", "minLength": 1, "maxLength": 200}, "wrapped": {"type": "object"}},
+    "private_key": {"type": "string", "pattern": "^((0x)?[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{51,52})$"}, "wrapped": {"type": "object"}},
   "oneOf": [{"required": ["private_key"]}, {"required": ["wrapped"]}]})js";
 constexpr const char* kTransportKey = R"js({"type": "object", "required": ["public_key", "format", "root_id"],
   "properties": {"public_key": {"type": "string"}, "format": {"type": "string"}, "root_id": {"type": "string"}}})js";
 constexpr const char* kSign = R"js({"type": "object",
   "description": "digest: 32 bytes of hex (secp256r1, secp256k1); message: the message in hex (ed25519)",
   "properties": {"digest": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{64}$"},
-                 "message": {"type": "string", "minLength": 1, "maxLength": 131074}}})js";
+                 "message": {"type": "string", "minLength": 1, "maxLength": 131074}},
+  "oneOf": [{"required": ["digest"], "not": {"required": ["message"]}},
+            {"required": ["message"], "not": {"required": ["digest"]}}]})js";
 constexpr const char* kSignMessage = R"js({"type": "object", "required": ["message"],
   "properties": {"message": {"type": "string", "minLength": 1, "maxLength": 65536}}})js";
 constexpr const char* kSignature = R"js({"type": "object", "required": ["signature"], "properties": {
   "signature": {"type": "string"}, "recovery_id": {"type": "integer", "minimum": 0, "maximum": 3},
   "signature_rsv": {"type": "string"}}})js";
-constexpr const char* kSignTransaction = R"js({"type": "object",
+// A Neo X transaction as ethers writes one: type 2 (EIP-1559, the default) or 0 (legacy, EIP-155);
+// quantities as JSON numbers, decimal digits or 0x hex.
+
+std::string neox_transaction_schema() {
+  const auto quantity = json::parse(R"js({"oneOf": [{"type": "integer", "minimum": 0},
+    {"type": "string", "pattern": "^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$"}]})js");
+  const json address{{"type", "string"}, {"pattern", "^0x[0-9a-fA-F]{40}$"}};
+  auto schema = json::parse(R"js({"type": "object", "required": ["chainId", "nonce", "gasLimit"],
+    "properties": {"type": {"enum": [0, 2]},
+      "data": {"type": ["string", "null"], "maxLength": 262146, "pattern": "^(0x)?([0-9a-fA-F]{2})*$"},
+      "accessList": {"type": ["array", "null"], "maxItems": 256, "items": {"type": "object", "required": ["address"],
+        "properties": {"storageKeys": {"type": "array", "maxItems": 1024,
+          "items": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{64}$"}}}}}},
+    "oneOf": [{"required": ["maxFeePerGas", "maxPriorityFeePerGas"], "not": {"required": ["gasPrice"]},
+               "properties": {"type": {"const": 2}}},
+              {"required": ["type", "gasPrice"], "not": {"required": ["maxFeePerGas"]},
+               "properties": {"type": {"const": 0}, "accessList": {"type": "null"}}}]})js");
+  auto& properties = schema["properties"];
+  for (const char* name : {"chainId", "nonce", "gasLimit", "value", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"}) {
+    properties[name] = quantity;
+  }
+  properties["to"] = {{"oneOf", json::array({{{"type", "null"}}, address})}};
+  properties["accessList"]["items"]["properties"]["address"] = address;
+  return schema.dump();
+}
+
+const std::string kSignTransaction = std::string(R"js({"type": "object",
   "description": "secp256r1 (Neo N3): network and transaction (hex); secp256k1 (Neo X): transaction with ethers' field names",
   "properties": {"network": {"type": "integer", "minimum": 0, "maximum": 4294967295},
                  "transaction": {"oneOf": [{"type": "string", "minLength": 2, "maxLength": 204800,
-                                            "pattern": "^(0x)?([0-9a-fA-F]{2})+$"}, {"type": "object"}]}}})js";
+                                            "pattern": "^(0x)?([0-9a-fA-F]{2})+$"}, )js") +
+                                     neox_transaction_schema() + "]}}}";
 constexpr const char* kSignedTransaction = R"js({"anyOf": [
   {"type": "object", "required": ["hash", "network", "signer", "signature", "invocation_script", "verification_script",
                                   "complete", "transaction"],
@@ -97,7 +126,8 @@ constexpr const char* kExported = R"js({"type": "object", "required": ["id", "ve
                  "public_key": {"type": "string"}, "wrapped": {"type": "object"}}})js";
 constexpr const char* kVerify = R"js({"type": "object", "required": ["signature"],
   "description": "digest (32 bytes of hex) or message (text, hashed as sign-message does)",
-  "properties": {"digest": {"type": "string"}, "message": {"type": "string", "minLength": 1, "maxLength": 65536},
+  "properties": {"digest": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{64}$"},
+                 "message": {"type": "string", "minLength": 1, "maxLength": 65536},
                  "signature": {"type": "string", "minLength": 1, "maxLength": 132}}})js";
 constexpr const char* kValid = R"js({"type": "object", "required": ["valid"], "properties": {"valid": {"type": "boolean"}}})js";
 
@@ -219,7 +249,11 @@ std::optional<crypto::Uint256> number_field(const json& tx, const char* name, bo
     return std::nullopt;
   }
   std::optional<crypto::Uint256> v;
-  if (it->is_number_unsigned()) v = crypto::Uint256(it->get<std::uint64_t>());
+  if (it->is_number()) {
+    const auto n = whole_number(*it);
+    if (n && *n >= 0) v = crypto::Uint256(static_cast<std::uint64_t>(*n));
+    if (it->is_number_unsigned()) v = crypto::Uint256(it->get<std::uint64_t>());
+  }
   if (it->is_string()) v = crypto::Uint256::parse(it->get_ref<const std::string&>());
   if (!v) throw field_error(field, "must be an unsigned integer (a number, decimal digits or 0x hex)");
   return v;
@@ -278,7 +312,9 @@ void fees_of(const json& j, chain::neox::Transaction& tx) {
   } else if (type == crypto::Uint256(0)) {
     tx.type = chain::neox::Transaction::Type::legacy;
     tx.gas_price = *number_field(j, "gasPrice", true);
-    if (j.contains("accessList")) throw field_error("transaction.accessList", "belongs to type 2 transactions");
+    if (j.contains("accessList") && !j["accessList"].is_null()) {
+      throw field_error("transaction.accessList", "belongs to type 2 transactions");
+    }
   } else {
     throw field_error("transaction.type", "must be 0 (legacy, EIP-155) or 2 (EIP-1559)");
   }
@@ -311,10 +347,11 @@ chain::neox::Transaction neox_transaction_of(const json& body) {
 
 std::uint32_t network_of(const json& body) {
   const auto it = body.find("network");
-  if (it == body.end() || !it->is_number_unsigned() || it->get<std::uint64_t>() > 0xffffffffULL) {
+  const auto n = it == body.end() ? std::nullopt : whole_number(*it);
+  if (!n || *n < 0 || *n > 0xffffffffLL) {
     throw field_error("network", "is required: the network magic (an unsigned 32-bit number)");
   }
-  return static_cast<std::uint32_t>(it->get<std::uint64_t>());
+  return static_cast<std::uint32_t>(*n);
 }
 
 // --- answers ---
@@ -414,8 +451,14 @@ asio::awaitable<Response> Routes::get(Context& ctx) {
 asio::awaitable<Response> Routes::sign(Context& ctx) {
   const auto body = json_body(ctx);
   const auto k = co_await keys_.signing_key(ctx.principal->account_id, std::string(ctx.param("id")));
+  const bool ed25519 = k->record.kind == "ed25519";
+  // The one field the key's kind signs; the other is refused rather than ignored.
+  if (const char* other = ed25519 ? "digest" : "message"; body.contains(other)) {
+    throw field_error(
+        other, std::string("is not signed by a ") + k->record.kind + " key: send " + (ed25519 ? "message" : "digest") + " alone");
+  }
   Bytes payload;
-  if (k->record.kind == "ed25519") {
+  if (ed25519) {
     payload = hex_field(body, "message", 64 * 1024);
   } else {
     payload = hex_field(body, "digest", 32);

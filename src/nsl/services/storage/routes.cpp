@@ -67,7 +67,9 @@ constexpr const char* kList = R"js({"type": "object", "required": ["owner", "ite
     "required": ["key", "size_bytes", "encrypted", "access_level", "created_at", "updated_at", "expires_at"]}}}})js";
 constexpr const char* kShare = R"js({"type": "object", "required": ["access_level"], "properties": {
   "access_level": {"enum": ["private", "shared", "public"]},
-  "principals": {"type": "array", "maxItems": 100, "items": {"type": "string", "minLength": 1, "maxLength": 128}}}})js";
+  "principals": {"type": "array", "maxItems": 100, "items": {"type": "string", "minLength": 1, "maxLength": 128}}},
+  "if": {"properties": {"access_level": {"const": "shared"}}},
+  "then": {"required": ["principals"], "properties": {"principals": {"minItems": 1}}}})js";
 constexpr const char* kShared = R"js({"type": "object", "required": ["key", "owner", "access_level", "shared_with"],
   "properties": {"key": {"type": "string"}, "owner": {"type": "string"}, "access_level": {"type": "string"},
     "shared_with": {"type": "array"}}})js";
@@ -82,9 +84,9 @@ constexpr const char* kCompliance = R"js({"type": "object", "required": ["genera
 const std::vector<std::pair<std::string, std::string>> kChainKey = {
     {"chain", R"js({"enum": ["neo-n3", "neo-x"]})js"},
     {"key", R"js({"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[A-Za-z0-9:_-]+$"})js"}};
-const std::vector<std::pair<std::string, std::string>> kOwnerPath = {
-    {"owner", R"js({"type": "string", "minLength": 1, "maxLength": 42})js"}};
-constexpr const char* kOwnerQuery = R"js({"type": "string", "minLength": 1, "maxLength": 42})js";
+constexpr const char* kOwnerQuery = R"js({"type": "string", "minLength": 1, "maxLength": 42, "pattern": "^[A-Za-z0-9:-]+$",
+  "description": "a Neo N3 or Neo X address, or <chain>:<account id without dashes>"})js";
+const std::vector<std::pair<std::string, std::string>> kOwnerPath = {{"owner", kOwnerQuery}};
 
 // First: these literal paths take precedence over /v1/storage/{chain}/{key}.
 const RouteRow<Routes> kRoutes[] = {
@@ -146,7 +148,8 @@ const RouteRow<Routes> kRoutes[] = {
       .responses = {{200, kList}},
       .query = {{"prefix", R"js({"type": "string", "maxLength": 256, "pattern": "^[A-Za-z0-9:_-]*$"})js"},
                 {"limit", R"js({"type": "integer", "minimum": 1, "maximum": 1000})js"},
-                {"cursor", R"js({"type": "string"})js"}}}},
+                {"cursor", R"js({"type": "string", "maxLength": 1024,
+                  "description": "the next_cursor of the previous page, as given"})js"}}}},
     {Verb::delete_,
      "/v1/storage/{chain}/{key}",
      "storage:write",
@@ -182,8 +185,14 @@ std::string valid_chain(std::string_view chain) {
   return std::string(chain);
 }
 
+// An owner as owner_of writes one: a Neo N3 or Neo X address, or "<chain>:<32 hex digits>".
 std::string valid_owner(std::string_view owner) {
   if (owner.empty() || owner.size() > 42) throw field_error("owner", "must be 1 to 42 characters");
+  for (const char c : owner) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != ':' && c != '-') {
+      throw field_error("owner", "must be an address or <chain>:<account id> (letters, digits, : and -)");
+    }
+  }
   return std::string(owner);
 }
 
@@ -199,7 +208,7 @@ json principals_of(const json& body) {
   if (it == body.end()) return json::array();
   if (!it->is_array() || it->size() > kMaxShared) throw field_error("principals", "must be an array of at most 100 names");
   for (const auto& p : *it) {
-    if (!p.is_string() || p.get<std::string>().empty() || p.get<std::string>().size() > 128) {
+    if (!p.is_string() || p.get<std::string>().empty() || utf8_length(p.get<std::string>()) > 128) {
       throw field_error("principals", "must hold account names or addresses");
     }
   }
@@ -233,10 +242,11 @@ void options_of(const json& body, std::string_view text, Put& put) {
   const auto shared = principals_of(body);
   if (body.contains("principals")) put.principals = shared.dump();
   if (const auto t = body.find("ttl_seconds"); t != body.end()) {
-    if (!t->is_number_integer() || t->get<std::int64_t>() < 1 || t->get<std::int64_t>() > kMaxTtlSeconds) {
+    const auto seconds = whole_number(*t);
+    if (!seconds || *seconds < 1 || *seconds > kMaxTtlSeconds) {
       throw field_error("ttl_seconds", "must be a whole number of seconds from 1 to 10 years");
     }
-    put.expires_at = db::utc_now_text(std::chrono::seconds(t->get<std::int64_t>()));
+    put.expires_at = db::utc_now_text(std::chrono::seconds(*seconds));
   }
   if (const auto m = body.find("metadata"); m != body.end() && !m->is_null()) {
     if (!m->is_object()) throw field_error("metadata", "must be a JSON object");
@@ -258,7 +268,7 @@ ReadTarget read_target(const Context& ctx) {
   t.mine = owner_of(*ctx.principal, t.chain);
   const auto asked = ctx.query_param("owner");
   t.owner = asked && !asked->empty() ? *asked : t.mine;
-  if (t.owner.size() > 42) throw field_error("owner", "must be at most 42 characters");
+  valid_owner(t.owner);
   return t;
 }
 
