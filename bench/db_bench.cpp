@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   options.max_pool = std::max(options.max_pool, 8);
   nsl::metrics::Registry registry;
   nsl::db::PgDatabase db(options, registry, nsl::log::Logger{});
-  db.with_connection_blocking([](nsl::db::Connection& c) { nsl::db::migrate(c); });
+  db.with_connection_blocking([](nsl::db::Connection& c) { nsl::db::migrate(c, nsl::db::platform_migrations()); });
 
   asio::io_context ioc;
   std::atomic<bool> stop{false};

@@ -135,7 +135,7 @@ int watch(const std::string& url, const std::string& contract, std::uint32_t fro
   nsl::testing::TempDir dir("neo-bench");
   nsl::db::SqliteDatabase db({(dir.path() / "nsl.db").string(), 2, 5000}, ctx.registry);
   db.with_connection_blocking([](nsl::db::Connection& c) {
-    nsl::db::migrate(c);
+    nsl::db::migrate(c, nsl::db::platform_migrations());
     c.exec_script("CREATE TABLE delivered (block INTEGER, execution INTEGER, idx INTEGER, notification TEXT)");
   });
   NotificationWatcherOptions o;

@@ -458,7 +458,7 @@ class NeoWatcher : public NeoContract {
     db_spec_ = nsl::testing::test_database_spec(dir_.path());
     open_database(db_spec_);
     db_->with_connection_blocking([](db::Connection& c) {
-      db::migrate(c);
+      db::migrate(c, db::platform_migrations());
       c.exec_script(nsl::testing::numbered_table(c, "deliveries", kDeliveries));
     });
   }

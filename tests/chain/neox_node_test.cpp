@@ -476,7 +476,7 @@ class NeoXWatcher : public NeoXNode {
     db_spec_ = nsl::testing::test_database_spec(dir_.path());
     db_ = nsl::testing::open_test_database(db_spec_, registry_);
     db_->with_connection_blocking([](db::Connection& c) {
-      db::migrate(c);
+      db::migrate(c, db::platform_migrations());
       c.exec_script(nsl::testing::numbered_table(c, "seen", "block INTEGER, idx INTEGER, value INTEGER, removed INTEGER"));
     });
   }

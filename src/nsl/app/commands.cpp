@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -29,14 +30,15 @@ int migrate(const config::Source& source, bool status_only, std::optional<int> t
   auto database = db::open_database(s, registry);
   int code = 0;
   database->with_connection_blocking([&](db::Connection& c) {
-    auto status = db::migration_status(c);
+    auto status = db::migration_status(c, schema_migrations());
     std::printf("database: %s\nschema version: %d (this build knows up to %d)\n", database->describe().c_str(), status.current,
                 status.latest);
     if (status_only) {
       for (const auto& a : status.applied)
         std::printf("  applied  %3d  %s  (%s)\n", a.version, a.name.c_str(), a.applied_at.c_str());
-      for (const auto& m : db::migrations()) {
-        if (m.version > status.current) std::printf("  pending  %3d  %s\n", m.version, m.name.c_str());
+      for (const auto& m : schema_migrations()) {
+        if (std::find(status.pending.begin(), status.pending.end(), m.version) != status.pending.end())
+          std::printf("  pending  %3d  %s\n", m.version, m.name.c_str());
       }
       return;
     }
@@ -46,11 +48,11 @@ int migrate(const config::Source& source, bool status_only, std::optional<int> t
       code = 2;
       return;
     }
-    const auto applied = db::migrate(c, target, [](const db::Migration& m) {
+    const auto applied = db::migrate(c, schema_migrations(), target, [](const db::Migration& m) {
       std::printf("applying %d: %s ...\n", m.version, m.name.c_str());
       std::fflush(stdout);
     });
-    status = db::migration_status(c);
+    status = db::migration_status(c, schema_migrations());
     if (applied.empty())
       std::printf("nothing to apply; schema is at version %d\n", status.current);
     else
@@ -76,7 +78,7 @@ int admin_create(const config::Source& source, const std::string& name, const st
   auto database = db::open_database(settings, registry);
   identity::CreatedAccount created;
   database->with_connection_blocking([&](db::Connection& c) {
-    const auto status = db::migration_status(c);
+    const auto status = db::migration_status(c, schema_migrations());
     if (!status.pending.empty()) throw StartupError("the database schema is not current: run `nsl migrate` first");
     c.begin_write();
     try {
@@ -177,7 +179,7 @@ int restore(const config::Source& source, const std::string& file, bool force) {
 
 int backup_verify(const config::Source& source, const std::string& file) {
   const auto settings = config::load(source, service_settings());
-  const auto report = db::verify_backup(db::database_target(settings), file, progress_line);
+  const auto report = db::verify_backup(db::database_target(settings), file, schema_migrations(), progress_line);
   std::printf("schema version  %d\n", report.schema_version);
   for (const auto& [table, count] : report.counts) std::printf("%-15s %lld rows\n", table.c_str(), static_cast<long long>(count));
   std::printf("integrity       %s\n", report.integrity.c_str());
@@ -194,10 +196,9 @@ int retention_run(const config::Source& source) {
   database->with_connection_blocking([&](db::Connection& c) {
     const auto now = std::chrono::system_clock::now();
     db::ensure_audit_partitions(c, now);
-    report = db::apply_retention(c, now, settings.security.audit_retention_days);
+    report = db::apply_retention(c, now, settings.security.audit_retention_days, retention_rules());
   });
-  std::printf("expired storage entries removed            %lld\n", static_cast<long long>(report.storage_expired));
-  std::printf("expired sign-in nonces and tokens removed  %lld\n", static_cast<long long>(report.identity_expired));
+  for (const auto& r : report.removed) std::printf("%-42s %lld\n", r.what.c_str(), static_cast<long long>(r.rows));
   std::printf("audit records removed                      %lld\n", static_cast<long long>(report.audit_rows));
   std::printf("audit partitions dropped                   %zu%s%s\n", report.partitions_dropped.size(),
               report.partitions_dropped.empty() ? "" : ": ", join(report.partitions_dropped, ", ").c_str());

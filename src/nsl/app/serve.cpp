@@ -150,10 +150,10 @@ void add_metrics_route(http::Router& router, metrics::Registry& registry) {
 void prepare_schema(db::Database& database, const config::Settings& settings, const log::Logger& log) {
   database.with_connection_blocking([&](db::Connection& c) {
     if (settings.database.migrate_on_startup) {
-      const auto applied = db::migrate(c, std::nullopt, [&](const db::Migration& m) {
+      const auto applied = db::migrate(c, schema_migrations(), std::nullopt, [&](const db::Migration& m) {
         log.info("applying migration", {{"version", m.version}, {"name", m.name}});
       });
-      const auto status = db::migration_status(c);
+      const auto status = db::migration_status(c, schema_migrations());
       for (const auto& name : db::ensure_audit_partitions(c, std::chrono::system_clock::now())) {
         log.info("created audit partition", {{"partition", name}});
       }
@@ -162,7 +162,7 @@ void prepare_schema(db::Database& database, const config::Settings& settings, co
                                          {"applied_now", static_cast<std::uint64_t>(applied.size())}});
       return;
     }
-    const auto status = db::migration_status(c);
+    const auto status = db::migration_status(c, schema_migrations());
     if (!status.pending.empty()) {
       throw StartupError("the database schema is at version " + std::to_string(status.current) +
                          " and this build needs version " + std::to_string(status.latest) +
@@ -261,13 +261,13 @@ asio::awaitable<void> maintain_database(db::Database& database, const SettingsSt
       const auto report = co_await database.run([days](db::Connection& c) {
         const auto now = std::chrono::system_clock::now();
         db::ensure_audit_partitions(c, now);
-        return db::apply_retention(c, now, days);
+        return db::apply_retention(c, now, days, retention_rules());
       });
-      if (report.storage_expired || report.audit_rows || !report.partitions_dropped.empty()) {
-        log.info("retention applied", {{"storage_expired", report.storage_expired},
-                                       {"audit_rows", report.audit_rows},
-                                       {"identity_expired", report.identity_expired},
-                                       {"partitions_dropped", join(report.partitions_dropped, ", ")}});
+      if (report.any()) {
+        const auto dropped = join(report.partitions_dropped, ", ");
+        std::vector<log::Field> fields{{"audit_rows", report.audit_rows}, {"partitions_dropped", dropped}};
+        for (const auto& r : report.removed) fields.emplace_back(r.key, r.rows);
+        log.log(log::Level::info, "retention applied", fields);
       }
     } catch (const std::exception& e) {
       log.warn("database upkeep failed; trying again in an hour", {{"error", e.what()}});

@@ -1,5 +1,6 @@
 #include "nsl/app/services.hpp"
 
+#include "nsl/identity/schema.hpp"
 #include "nsl/identity/settings.hpp"
 #include "nsl/services/attestation/module.hpp"
 #include "nsl/services/audit/module.hpp"
@@ -27,6 +28,30 @@ const config::SectionSpecs& service_settings() {
     return out;
   }();
   return specs;
+}
+
+const std::vector<db::Migration>& schema_migrations() {
+  static const std::vector<db::Migration> all = [] {
+    std::vector<std::vector<db::Migration>> parts{db::platform_migrations(), identity::migrations()};
+    for (const auto* m : service_modules()) {
+      if (m->migrations) parts.push_back(m->migrations());
+    }
+    return db::compose_migrations(parts);
+  }();
+  return all;
+}
+
+const std::vector<db::Retention>& retention_rules() {
+  static const std::vector<db::Retention> rules = [] {
+    std::vector<db::Retention> out;
+    for (const auto* m : service_modules()) {
+      if (!m->retention) continue;
+      for (auto& rule : m->retention()) out.push_back(std::move(rule));
+    }
+    for (auto& rule : identity::retention()) out.push_back(std::move(rule));
+    return out;
+  }();
+  return rules;
 }
 
 }  // namespace nsl::app

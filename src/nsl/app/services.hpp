@@ -15,4 +15,11 @@ const std::vector<const services::Module*>& service_modules();
 /// module's section, then identity's.
 const config::SectionSpecs& service_settings();
 
+/// The one schema history: the platform's versions, identity's and each module's
+/// (db::compose_migrations; a version two modules claim stops the program at once).
+const std::vector<db::Migration>& schema_migrations();
+
+/// What retention removes besides old audit records: each module's rules, then identity's.
+const std::vector<db::Retention>& retention_rules();
+
 }  // namespace nsl::app

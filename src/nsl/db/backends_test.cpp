@@ -37,6 +37,18 @@ using testing::pg_url;
 using testing::random_schema;
 using testing::Target;
 
+// The platform's versions and a table of the tests' own, with a unique and a check constraint.
+const std::vector<Migration>& test_schema() {
+  static const auto all = [] {
+    const std::string people =
+        "CREATE TABLE people (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, "
+        "role TEXT NOT NULL CHECK (role IN ('admin', 'user')), disabled INTEGER NOT NULL DEFAULT 0);";
+    return compose_migrations(
+        {platform_migrations(), {{100, "tests: people", {{Dialect::sqlite, people}, {Dialect::postgres, people}}}}});
+  }();
+  return all;
+}
+
 class Backend : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -47,7 +59,7 @@ class Backend : public ::testing::TestWithParam<std::string> {
     }
     target_.sqlite_path = (dir_.path() / "nsl.db").string();
     db_ = open(target_, registry_);
-    db_->with_connection_blocking([](Connection& c) { migrate(c); });
+    db_->with_connection_blocking([](Connection& c) { migrate(c, test_schema()); });
   }
   void TearDown() override {
     if (db_ && target_.backend == "postgres") {
@@ -141,41 +153,41 @@ TEST_P(Backend, InsertRowsStoresEveryValueAsQueryWouldAndAllOrNothing) {
 
 TEST_P(Backend, ViolationsAreTypedAndLeaveTheConnectionUsable) {
   sync([&](Connection& c) {
-    c.query("INSERT INTO accounts (id, name, kind, role) VALUES ('a1', 'alice', 'name', 'user')");
+    c.query("INSERT INTO people (id, name, kind, role) VALUES ('a1', 'alice', 'name', 'user')");
     try {
-      c.query("INSERT INTO accounts (id, name, kind, role) VALUES ('a2', 'alice', 'name', 'user')");
+      c.query("INSERT INTO people (id, name, kind, role) VALUES ('a2', 'alice', 'name', 'user')");
       ADD_FAILURE() << "duplicate name accepted";
     } catch (const DatabaseError& e) {
       EXPECT_EQ(e.kind(), DatabaseError::Kind::unique_violation) << e.what();
       EXPECT_FALSE(e.transient());
     }
     try {
-      c.query("INSERT INTO accounts (id, name, kind, role) VALUES ('a3', 'bob', 'name', 'emperor')");
+      c.query("INSERT INTO people (id, name, kind, role) VALUES ('a3', 'bob', 'name', 'emperor')");
       ADD_FAILURE() << "bad role accepted";
     } catch (const DatabaseError& e) {
       EXPECT_EQ(e.kind(), DatabaseError::Kind::constraint) << e.what();
     }
-    EXPECT_EQ(c.query("SELECT count(*) FROM accounts").get<std::int64_t>(0, 0), 1);
+    EXPECT_EQ(c.query("SELECT count(*) FROM people").get<std::int64_t>(0, 0), 1);
   });
 }
 
 TEST_P(Backend, TransactionsCommitWholeOrNothing) {
   EXPECT_THROW(run_sync(db_->transaction([](Connection& c) {
-                 c.query("INSERT INTO accounts (id, name, kind, role) VALUES ('x1', 'x1', 'name', 'user')");
+                 c.query("INSERT INTO people (id, name, kind, role) VALUES ('x1', 'x1', 'name', 'user')");
                  throw std::runtime_error("changed my mind");
                })),
                std::runtime_error);
   run_sync(db_->transaction([](Connection& c) {
-    c.query("INSERT INTO accounts (id, name, kind, role) VALUES ('y1', 'y1', 'name', 'user')");
-    c.query("INSERT INTO accounts (id, name, kind, role) VALUES ('y2', 'y2', 'name', 'user')");
+    c.query("INSERT INTO people (id, name, kind, role) VALUES ('y1', 'y1', 'name', 'user')");
+    c.query("INSERT INTO people (id, name, kind, role) VALUES ('y2', 'y2', 'name', 'user')");
   }));
-  const auto names = run_sync(db_->run([](Connection& c) { return c.query("SELECT name FROM accounts ORDER BY name"); }));
+  const auto names = run_sync(db_->run([](Connection& c) { return c.query("SELECT name FROM people ORDER BY name"); }));
   ASSERT_EQ(names.rows.size(), 2u);
   EXPECT_EQ(names.get<std::string>(0, 0), "y1");
 }
 
 TEST_P(Backend, ExecuteAllRunsEveryStatementOrNoneAndNamesTheFailure) {
-  const std::string insert = "INSERT INTO accounts (id, name, kind, role) VALUES ($1, $2, 'name', 'user')";
+  const std::string insert = "INSERT INTO people (id, name, kind, role) VALUES ($1, $2, 'name', 'user')";
   std::vector<Statement> good;
   for (int i = 0; i < 50; ++i) good.push_back({insert, {"e" + std::to_string(i), "e" + std::to_string(i)}});
   sync([&](Connection& c) { c.execute_all(good); });
@@ -191,7 +203,7 @@ TEST_P(Backend, ExecuteAllRunsEveryStatementOrNoneAndNamesTheFailure) {
   }
   const auto count = [&](const char* like) {
     return run_sync(db_->run([&](Connection& c) {
-             return c.query("SELECT count(*) FROM accounts WHERE name LIKE $1", {std::string(like)});
+             return c.query("SELECT count(*) FROM people WHERE name LIKE $1", {std::string(like)});
            }))
         .get<std::int64_t>(0, 0);
   };
@@ -212,7 +224,7 @@ TEST_P(Backend, GroupCommitAcknowledgesEachWriteAfterItsCommitAndFailsOnlyTheBad
         [&, i]() -> asio::awaitable<void> {
           // Write 150 repeats the name of write 50: it must fail alone.
           const std::string name = "acct-" + std::to_string(i == 150 ? 50 : i);
-          const Statement s{"INSERT INTO accounts (id, name, kind, role) VALUES ($1, $2, 'name', 'user')",
+          const Statement s{"INSERT INTO people (id, name, kind, role) VALUES ($1, $2, 'name', 'user')",
                             {"id-" + std::to_string(i), name}};
           try {
             const auto r = co_await db_->write(s);
@@ -229,7 +241,7 @@ TEST_P(Backend, GroupCommitAcknowledgesEachWriteAfterItsCommitAndFailsOnlyTheBad
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), kWrites - 1);
   EXPECT_EQ(failed.load(), 1);
-  const auto count = run_sync(db_->run([](Connection& c) { return c.query("SELECT count(*) FROM accounts"); }));
+  const auto count = run_sync(db_->run([](Connection& c) { return c.query("SELECT count(*) FROM people"); }));
   EXPECT_EQ(count.get<std::int64_t>(0, 0), kWrites - 1);
 }
 
@@ -369,7 +381,7 @@ TEST_P(Backend, ReplicasMigratingAnEmptyDatabaseTogetherBothSucceed) {
   std::vector<std::vector<int>> applied(replicas.size());
   for (std::size_t i = 0; i < replicas.size(); ++i) {
     threads.emplace_back([&, i] {
-      replicas[i]->with_connection_blocking([&](Connection& c) { applied[i] = migrate(c); });
+      replicas[i]->with_connection_blocking([&](Connection& c) { applied[i] = migrate(c, test_schema()); });
       ++succeeded;
     });
   }
@@ -377,11 +389,11 @@ TEST_P(Backend, ReplicasMigratingAnEmptyDatabaseTogetherBothSucceed) {
   EXPECT_EQ(succeeded.load(), 4);
   std::size_t total = 0;
   for (const auto& a : applied) total += a.size();
-  EXPECT_EQ(total, migrations().size());  // every migration applied exactly once, by someone
+  EXPECT_EQ(total, test_schema().size());  // every migration applied exactly once, by someone
   replicas[0]->with_connection_blocking([&](Connection& c) {
-    EXPECT_EQ(migration_status(c).current, migrations().back().version);
+    EXPECT_EQ(migration_status(c, test_schema()).current, test_schema().back().version);
     EXPECT_EQ(c.query("SELECT count(*) FROM schema_migrations").get<std::int64_t>(0, 0),
-              static_cast<std::int64_t>(migrations().size()));
+              static_cast<std::int64_t>(test_schema().size()));
     if (postgres()) c.exec_script("DROP SCHEMA " + fresh.pg.search_path + " CASCADE");
   });
 }
@@ -504,8 +516,16 @@ TEST_P(Backend, RetentionRemovesExpiredStorageAndAuditOlderThanTheLimit) {
     c.query(audit, {utc_text(now - 10 * 24h)});
     c.query(audit, {utc_text(now)});
   });
-  const auto report = run_sync(db_->run([&](Connection& c) { return apply_retention(c, now, 30); }));
-  EXPECT_EQ(report.storage_expired, 1);
+  // A module's rule, as the Storage service gives one.
+  const std::vector<Retention> rules{
+      {"expired", "expired entries removed", [](Connection& c, std::chrono::system_clock::time_point t) {
+         return c.query("DELETE FROM storage_data WHERE expires_at < $1", {utc_text(t)}).affected;
+       }}};
+  const auto report = run_sync(db_->run([&](Connection& c) { return apply_retention(c, now, 30, rules); }));
+  ASSERT_EQ(report.removed.size(), 1u);
+  EXPECT_EQ(report.removed[0].key, "expired");
+  EXPECT_EQ(report.removed[0].rows, 1);
+  EXPECT_TRUE(report.any());
   if (postgres()) {
     EXPECT_EQ(report.partitions_dropped.size(), 1u);
   } else {
@@ -626,8 +646,8 @@ TEST_F(Postgres, OldConnectionsAreReplacedAndSlowStatementsTimeOut) {
 TEST_F(Postgres, SerializationConflictsAreRetried) {
   PgDatabase db(options_, registry_, log::Logger{});
   db.with_connection_blocking([](Connection& c) {
-    migrate(c);
-    c.query("INSERT INTO accounts (id, name, kind, role) VALUES ('c', 'counter', 'name', 'user')");
+    migrate(c, test_schema());
+    c.query("INSERT INTO people (id, name, kind, role) VALUES ('c', 'counter', 'name', 'user')");
   });
   // 20 concurrent read-modify-write transactions on one row: SERIALIZABLE makes some fail, the
   // retries make every one count.
@@ -638,8 +658,8 @@ TEST_F(Postgres, SerializationConflictsAreRetried) {
         ioc,
         [&]() -> asio::awaitable<void> {
           co_await db.transaction([](Connection& c) {
-            const auto n = c.query("SELECT disabled FROM accounts WHERE id = 'c'").get<std::int64_t>(0, 0);
-            c.query("UPDATE accounts SET disabled = $1 WHERE id = 'c'", {n + 1});
+            const auto n = c.query("SELECT disabled FROM people WHERE id = 'c'").get<std::int64_t>(0, 0);
+            c.query("UPDATE people SET disabled = $1 WHERE id = 'c'", {n + 1});
           });
           ++done;
         },
@@ -650,7 +670,7 @@ TEST_F(Postgres, SerializationConflictsAreRetried) {
   for (auto& t : threads) t.join();
   // Every round of conflicts commits one contender and the jittered pauses spread the rest, so 10
   // retries carry all 20 (3 retries with short fixed pauses let only 4 through on a loaded machine).
-  const auto n = run_sync(db.run([](Connection& c) { return c.query("SELECT disabled FROM accounts WHERE id = 'c'"); }));
+  const auto n = run_sync(db.run([](Connection& c) { return c.query("SELECT disabled FROM people WHERE id = 'c'"); }));
   EXPECT_EQ(done.load(), 20);
   EXPECT_EQ(n.get<std::int64_t>(0, 0), 20);
   EXPECT_GT(metric("nsl_db_retries_total"), 0) << "no conflict was met, so nothing was tested";

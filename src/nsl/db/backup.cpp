@@ -355,7 +355,8 @@ void restore(const DatabaseTarget& target, const std::string& file, bool force, 
   if (progress) progress("restored " + db_path.string());
 }
 
-VerifyReport verify_backup(const DatabaseTarget& target, const std::string& file, const Progress& progress) {
+VerifyReport verify_backup(const DatabaseTarget& target, const std::string& file, const std::vector<Migration>& all,
+                           const Progress& progress) {
   if (!fs::exists(file)) throw std::runtime_error("no backup at " + file);
   VerifyReport report;
   if (ends_with(file, kPgSuffix)) {
@@ -388,7 +389,7 @@ VerifyReport verify_backup(const DatabaseTarget& target, const std::string& file
                            {}),
                "pg_restore");
     auto c = PgDatabase::open(scratch);
-    report.schema_version = migration_status(*c).current;
+    report.schema_version = migration_status(*c, all).current;
     report.counts = count_rows(*c);
     report.integrity = "ok";
     return report;
@@ -408,7 +409,7 @@ VerifyReport verify_backup(const DatabaseTarget& target, const std::string& file
   so.path = scratch.string();
   auto c = SqliteDatabase::open(so);
   report.integrity = c->query("PRAGMA integrity_check").get<std::string>(0, 0);
-  report.schema_version = migration_status(*c).current;
+  report.schema_version = migration_status(*c, all).current;
   report.counts = count_rows(*c);
   return report;
 }

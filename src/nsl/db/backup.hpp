@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "nsl/db/migrations.hpp"
 #include "nsl/db/open.hpp"
 
 namespace nsl::db {
@@ -46,6 +47,7 @@ struct VerifyReport {
 
 /// Restores a backup into a scratch database (a temporary SQLite file, or a scratch PostgreSQL
 /// database created beside the configured one and dropped afterwards) and counts its rows.
-VerifyReport verify_backup(const DatabaseTarget& target, const std::string& file, const Progress& progress);
+VerifyReport verify_backup(const DatabaseTarget& target, const std::string& file, const std::vector<Migration>& all,
+                           const Progress& progress);
 
 }  // namespace nsl::db

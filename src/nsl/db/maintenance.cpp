@@ -88,17 +88,15 @@ std::vector<std::string> ensure_audit_partitions(Connection& c, std::chrono::sys
   return created;
 }
 
-RetentionReport apply_retention(Connection& c, std::chrono::system_clock::time_point now, int audit_days) {
+bool RetentionReport::any() const {
+  return audit_rows > 0 || !partitions_dropped.empty() ||
+         std::any_of(removed.begin(), removed.end(), [](const Removed& r) { return r.rows > 0; });
+}
+
+RetentionReport apply_retention(Connection& c, std::chrono::system_clock::time_point now, int audit_days,
+                                const std::vector<Retention>& rules) {
   RetentionReport report;
-  const auto now_text = utc_text(now);
-  report.storage_expired =
-      c.query("DELETE FROM storage_data WHERE expires_at IS NOT NULL AND expires_at < $1", {now_text}).affected;
-  // Anybody may ask for a sign-in challenge, so nonces must not pile up. A revocation is kept a
-  // minute past its token's expiry (the verifier's leeway is 30 s).
-  report.identity_expired =
-      c.query("DELETE FROM wallet_nonces WHERE expires_at < $1", {now_text}).affected +
-      c.query("DELETE FROM refresh_tokens WHERE expires_at < $1", {now_text}).affected +
-      c.query("DELETE FROM revoked_tokens WHERE expires_at < $1", {utc_text(now - std::chrono::minutes(1))}).affected;
+  for (const auto& rule : rules) report.removed.push_back({rule.key, rule.what, rule.apply(c, now)});
   const auto cutoff_time = now - std::chrono::hours(24) * audit_days;
   const auto cutoff = utc_text(cutoff_time);
   if (c.dialect() == Dialect::postgres) {

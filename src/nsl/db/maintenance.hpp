@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,18 +16,32 @@ namespace nsl::db {
 /// SQLite, whose audit_logs is one table.
 std::vector<std::string> ensure_audit_partitions(Connection& c, std::chrono::system_clock::time_point now, int months_ahead = 2);
 
-/// What one retention pass removed (guide §17.2).
-struct RetentionReport {
-  std::int64_t storage_expired = 0;             // storage_data rows past expires_at
-  std::int64_t audit_rows = 0;                  // audit records deleted row by row
-  std::int64_t identity_expired = 0;            // expired sign-in nonces, refresh tokens and revocations
-  std::vector<std::string> partitions_dropped;  // whole monthly audit partitions dropped
+/// A module's share of retention (guide §17.2): `apply` deletes what has expired at `now` and
+/// returns how many rows it removed.
+struct Retention {
+  std::string key;   // its field in the "retention applied" log line: storage_expired
+  std::string what;  // its line in `nsl retention run`: expired storage entries removed
+  std::function<std::int64_t(Connection&, std::chrono::system_clock::time_point now)> apply;
 };
 
-/// Removes expired storage_data, expired wallet sign-in nonces, refresh tokens and access-token
-/// revocations (the tokens they name have expired), and audit records older than `audit_days` days: on PostgreSQL by
-/// dropping each monthly partition whose every record is older (and deleting such rows from the
-/// default partition), on SQLite by deleting the rows.
-RetentionReport apply_retention(Connection& c, std::chrono::system_clock::time_point now, int audit_days);
+/// What one retention pass removed.
+struct RetentionReport {
+  struct Removed {
+    std::string key;
+    std::string what;
+    std::int64_t rows = 0;
+  };
+  std::vector<Removed> removed;                 // by each rule, in the order given
+  std::int64_t audit_rows = 0;                  // audit records deleted row by row
+  std::vector<std::string> partitions_dropped;  // whole monthly audit partitions dropped
+  /// Whether anything at all was removed.
+  bool any() const;
+};
+
+/// Applies each module's `rules`, then removes audit records older than `audit_days` days: on
+/// PostgreSQL by dropping each monthly partition whose every record is older (and deleting such
+/// rows from the default partition), on SQLite by deleting the rows.
+RetentionReport apply_retention(Connection& c, std::chrono::system_clock::time_point now, int audit_days,
+                                const std::vector<Retention>& rules);
 
 }  // namespace nsl::db

@@ -84,13 +84,6 @@ CREATE INDEX idx_audit_created_at ON audit_logs(created_at);
 CREATE INDEX idx_audit_request_id ON audit_logs(request_id);
 )sql";
 
-// The guide's later sections query storage_data.deleted_at (§13.2.2 composite index, §17.2
-// retention and erasure), which its §9.1.2 schema lacks; this version adds it.
-constexpr const char* kV2Sqlite = R"sql(
-ALTER TABLE storage_data ADD COLUMN deleted_at TEXT;
-CREATE INDEX idx_storage_composite ON storage_data(user_address, created_at DESC) WHERE deleted_at IS NULL;
-)sql";
-
 // Chain watchers: a persisted cursor per (chain, watcher), the hashes of recently processed
 // blocks to detect reorganisations, and the logs delivered from them to announce their removal.
 constexpr const char* kV3Sqlite = R"sql(
@@ -115,87 +108,6 @@ CREATE TABLE chain_delivered_logs (
   log_index    INTEGER NOT NULL,
   log          TEXT NOT NULL CHECK (json_valid(log)),
   PRIMARY KEY (chain, name, block_number, log_index)
-);
-)sql";
-
-// Identity: accounts (tenants), their API keys (hashed), refresh-token families, revoked access
-// tokens and wallet sign-in nonces.
-constexpr const char* kV4Sqlite = R"sql(
-CREATE TABLE accounts (
-  id         TEXT PRIMARY KEY,
-  name       TEXT NOT NULL UNIQUE,
-  kind       TEXT NOT NULL CHECK (kind IN ('name', 'neo-n3', 'neo-x')),
-  role       TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'user', 'auditor')),
-  disabled   INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE TABLE api_keys (
-  id           TEXT PRIMARY KEY,
-  account_id   TEXT NOT NULL REFERENCES accounts(id),
-  name         TEXT NOT NULL,
-  lookup       TEXT NOT NULL UNIQUE,
-  hash         TEXT NOT NULL,
-  permissions  TEXT NOT NULL CHECK (json_valid(permissions)),
-  created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  last_used_at TEXT,
-  revoked_at   TEXT
-);
-CREATE INDEX idx_api_keys_account ON api_keys(account_id);
-CREATE TABLE refresh_tokens (
-  id         TEXT PRIMARY KEY,
-  family     TEXT NOT NULL,
-  account_id TEXT NOT NULL REFERENCES accounts(id),
-  hash       TEXT NOT NULL UNIQUE,
-  scope      TEXT NOT NULL CHECK (json_valid(scope)),
-  expires_at TEXT NOT NULL,
-  used_at    TEXT,
-  revoked_at TEXT,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX idx_refresh_family ON refresh_tokens(family);
-CREATE TABLE revoked_tokens (
-  jti        TEXT PRIMARY KEY,
-  expires_at TEXT NOT NULL
-);
-CREATE TABLE wallet_nonces (
-  nonce      TEXT PRIMARY KEY,
-  chain      TEXT NOT NULL,
-  address    TEXT NOT NULL,
-  message    TEXT NOT NULL,
-  expires_at TEXT NOT NULL,
-  used_at    TEXT
-);
-)sql";
-
-// Key management: each key version of an account, sealed by the enclave.
-constexpr const char* kV5Sqlite = R"sql(
-CREATE TABLE keys (
-  id          TEXT NOT NULL,
-  version     INTEGER NOT NULL,
-  account_id  TEXT NOT NULL REFERENCES accounts(id),
-  name        TEXT NOT NULL,
-  kind        TEXT NOT NULL CHECK (kind IN ('secp256r1', 'secp256k1', 'ed25519')),
-  sealed      TEXT NOT NULL,
-  public_key  TEXT NOT NULL,
-  exportable  INTEGER NOT NULL DEFAULT 0,
-  status      TEXT NOT NULL CHECK (status IN ('active', 'disabled', 'retired')),
-  created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  PRIMARY KEY (id, version)
-);
-CREATE UNIQUE INDEX idx_keys_account_name ON keys(account_id, name, version);
-)sql";
-
-// Secrets: named, versioned values per account, sealed by the enclave.
-constexpr const char* kV6Sqlite = R"sql(
-CREATE TABLE secrets (
-  account_id TEXT NOT NULL REFERENCES accounts(id),
-  name       TEXT NOT NULL,
-  version    INTEGER NOT NULL,
-  sealed     TEXT NOT NULL,
-  bytes      INTEGER NOT NULL,
-  status     TEXT NOT NULL CHECK (status IN ('active', 'retired')),
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  PRIMARY KEY (account_id, name, version)
 );
 )sql";
 
@@ -271,11 +183,6 @@ CREATE INDEX idx_audit_request_id ON audit_logs(request_id);
 CREATE TABLE audit_logs_default PARTITION OF audit_logs DEFAULT;
 )sql";
 
-constexpr const char* kV2Postgres = R"sql(
-ALTER TABLE storage_data ADD COLUMN deleted_at TIMESTAMPTZ;
-CREATE INDEX idx_storage_composite ON storage_data(user_address, created_at DESC) WHERE deleted_at IS NULL;
-)sql";
-
 constexpr const char* kV3Postgres = R"sql(
 CREATE TABLE chain_cursors (
   chain      TEXT NOT NULL,
@@ -298,83 +205,6 @@ CREATE TABLE chain_delivered_logs (
   log_index    BIGINT NOT NULL,
   log          JSONB NOT NULL,
   PRIMARY KEY (chain, name, block_number, log_index)
-);
-)sql";
-
-constexpr const char* kV4Postgres = R"sql(
-CREATE TABLE accounts (
-  id         TEXT PRIMARY KEY,
-  name       TEXT NOT NULL UNIQUE,
-  kind       TEXT NOT NULL CHECK (kind IN ('name', 'neo-n3', 'neo-x')),
-  role       TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'user', 'auditor')),
-  disabled   INTEGER NOT NULL DEFAULT 0,
-  created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
-);
-CREATE TABLE api_keys (
-  id           TEXT PRIMARY KEY,
-  account_id   TEXT NOT NULL REFERENCES accounts(id),
-  name         TEXT NOT NULL,
-  lookup       TEXT NOT NULL UNIQUE,
-  hash         TEXT NOT NULL,
-  permissions  JSONB NOT NULL,
-  created_at   TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
-  last_used_at TIMESTAMPTZ,
-  revoked_at   TIMESTAMPTZ
-);
-CREATE INDEX idx_api_keys_account ON api_keys(account_id);
-CREATE TABLE refresh_tokens (
-  id         TEXT PRIMARY KEY,
-  family     TEXT NOT NULL,
-  account_id TEXT NOT NULL REFERENCES accounts(id),
-  hash       TEXT NOT NULL UNIQUE,
-  scope      JSONB NOT NULL,
-  expires_at TIMESTAMPTZ NOT NULL,
-  used_at    TIMESTAMPTZ,
-  revoked_at TIMESTAMPTZ,
-  created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
-);
-CREATE INDEX idx_refresh_family ON refresh_tokens(family);
-CREATE TABLE revoked_tokens (
-  jti        TEXT PRIMARY KEY,
-  expires_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE wallet_nonces (
-  nonce      TEXT PRIMARY KEY,
-  chain      TEXT NOT NULL,
-  address    TEXT NOT NULL,
-  message    TEXT NOT NULL,
-  expires_at TIMESTAMPTZ NOT NULL,
-  used_at    TIMESTAMPTZ
-);
-)sql";
-
-constexpr const char* kV5Postgres = R"sql(
-CREATE TABLE keys (
-  id          TEXT NOT NULL,
-  version     INTEGER NOT NULL,
-  account_id  TEXT NOT NULL REFERENCES accounts(id),
-  name        TEXT NOT NULL,
-  kind        TEXT NOT NULL CHECK (kind IN ('secp256r1', 'secp256k1', 'ed25519')),
-  sealed      TEXT NOT NULL,
-  public_key  TEXT NOT NULL,
-  exportable  INTEGER NOT NULL DEFAULT 0,
-  status      TEXT NOT NULL CHECK (status IN ('active', 'disabled', 'retired')),
-  created_at  TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
-  PRIMARY KEY (id, version)
-);
-CREATE UNIQUE INDEX idx_keys_account_name ON keys(account_id, name, version);
-)sql";
-
-constexpr const char* kV6Postgres = R"sql(
-CREATE TABLE secrets (
-  account_id TEXT NOT NULL REFERENCES accounts(id),
-  name       TEXT NOT NULL,
-  version    INTEGER NOT NULL,
-  sealed     TEXT NOT NULL,
-  bytes      INTEGER NOT NULL,
-  status     TEXT NOT NULL CHECK (status IN ('active', 'retired')),
-  created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
-  PRIMARY KEY (account_id, name, version)
 );
 )sql";
 
@@ -418,56 +248,6 @@ CREATE TABLE jobs (
 CREATE INDEX idx_jobs_ready ON jobs(queue, status, run_at);
 )sql";
 
-// Storage service: with whom an entry is shared, and each owner's data key sealed by the enclave.
-constexpr const char* kV8Sqlite = R"sql(
-ALTER TABLE storage_data ADD COLUMN shared_with TEXT CHECK (shared_with IS NULL OR json_valid(shared_with));
-CREATE TABLE storage_keys (
-  owner      TEXT PRIMARY KEY,
-  sealed     TEXT NOT NULL,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-)sql";
-
-constexpr const char* kV8Postgres = R"sql(
-ALTER TABLE storage_data ADD COLUMN shared_with JSONB;
-CREATE TABLE storage_keys (
-  owner      VARCHAR(42) PRIMARY KEY,
-  sealed     TEXT NOT NULL,
-  created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
-);
-)sql";
-
-// The unique (user_address, key) index answers every lookup these two did, and every write paid
-// for them. Worse, PostgreSQL's generic plans for a one-entry lookup picked them (or the partial
-// listing index) on a table whose statistics were not yet gathered, and then read every entry of
-// the owner for each lookup.
-constexpr const char* kV9 = R"sql(
-DROP INDEX idx_storage_user_address;
-DROP INDEX idx_storage_key;
-)sql";
-
-// Tokens follow what happens to their origin after they were issued:
-//  - A token carries the role it was issued under; when an admin changes an account's role,
-//    tokens issued before narrow to the new one. Every replica loads, each second, the accounts
-//    whose tokens need more than a signature check: the disabled and those whose role was
-//    changed. Wallet sign-in makes accounts by the million; a partial index keeps that load to
-//    the few others.
-//  - A revoked API key takes the tokens exchanged for it along: refresh families record the key
-//    (revoked with it), and replicas load the keys revoked within an access token's lifetime.
-//  - Revocations are loaded each second by expiry, and retention deletes expired nonces, refresh
-//    tokens and revocations by expiry: indexes on each.
-std::string v10(const std::string& timestamp) {
-  return "ALTER TABLE accounts ADD COLUMN role_changed_at " + timestamp + R"sql(;
-CREATE INDEX idx_accounts_checked ON accounts(id) WHERE disabled <> 0 OR role_changed_at IS NOT NULL;
-ALTER TABLE refresh_tokens ADD COLUMN api_key_id TEXT;
-CREATE INDEX idx_refresh_api_key ON refresh_tokens(api_key_id) WHERE api_key_id IS NOT NULL;
-CREATE INDEX idx_api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;
-CREATE INDEX idx_revoked_tokens_expires ON revoked_tokens(expires_at);
-CREATE INDEX idx_refresh_tokens_expires ON refresh_tokens(expires_at);
-CREATE INDEX idx_wallet_nonces_expires ON wallet_nonces(expires_at);
-)sql";
-}
-
 std::string now_text(Connection&) { return utc_now_text(); }
 
 // A fixed key for pg_advisory_lock: migrations of one database run one process at a time.
@@ -491,32 +271,33 @@ void ensure_schema(Connection& c) {
 
 }  // namespace
 
-const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> kAll{
+std::vector<Migration> platform_migrations() {
+  return {
       {1,
        "guide schema: storage_data, oracle_requests, audit_logs",
        {{Dialect::sqlite, kV1Sqlite}, {Dialect::postgres, kV1Postgres}}},
-      {2,
-       "storage_data.deleted_at and the composite listing index",
-       {{Dialect::sqlite, kV2Sqlite}, {Dialect::postgres, kV2Postgres}}},
       {3,
        "chain watcher cursors, seen block hashes and delivered logs",
        {{Dialect::sqlite, kV3Sqlite}, {Dialect::postgres, kV3Postgres}}},
-      {4,
-       "identity: accounts, API keys, refresh tokens, revoked tokens, wallet nonces",
-       {{Dialect::sqlite, kV4Sqlite}, {Dialect::postgres, kV4Postgres}}},
-      {5, "key management: sealed key versions per account", {{Dialect::sqlite, kV5Sqlite}, {Dialect::postgres, kV5Postgres}}},
-      {6, "secrets: sealed, versioned values per account", {{Dialect::sqlite, kV6Sqlite}, {Dialect::postgres, kV6Postgres}}},
       {7, "jobs: leased background work shared by replicas", {{Dialect::sqlite, kV7Sqlite}, {Dialect::postgres, kV7Postgres}}},
-      {8, "storage: sharing and per-owner data keys", {{Dialect::sqlite, kV8Sqlite}, {Dialect::postgres, kV8Postgres}}},
-      {9,
-       "storage: drop the single-column indexes the unique (user_address, key) index covers",
-       {{Dialect::sqlite, kV9}, {Dialect::postgres, kV9}}},
-      {10,
-       "identity: role changes and revoked API keys reach the tokens issued before them",
-       {{Dialect::sqlite, v10("TEXT")}, {Dialect::postgres, v10("TIMESTAMPTZ")}}},
   };
-  return kAll;
+}
+
+std::vector<Migration> compose_migrations(const std::vector<std::vector<Migration>>& parts) {
+  std::vector<Migration> all;
+  for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+  std::sort(all.begin(), all.end(), [](const Migration& a, const Migration& b) { return a.version < b.version; });
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto& m = all[i];
+    if (m.version < 1 || (i > 0 && all[i - 1].version == m.version)) {
+      throw std::logic_error("schema version " + std::to_string(m.version) + " is given twice (or is below 1): \"" + m.name +
+                             "\"");
+    }
+    if (!m.sql.count(Dialect::sqlite) || !m.sql.count(Dialect::postgres)) {
+      throw std::logic_error("schema version " + std::to_string(m.version) + " lacks SQL for a dialect");
+    }
+  }
+  return all;
 }
 
 std::string migration_checksum(const Migration& m, Dialect d) {
@@ -557,13 +338,15 @@ MigrationStatus migration_status(Connection& c, const std::vector<Migration>& al
     status.applied.push_back(std::move(a));
   }
   for (const auto& m : all) {
-    if (m.version > status.current) status.pending.push_back(m.version);
+    const bool done = std::any_of(status.applied.begin(), status.applied.end(),
+                                  [&](const AppliedMigration& a) { return a.version == m.version; });
+    if (!done) status.pending.push_back(m.version);
   }
   return status;
 }
 
-std::vector<int> migrate(Connection& c, std::optional<int> target, const std::function<void(const Migration&)>& progress,
-                         const std::vector<Migration>& all) {
+std::vector<int> migrate(Connection& c, const std::vector<Migration>& all, std::optional<int> target,
+                         const std::function<void(const Migration&)>& progress) {
   std::vector<int> applied;
   const int goal = target.value_or(all.empty() ? 0 : all.back().version);
   // On PostgreSQL replicas starting together queue on an advisory lock (creating the schema and
@@ -590,7 +373,7 @@ std::vector<int> migrate(Connection& c, std::optional<int> target, const std::fu
     try {
       // Re-read inside the write transaction: another process may have applied it meanwhile.
       const auto status = migration_status(c, all);
-      if (m.version <= status.current) {
+      if (std::find(status.pending.begin(), status.pending.end(), m.version) == status.pending.end()) {
         c.rollback();
         continue;
       }

@@ -26,64 +26,43 @@ class MigrationsTest : public ::testing::Test {
   nsl::testing::TempDir dir_{"migrations"};
 };
 
-TEST_F(MigrationsTest, VersionsAreContiguousAndHaveSqliteSql) {
-  int expected = 1;
-  for (const auto& m : migrations()) {
-    EXPECT_EQ(m.version, expected++);
-    EXPECT_TRUE(m.sql.count(Dialect::sqlite)) << m.version;
-    EXPECT_FALSE(m.name.empty());
-  }
+TEST_F(MigrationsTest, HistoriesAreComposedInVersionOrderAndAVersionClaimedTwiceIsRefused) {
+  const auto sql = [](const char* text) {
+    return std::map<Dialect, std::string>{{Dialect::sqlite, text}, {Dialect::postgres, text}};
+  };
+  const auto all = compose_migrations({platform_migrations(), {{2, "two", sql("SELECT 2")}, {9, "nine", sql("SELECT 9")}}});
+  std::vector<int> versions;
+  for (const auto& m : all) versions.push_back(m.version);
+  EXPECT_EQ(versions, (std::vector<int>{1, 2, 3, 7, 9}));
+  EXPECT_THROW(compose_migrations({platform_migrations(), {{3, "three again", sql("SELECT 3")}}}), std::logic_error);
+  EXPECT_THROW(compose_migrations({{{5, "sqlite only", {{Dialect::sqlite, "SELECT 5"}}}}}), std::logic_error);
 }
 
-// Databases in the field recorded these checksums when they applied each version: a change to
-// the SQL of an applied migration (or to how its parts are put together) makes every such database
-// refuse to start. New versions are added here when they are released.
-TEST_F(MigrationsTest, AppliedMigrationsKeepTheirChecksums) {
-  struct Pinned {
-    int version;
-    const char* sqlite;
-    const char* postgres;
+TEST_F(MigrationsTest, AVersionAddedBelowTheNewestAppliedIsAppliedToo) {
+  // A module added later may bring a version older than one a database has already applied.
+  const auto sql = [](const char* text) {
+    return std::map<Dialect, std::string>{{Dialect::sqlite, text}, {Dialect::postgres, text}};
   };
-  const Pinned pinned[] = {
-      {1, "6274779b2bef7683f9cac2a69a22d7f283040a1a604e8cd107797e08deec6a33",
-       "800e5b8cb45477879652665c928dbda2accdf8fcd9893cfa2def38310e5221e5"},
-      {2, "ddef3f7e90d9d82cd060d8ddacc0516b800b848a3106f3df64841e97ea2bb0ef",
-       "5a566c9dcba75f57bce952a0ebd40484f08f57bc5d1474dc6e4aa6d16d44cd11"},
-      {3, "c239ada83e781909c924f2fd41b2f189270775d9d8ef5f21eb6fdee8ad2e8672",
-       "df5ac2a363c2e18eed61008638e33c9a8ecaede80e052a23950da9df2a5f1bc0"},
-      {4, "522eb426f73a9cfca51df97ee9c678fe150b48e6cb9ce0e481bd7da297f8f37d",
-       "8a06e0804ca4bc735d47224d1f2155b1950f190a7d803b2bfdadf4806b69e72b"},
-      {5, "30a1f847e7fb53a5ca9d08cb2237358ad33c7fa180769f280caa7ac87710fc75",
-       "312b3050a5f1a8126243332025dfdb643fb5f3957dcd3a7ddd0e030c5fbb76e4"},
-      {6, "99a1d1bd5532aab80db31dd654ce2a16f2de217d6e0965211b681d82d2f82021",
-       "3b506e1d336e32aa72a7070fb9f5305b57702a66cc252670367276d8707fa7d2"},
-      {7, "14a14aa3fc0f5e85ff05eeb1e01e87c3467b27bbab1d87ddcb45edb88f4820e3",
-       "9a4b475c98565caa3403801b3ce322902f172733d9d383af1ad18e97d7726a41"},
-      {8, "bb16c918689157a5de7454cdfa62dcb17437de375205a00d993526ea7a3eea3c",
-       "b9193cb2b38f77735cb394a2aace4e90afb2232e51631d40c8691974229c052c"},
-      {9, "69fbeeeff3069f860d159cf1a6703c7da94b5d37c7e9b78571c711c654ac1d34",
-       "69fbeeeff3069f860d159cf1a6703c7da94b5d37c7e9b78571c711c654ac1d34"},
-      {10, "38c659618c260f102e1e704c9461526e4ba7af60fbdae2dcc961a39bdece43de",
-       "11744d162b0e94a69186e0bc63a6825a9b97b72c79e273b36010771ae705a970"},
-  };
-  const auto& all = migrations();
-  ASSERT_GE(all.size(), std::size(pinned));
-  for (const auto& p : pinned) {
-    const auto& m = all.at(static_cast<std::size_t>(p.version - 1));
-    ASSERT_EQ(m.version, p.version);
-    EXPECT_EQ(migration_checksum(m, Dialect::sqlite), p.sqlite) << "version " << p.version;
-    EXPECT_EQ(migration_checksum(m, Dialect::postgres), p.postgres) << "version " << p.version;
-  }
+  auto c = open("late.db");
+  migrate(*c, platform_migrations());
+  const auto later = compose_migrations({platform_migrations(), {{2, "late module", sql("CREATE TABLE late (x INTEGER)")}}});
+  const auto status = migration_status(*c, later);
+  EXPECT_EQ(status.current, 7);
+  EXPECT_EQ(status.pending, std::vector<int>{2});
+  EXPECT_EQ(migrate(*c, later), std::vector<int>{2});
+  EXPECT_TRUE(migration_status(*c, later).pending.empty());
+  EXPECT_EQ(c->query("SELECT count(*) FROM late").get<std::int64_t>(0, 0), 0);
 }
 
 TEST_F(MigrationsTest, FromEmptyCreatesTheGuideSchema) {
   auto c = open("empty.db");
-  const auto applied = migrate(*c);
-  EXPECT_EQ(applied.size(), migrations().size());
-  const auto status = migration_status(*c);
-  EXPECT_EQ(status.current, migrations().back().version);
+  const auto applied = migrate(*c, platform_migrations());
+  EXPECT_EQ(applied.size(), platform_migrations().size());
+  const auto status = migration_status(*c, platform_migrations());
+  EXPECT_EQ(status.current, platform_migrations().back().version);
   EXPECT_TRUE(status.pending.empty());
-  // The guide's tables with their columns (§9.1.2, plus deleted_at from §13.2.2/§17.2).
+  // The guide's tables with their columns (§9.1.2; the Storage service adds deleted_at and
+  // shared_with in versions of its own).
   auto columns = [&](const char* table) {
     std::vector<std::string> out;
     for (const auto& row : c->query(std::string("SELECT name FROM pragma_table_info('") + table + "')").rows)
@@ -92,8 +71,7 @@ TEST_F(MigrationsTest, FromEmptyCreatesTheGuideSchema) {
   };
   EXPECT_EQ(columns("storage_data"),
             (std::vector<std::string>{"id", "user_address", "key", "value", "encrypted", "access_level", "size_bytes",
-                                      "created_at", "updated_at", "accessed_count", "last_accessed", "expires_at", "metadata",
-                                      "deleted_at", "shared_with"}));
+                                      "created_at", "updated_at", "accessed_count", "last_accessed", "expires_at", "metadata"}));
   EXPECT_EQ(columns("oracle_requests"),
             (std::vector<std::string>{"id", "request_id", "user_address", "url", "json_path", "callback_contract", "status",
                                       "result", "error", "gas_used", "created_at", "completed_at", "metadata"}));
@@ -118,16 +96,17 @@ TEST_F(MigrationsTest, FromEmptyCreatesTheGuideSchema) {
 
 TEST_F(MigrationsTest, FromEachEarlierVersionReachesTheSameSchemaAndKeepsData) {
   auto fresh = open("fresh.db");
-  migrate(*fresh);
+  migrate(*fresh, platform_migrations());
   const auto expected = schema(*fresh);
-  for (const auto& start : migrations()) {
+  for (const auto& start : platform_migrations()) {
     SCOPED_TRACE("starting at version " + std::to_string(start.version));
     auto c = open("from-" + std::to_string(start.version) + ".db");
-    EXPECT_EQ(migrate(*c, start.version).size(), static_cast<std::size_t>(start.version));
-    EXPECT_EQ(migration_status(*c).current, start.version);
+    const auto done = migrate(*c, platform_migrations(), start.version);
+    EXPECT_EQ(done.back(), start.version);
+    EXPECT_EQ(migration_status(*c, platform_migrations()).current, start.version);
     c->query("INSERT INTO storage_data (id, user_address, key, value, size_bytes) VALUES ('keep', 'NA', 'k', '[1]', 3)");
-    migrate(*c);
-    EXPECT_EQ(migration_status(*c).current, migrations().back().version);
+    migrate(*c, platform_migrations());
+    EXPECT_EQ(migration_status(*c, platform_migrations()).current, platform_migrations().back().version);
     EXPECT_EQ(schema(*c), expected);
     EXPECT_EQ(c->query("SELECT value FROM storage_data WHERE id = 'keep'").get<std::string>(0, 0), "[1]");
   }
@@ -135,26 +114,26 @@ TEST_F(MigrationsTest, FromEachEarlierVersionReachesTheSameSchemaAndKeepsData) {
 
 TEST_F(MigrationsTest, RunningAgainAppliesNothing) {
   auto c = open("again.db");
-  migrate(*c);
-  EXPECT_TRUE(migrate(*c).empty());
+  migrate(*c, platform_migrations());
+  EXPECT_TRUE(migrate(*c, platform_migrations()).empty());
 }
 
 TEST_F(MigrationsTest, FailedMigrationRollsBackEntirely) {
-  auto all = migrations();
-  all.push_back({static_cast<int>(all.size()) + 1,
+  auto all = platform_migrations();
+  all.push_back({all.back().version + 1,
                  "broken",
                  {{Dialect::sqlite, "CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);"}}});
   auto c = open("broken.db");
-  EXPECT_THROW(migrate(*c, std::nullopt, {}, all), DatabaseError);
+  EXPECT_THROW(migrate(*c, all), DatabaseError);
   const auto status = migration_status(*c, all);
-  EXPECT_EQ(status.current, migrations().back().version);  // the good ones stayed
+  EXPECT_EQ(status.current, platform_migrations().back().version);  // the good ones stayed
   EXPECT_TRUE(c->query("SELECT name FROM sqlite_master WHERE name = 'half_done'").empty());
 }
 
 TEST_F(MigrationsTest, AnEditedAppliedMigrationIsRefused) {
   auto c = open("edited.db");
-  migrate(*c);
-  auto all = migrations();
+  migrate(*c, platform_migrations());
+  auto all = platform_migrations();
   all[0].sql[Dialect::sqlite] += "\n-- edited";
   try {
     migration_status(*c, all);
@@ -166,10 +145,10 @@ TEST_F(MigrationsTest, AnEditedAppliedMigrationIsRefused) {
 
 TEST_F(MigrationsTest, ADatabaseNewerThanTheBuildIsRefused) {
   auto c = open("newer.db");
-  migrate(*c);
+  migrate(*c, platform_migrations());
   c->query("INSERT INTO schema_migrations VALUES (999, 'future', 'x', '2030-01-01T00:00:00.000Z')");
   try {
-    migration_status(*c);
+    migration_status(*c, platform_migrations());
     FAIL();
   } catch (const DatabaseError& e) {
     EXPECT_NE(std::string(e.what()).find("version 999"), std::string::npos);
@@ -185,7 +164,7 @@ TEST_F(MigrationsTest, ProcessesMigratingAtOnceApplyEachVersionOnce) {
     threads.emplace_back([&] {
       try {
         auto c = SqliteDatabase::open({path, 1, 20000});
-        total += static_cast<int>(migrate(*c).size());
+        total += static_cast<int>(migrate(*c, platform_migrations()).size());
       } catch (const std::exception& e) {
         ++failures;
         ADD_FAILURE() << e.what();
@@ -194,10 +173,10 @@ TEST_F(MigrationsTest, ProcessesMigratingAtOnceApplyEachVersionOnce) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(total.load(), static_cast<int>(migrations().size()));
+  EXPECT_EQ(total.load(), static_cast<int>(platform_migrations().size()));
   auto c = open("race.db");
   EXPECT_EQ(c->query("SELECT count(*) FROM schema_migrations").get<std::int64_t>(0, 0),
-            static_cast<std::int64_t>(migrations().size()));
+            static_cast<std::int64_t>(platform_migrations().size()));
 }
 
 }  // namespace

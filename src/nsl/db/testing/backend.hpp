@@ -15,6 +15,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "nsl/core/testing/temp_dir.hpp"
 #include "nsl/db/migrations.hpp"
@@ -50,10 +51,11 @@ inline std::unique_ptr<Database> open(const Target& t, metrics::Registry& regist
   return std::make_unique<SqliteDatabase>(o, registry);
 }
 
-/// A migrated database on `backend`, removed when the object goes.
+/// A database on `backend` migrated to `schema` (the platform's versions unless told), removed
+/// when the object goes.
 class TestDatabase {
  public:
-  explicit TestDatabase(const std::string& backend, int pool = 4) {
+  explicit TestDatabase(const std::string& backend, const std::vector<Migration>& schema = platform_migrations(), int pool = 4) {
     target_.backend = backend;
     target_.sqlite_path = (dir_.path() / "nsl.db").string();
     if (backend == "postgres") {
@@ -61,7 +63,7 @@ class TestDatabase {
       target_.pg = parse_pg_connection_string(std::string(pg_url()) + "?search_path=" + random_schema());
     }
     db_ = open(target_, registry_, pool);
-    db_->with_connection_blocking([](Connection& c) { migrate(c); });
+    db_->with_connection_blocking([&](Connection& c) { migrate(c, schema); });
   }
   ~TestDatabase() {
     if (db_ && target_.backend == "postgres") {

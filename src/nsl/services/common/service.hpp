@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "nsl/cache/cache.hpp"
 #include "nsl/core/asio.hpp"
@@ -15,6 +16,8 @@
 #include "nsl/core/logging.hpp"
 #include "nsl/core/metrics.hpp"
 #include "nsl/db/database.hpp"
+#include "nsl/db/maintenance.hpp"
+#include "nsl/db/migrations.hpp"
 #include "nsl/enclave/client.hpp"
 #include "nsl/http/health.hpp"
 #include "nsl/http/router.hpp"
@@ -62,6 +65,11 @@ struct Module {
   /// Its settings section, read and checked with every other section; null if it has none.
   const config::SectionSpec* settings;
   std::unique_ptr<Service> (*make)(Platform& platform);
+  /// Its schema versions, numbered in the one history all modules share (the application joins
+  /// them with db::compose_migrations); null if it keeps no tables of its own.
+  std::vector<db::Migration> (*migrations)() = nullptr;
+  /// What retention removes of its data, each hour and on `nsl retention run`; null if nothing.
+  std::vector<db::Retention> (*retention)() = nullptr;
 };
 
 }  // namespace nsl::services

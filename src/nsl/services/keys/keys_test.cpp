@@ -15,6 +15,7 @@
 #include "nsl/enclave/protocol.hpp"
 #include "nsl/services/common/testing/service_test.hpp"
 #include "nsl/services/keys/keys.hpp"
+#include "nsl/services/keys/schema.hpp"
 
 namespace nsl::services::keys {
 namespace {
@@ -30,6 +31,7 @@ Bytes digest_of(std::string_view text) {
 
 class Keys : public services::testing::ServiceTest {
  protected:
+  Keys() : ServiceTest(keys::migrations()) {}
   void SetUp() override {
     ServiceTest::SetUp();
     if (IsSkipped()) return;

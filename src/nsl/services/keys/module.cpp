@@ -2,6 +2,7 @@
 
 #include "nsl/services/keys/keys.hpp"
 #include "nsl/services/keys/routes.hpp"
+#include "nsl/services/keys/schema.hpp"
 
 namespace nsl::services::keys {
 namespace {
@@ -18,7 +19,7 @@ class KeysService final : public Service {
 }  // namespace
 
 const Module& module() {
-  static const Module m{"keys", &settings_spec(), &make_service<KeysService>};
+  static const Module m{"keys", &settings_spec(), &make_service<KeysService>, &migrations};
   return m;
 }
 

@@ -1,6 +1,7 @@
 #include "nsl/services/secrets/module.hpp"
 
 #include "nsl/services/secrets/routes.hpp"
+#include "nsl/services/secrets/schema.hpp"
 #include "nsl/services/secrets/secrets.hpp"
 
 namespace nsl::services::secrets {
@@ -18,7 +19,7 @@ class Secrets final : public Service {
 }  // namespace
 
 const Module& module() {
-  static const Module m{"secrets", &settings_spec(), &make_service<Secrets>};
+  static const Module m{"secrets", &settings_spec(), &make_service<Secrets>, &migrations};
   return m;
 }
 

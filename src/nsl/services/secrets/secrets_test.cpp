@@ -11,6 +11,7 @@
 #include "nsl/core/testing/run_sync.hpp"
 #include "nsl/services/common/testing/service_test.hpp"
 #include "nsl/services/secrets/secrets.hpp"
+#include "nsl/services/secrets/schema.hpp"
 
 namespace nsl::services::secrets {
 namespace {
@@ -20,6 +21,7 @@ using services::testing::failure_kind;
 
 class Secrets : public services::testing::ServiceTest {
  protected:
+  Secrets() : ServiceTest(secrets::migrations()) {}
   void SetUp() override {
     ServiceTest::SetUp();
     if (IsSkipped()) return;

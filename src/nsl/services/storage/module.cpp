@@ -1,6 +1,7 @@
 #include "nsl/services/storage/module.hpp"
 
 #include "nsl/services/storage/routes.hpp"
+#include "nsl/services/storage/schema.hpp"
 #include "nsl/services/storage/storage.hpp"
 
 namespace nsl::services::storage {
@@ -30,7 +31,7 @@ class Storage final : public Service {
 }  // namespace
 
 const Module& module() {
-  static const Module m{"storage", &settings_spec(), &make_service<Storage>};
+  static const Module m{"storage", &settings_spec(), &make_service<Storage>, &migrations, &retention};
   return m;
 }
 

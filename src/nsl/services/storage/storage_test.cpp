@@ -9,6 +9,7 @@
 #include "nsl/core/testing/run_sync.hpp"
 #include "nsl/services/common/testing/service_test.hpp"
 #include "nsl/services/storage/storage.hpp"
+#include "nsl/services/storage/schema.hpp"
 
 namespace nsl::services::storage {
 namespace {
@@ -31,6 +32,7 @@ std::string without_spaces(std::string s) {
 
 class Storage : public services::testing::ServiceTest {
  protected:
+  Storage() : ServiceTest(storage::migrations()) {}
   void SetUp() override {
     ServiceTest::SetUp();
     if (IsSkipped()) return;
@@ -126,6 +128,23 @@ TEST_P(Storage, AnExpiredEntryIsNotRead) {
   p.expires_at = db::utc_now_text(-std::chrono::seconds(1));
   run_sync(storage().put("neo-n3:e", std::move(p)));
   EXPECT_EQ(failure_kind([&] { read("neo-n3:e", "old"); }), ErrorKind::not_found);
+}
+
+TEST_P(Storage, RetentionRemovesExpiredEntriesOnly) {
+  auto gone = value("gone", "1");
+  gone.expires_at = db::utc_now_text(-std::chrono::seconds(1));
+  run_sync(storage().put("neo-n3:r", std::move(gone)));
+  auto later = value("later", "2");
+  later.expires_at = db::utc_now_text(std::chrono::hours(1));
+  run_sync(storage().put("neo-n3:r", std::move(later)));
+  run_sync(storage().put("neo-n3:r", value("kept", "3")));
+  const auto rules = storage::retention();
+  ASSERT_EQ(rules.size(), 1u);
+  std::int64_t removed = -1;
+  db_->with_connection_blocking([&](db::Connection& c) { removed = rules[0].apply(c, std::chrono::system_clock::now()); });
+  EXPECT_EQ(removed, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM storage_data WHERE user_address = 'neo-n3:r'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM storage_data WHERE key = 'gone'"), 0);
 }
 
 TEST_P(Storage, ReadsAreCountedInBatches) {

@@ -4,7 +4,7 @@
 // parameterised with (SQLite, or PostgreSQL when NSL_TEST_PG_URL names a server), one real
 // enclave process shared by the test binary, and a two-level cache without Redis.
 //
-//   class Keys : public services::testing::ServiceTest {};
+//   class Keys : public services::testing::ServiceTest { protected: Keys() : ServiceTest(keys::migrations()) {} };
 //   TEST_P(Keys, ...) { KeyService keys(*db_, enclave(), cache_, Settings{}); ... }
 //   INSTANTIATE_TEST_SUITE_P(Db, Keys, services::testing::kBackends, services::testing::backend_name);
 
@@ -12,11 +12,13 @@
 
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "nsl/cache/cache.hpp"
 #include "nsl/core/errors.hpp"
 #include "nsl/db/testing/backend.hpp"
 #include "nsl/enclave/testing/local_enclave.hpp"
+#include "nsl/identity/schema.hpp"
 
 namespace nsl::services::testing {
 
@@ -36,6 +38,11 @@ ErrorKind failure_kind(F f) {
 
 class ServiceTest : public ::testing::TestWithParam<std::string> {
  protected:
+  /// `own`: the service's schema versions (its module's migrations()), applied with the
+  /// platform's and identity's (accounts).
+  explicit ServiceTest(const std::vector<db::Migration>& own = {})
+      : db_(GetParam(), db::compose_migrations({db::platform_migrations(), identity::migrations(), own})) {}
+
   void SetUp() override {
     if (!db_.available()) GTEST_SKIP() << "NSL_TEST_PG_URL is not set (scripts/test.sh starts a PostgreSQL server)";
   }
@@ -61,7 +68,7 @@ class ServiceTest : public ::testing::TestWithParam<std::string> {
     return n;
   }
 
-  db::testing::TestDatabase db_{GetParam()};
+  db::testing::TestDatabase db_;
   metrics::Registry registry_;
   cache::Cache cache_{nullptr, cache::CacheOptions{}, "test-replica", registry_, log::Logger{}};
 };
