@@ -27,7 +27,7 @@ if ((${#missing[@]})); then
 fi
 
 # Python packages used by the integration tests (an independent Prometheus parser among them).
-if ! python3 -c "import pytest, prometheus_client, requests, cryptography, openapi_spec_validator, jsonschema" 2>/dev/null; then
+if ! python3 -c "import pytest, prometheus_client, requests, cryptography, openapi_spec_validator, jsonschema, schemathesis" 2>/dev/null; then
   echo "setup: installing Python test packages" >&2
   python3 -m pip install --quiet --disable-pip-version-check -r "$(dirname "$0")/../tests/requirements.txt" \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \

@@ -8,6 +8,8 @@ BUILD_DIR="${NSL_BUILD_DIR:-$ROOT/build}"
 echo "== formatting (clang-format)"
 "$ROOT/scripts/check-format.sh"
 "$ROOT/scripts/build.sh"
+echo "== static analysis (clang-tidy, the checks in .clang-tidy)"
+"$ROOT/scripts/check-tidy.sh"
 
 # Real peers, stopped however this script ends: PostgreSQL (its own cluster on a loopback port,
 # password authentication; every test works in its own schema), Redis (loopback, password; every

@@ -269,7 +269,7 @@ class NeoXSender : public NeoXNode {
 
  protected:
   Bytes fresh_funded_key(RpcClient& client) {
-    const auto key = random_key();
+    auto key = random_key();
     auto tx = next_tx(client, kFunded, Transaction::Type::eip1559);
     tx.to = address_of_key(key);
     tx.value = Uint256::parse("10000000000000000000").value();  // 10 tokens

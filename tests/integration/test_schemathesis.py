@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from test_identity import admin_key
+from test_keys import server  # noqa: F401 (fixture: a fresh server and its admin key)
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -29,21 +29,9 @@ def schemathesis():
     return found
 
 
-@pytest.fixture
-def server(nsl_factory):
-    p = nsl_factory(env={"RateLimiting__PermitLimit": "1000000"})
-    p.args = ["migrate"]
-    assert p.run_to_end()[0] == 0
-    key = admin_key(p)
-    p.args = ["serve", "--urls", "http://127.0.0.1:0"]
-    p.start()
-    p.key = key
-    return p
-
-
 def run(server, tmp_path, selection):
     cmd = [schemathesis(), "--config-file", str(CONFIG), "run", server.url + "/openapi.json", *selection]
-    env = {**os.environ, "NSL_ST_KEY": server.key}
+    env = {**os.environ, "NSL_ST_KEY": server.admin["X-API-Key"]}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
     summary = done.stdout[done.stdout.rfind("SUMMARY"):] if "SUMMARY" in done.stdout else done.stdout[-4000:]
     assert done.returncode == 0, done.stdout[-20000:] + done.stderr[-4000:]

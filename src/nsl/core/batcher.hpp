@@ -76,7 +76,7 @@ class Batcher {
 
  private:
   struct Queued {
-    Queued(Item i, asio::any_io_executor ex) : item(std::move(i)), done(std::move(ex), 1) {}
+    Queued(Item i, const asio::any_io_executor& ex) : item(std::move(i)), done(ex, 1) {}
     Item item;
     std::chrono::steady_clock::time_point enqueued = std::chrono::steady_clock::now();
     asio::experimental::concurrent_channel<void(boost::system::error_code)> done;

@@ -122,7 +122,7 @@ struct SecuritySettings {
   bool operator==(const SecuritySettings&) const = default;
 };
 
-/// `Enclave` (guide §8.4): the `nsl-enclave` process that holds every key and secret.
+/// `Enclave` (guide §8.4): the `nsl-enclave` process that holds the sealing root and every service key.
 struct EnclaveSettings {
   bool supervise = true;     // nsl serve starts it and restarts it when it dies
   std::string enclave_path;  // its binary; empty: `nsl-enclave` beside `nsl`

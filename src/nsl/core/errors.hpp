@@ -44,8 +44,8 @@ struct FieldError {
 /// message is only ever logged. Thrown by handlers and turned into problem+json in one place.
 class RequestError : public std::runtime_error {
  public:
-  RequestError(ErrorKind kind, std::string public_detail, std::string internal = {})
-      : std::runtime_error(std::move(public_detail)), kind_(kind), internal_(std::move(internal)) {}
+  RequestError(ErrorKind kind, const std::string& public_detail, std::string internal = {})
+      : std::runtime_error(public_detail), kind_(kind), internal_(std::move(internal)) {}
 
   ErrorKind kind() const noexcept { return kind_; }
   const std::string& internal_message() const noexcept { return internal_; }
@@ -76,12 +76,15 @@ inline RequestError field_error(const std::string& field, const std::string& mes
   return std::move(RequestError(ErrorKind::bad_request, field + " " + message).with_field(field, message));
 }
 
-#define NSL_DEFINE_REQUEST_ERROR(Name, kind_value)                                              \
-  class Name : public RequestError {                                                            \
-   public:                                                                                      \
-    explicit Name(std::string public_detail, std::string internal = {})                         \
-        : RequestError(ErrorKind::kind_value, std::move(public_detail), std::move(internal)) {} \
+// Name is a class name and kind_value an enumerator: neither can take parentheses.
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define NSL_DEFINE_REQUEST_ERROR(Name, kind_value)                                   \
+  class Name : public RequestError {                                                 \
+   public:                                                                           \
+    explicit Name(const std::string& public_detail, std::string internal = {})       \
+        : RequestError(ErrorKind::kind_value, public_detail, std::move(internal)) {} \
   };
+// NOLINTEND(bugprone-macro-parentheses)
 
 NSL_DEFINE_REQUEST_ERROR(BadRequest, bad_request)
 NSL_DEFINE_REQUEST_ERROR(Unauthorized, unauthorized)

@@ -150,8 +150,8 @@ bool verify_digest(ByteView public_key, const Hash256& digest, ByteView signatur
   auto s = bn_from(signature.subspan(32, 32));
   check(sig != nullptr && r != nullptr && s != nullptr, "signature allocation");
   check(ECDSA_SIG_set0(sig.get(), r.get(), s.get()) == 1, "signature");
-  r.release();  // owned by sig from here
-  s.release();
+  (void)r.release();  // owned by sig from here
+  (void)s.release();
   const bool valid = ECDSA_do_verify(digest.data(), static_cast<int>(digest.size()), sig.get(), key.get()) == 1;
   if (!valid) ERR_clear_error();
   return valid;

@@ -47,7 +47,7 @@ class Uint256 {
   friend bool operator==(const Uint256&, const Uint256&) = default;
   friend std::strong_ordering operator<=>(const Uint256& a, const Uint256& b) {
     for (int i = 3; i >= 0; --i) {
-      if (auto c = a.limbs_[i] <=> b.limbs_[i]; c != 0) return c;
+      if (auto c = a.limbs_[i] <=> b.limbs_[i]; std::is_neq(c)) return c;
     }
     return std::strong_ordering::equal;
   }

@@ -1,6 +1,8 @@
 #include "nsl/db/maintenance.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <string_view>
 #include <cstdio>
 #include <ctime>
 
@@ -30,10 +32,14 @@ Month month_of(std::chrono::system_clock::time_point t) {
   return {tm.tm_year + 1900, tm.tm_mon + 1};
 }
 
+// "audit_logs_YYYY_MM" exactly.
 bool parse_partition(const std::string& name, Month& out) {
+  constexpr std::string_view kPrefix = "audit_logs_";
+  if (name.size() != kPrefix.size() + 7 || !name.starts_with(kPrefix) || name[kPrefix.size() + 4] != '_') return false;
   int y = 0, m = 0;
-  char tail = 0;
-  if (std::sscanf(name.c_str(), "audit_logs_%4d_%2d%c", &y, &m, &tail) != 2 || m < 1 || m > 12) return false;
+  const char* year = name.data() + kPrefix.size();
+  if (std::from_chars(year, year + 4, y).ptr != year + 4 || std::from_chars(year + 5, year + 7, m).ptr != year + 7) return false;
+  if (m < 1 || m > 12) return false;
   out = {y, m};
   return true;
 }

@@ -40,7 +40,7 @@ DatabaseError error_from(sqlite3* db, int rc, std::string_view context) {
 
 class SqliteConnection final : public Connection {
  public:
-  SqliteConnection(DbPtr db) : db_(std::move(db)) {}
+  explicit SqliteConnection(DbPtr db) : db_(std::move(db)) {}
 
   Dialect dialect() const noexcept override { return Dialect::sqlite; }
 
@@ -186,7 +186,7 @@ class SqliteConnection final : public Connection {
 
 class SqliteDatabase::Lease {
  public:
-  Lease(SqliteDatabase& db) : db_(db), conn_(db.acquire()) {}
+  explicit Lease(SqliteDatabase& db) : db_(db), conn_(db.acquire()) {}
   ~Lease() { db_.release(std::move(conn_)); }
   Connection& operator*() { return *conn_; }
 

@@ -1,5 +1,6 @@
 #include "nsl/enclave/attestation.hpp"
 
+#include <charconv>
 #include <ctime>
 
 #include "nsl/crypto/hash.hpp"
@@ -8,13 +9,21 @@
 namespace nsl::enclave {
 namespace {
 
+// "YYYY-MM-DDTHH:MM:SS" with an optional ".mmm", then "Z" (as utc_now_text writes it).
 std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text) {
+  const auto number = [&](std::size_t at, std::size_t digits, int& out) {
+    if (at + digits > text.size()) return false;
+    const char* begin = text.data() + at;
+    return std::from_chars(begin, begin + digits, out).ptr == begin + digits;
+  };
+  if (text.size() < 20) return std::nullopt;
   std::tm tm{};
   int ms = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                  &tm.tm_sec, &ms) < 6) {
-    return std::nullopt;
-  }
+  const bool ok = number(0, 4, tm.tm_year) && text[4] == '-' && number(5, 2, tm.tm_mon) && text[7] == '-' &&
+                  number(8, 2, tm.tm_mday) && text[10] == 'T' && number(11, 2, tm.tm_hour) && text[13] == ':' &&
+                  number(14, 2, tm.tm_min) && text[16] == ':' && number(17, 2, tm.tm_sec);
+  if (!ok) return std::nullopt;
+  if (text.size() > 19 && text[19] == '.' && !number(20, 3, ms)) return std::nullopt;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   return std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(ms);

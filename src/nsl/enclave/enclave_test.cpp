@@ -312,7 +312,7 @@ TEST_F(Service, MalformedRequestsAreRefusedNeverFatal) {
     EXPECT_TRUE(code == "bad_request" || code == "unknown_op" || code == "unseal_failed") << bad.dump() << " " << code;
   }
   // Random bytes as sealed keys and digests.
-  std::mt19937 rng(7);
+  std::mt19937 rng(7);  // NOLINT(cert-msc51-cpp): the same inputs on every run
   for (int i = 0; i < 200; ++i) {
     Bytes junk(rng() % 120);
     for (auto& b : junk) b = static_cast<std::uint8_t>(rng());
@@ -462,7 +462,7 @@ TEST_F(Service, MalformedItemsFramesAreRefusedWholeNeverFatal) {
   refused_frame(std::string("\x01\xff\xff", 3));  // more items than allowed
   refused_frame(std::string("\x02\x00\x01", 3));  // not an items frame
   // Random bytes behind a valid header.
-  std::mt19937 rng(11);
+  std::mt19937 rng(11);  // NOLINT(cert-msc51-cpp): the same inputs on every run
   for (int i = 0; i < 500; ++i) {
     std::string junk("\x01\x00", 2);
     junk += static_cast<char>(1 + rng() % 4);

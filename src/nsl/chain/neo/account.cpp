@@ -96,7 +96,7 @@ Bytes aes256_ecb(ByteView key, ByteView data, bool encrypt) {
   }
   total = len;
   if (EVP_CipherFinal_ex(ctx.get(), out.data() + total, &len) != 1) throw std::runtime_error("AES-256 failed");
-  out.resize(static_cast<std::size_t>(total + len));
+  out.resize(static_cast<std::size_t>(total) + static_cast<std::size_t>(len));
   return out;
 }
 

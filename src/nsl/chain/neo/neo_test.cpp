@@ -268,8 +268,8 @@ TEST(NeoStackItem, ParsesWhatRpcReturns) {
   EXPECT_EQ(item->items[1].type, StackItem::Type::Any);
   EXPECT_FALSE(item->items[2].as_int64());  // beyond int64, but kept whole:
   EXPECT_EQ(item->items[2].integer.negated().to_decimal(), "100000000000000000000");
-  EXPECT_EQ(item->items[3].map.at(0).first.as_string(), "GAS");
-  EXPECT_TRUE(item->items[3].map.at(0).second.boolean);
+  EXPECT_EQ(item->items[3].map.at(0).key.as_string(), "GAS");
+  EXPECT_TRUE(item->items[3].map.at(0).value.boolean);
   EXPECT_EQ(item->items[4].iterator_id, "6e0cbd3d");
   // A numeric ByteString (a storage value) is little-endian two's complement.
   const auto stored = parse_stack_item(nlohmann::json::parse(R"({"type":"ByteString","value":"/w=="})"));

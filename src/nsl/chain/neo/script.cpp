@@ -84,12 +84,10 @@ ScriptBuilder& ScriptBuilder::push_arg(const Arg& a) {
           push(x);
         else if constexpr (std::is_same_v<T, Arg::Integer>)
           push_integer(x.value);
-        else if constexpr (std::is_same_v<T, Bytes>)
+        else if constexpr (std::is_same_v<T, Bytes> || std::is_same_v<T, UInt160> || std::is_same_v<T, UInt256>)
           push_bytes(x);
         else if constexpr (std::is_same_v<T, std::string>)
           push_string(x);
-        else if constexpr (std::is_same_v<T, UInt160> || std::is_same_v<T, UInt256>)
-          push_bytes(x);
         else if constexpr (std::is_same_v<T, Arg::PublicKey>)
           push_bytes(x.bytes);
         else if constexpr (std::is_same_v<T, std::vector<Arg>>) {
@@ -98,7 +96,7 @@ ScriptBuilder& ScriptBuilder::push_arg(const Arg& a) {
           for (auto it = x.rbegin(); it != x.rend(); ++it) push_arg(*it);
           push(static_cast<std::int64_t>(x.size())).op(OpCode::PACK);
         } else {  // Map: each pair in reverse, value then key, then count and PACKMAP
-          for (auto it = x.rbegin(); it != x.rend(); ++it) push_arg(it->second).push_arg(it->first);
+          for (auto it = x.rbegin(); it != x.rend(); ++it) push_arg(it->value).push_arg(it->key);
           push(static_cast<std::int64_t>(x.size())).op(OpCode::PACKMAP);
         }
       },

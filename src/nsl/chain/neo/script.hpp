@@ -55,10 +55,19 @@ struct Arg {
   struct Integer {
     crypto::Uint256 value;
   };
-  using Map = std::vector<std::pair<Arg, Arg>>;
+  // A named entry rather than std::pair<Arg, Arg>: C++20 std::pair asks whether Arg is
+  // default-constructible while Arg still holds a vector of that pair, a cycle that clang rejects.
+  struct Entry;
+  using Map = std::vector<Entry>;
   std::variant<Null, bool, Integer, Bytes, std::string, UInt160, UInt256, PublicKey, std::vector<Arg>, Map> v;
 
   static Arg integer(std::int64_t x);
+};
+
+/// One key/value pair of an Arg::Map.
+struct Arg::Entry {
+  Arg key;
+  Arg value;
 };
 
 /// The interop id of a syscall: the first 4 bytes of SHA-256 of its name, as a LE u32.

@@ -61,7 +61,7 @@ bool parse(const json& j, StackItem& out, std::string* why, int depth) {
       StackItem v;
       if (!e.is_object() || !e.contains("key") || !e.contains("value")) return fail("Map entry must be {key, value}");
       if (!parse(e["key"], k, why, depth + 1) || !parse(e["value"], v, why, depth + 1)) return false;
-      out.map.emplace_back(std::move(k), std::move(v));
+      out.map.push_back({std::move(k), std::move(v)});
     }
   } else if (type == "Pointer") {
     if (!value.is_number_integer()) return fail("Pointer value must be an integer");

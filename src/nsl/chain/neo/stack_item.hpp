@@ -21,7 +21,8 @@ struct StackItem {
   crypto::Uint256 integer;       // two's complement
   Bytes bytes;                   // ByteString, Buffer
   std::vector<StackItem> items;  // Array, Struct
-  std::vector<std::pair<StackItem, StackItem>> map;
+  struct Entry;                  // a named pair, for the reason given at Arg::Entry
+  std::vector<Entry> map;        // Map
   std::int64_t pointer = 0;
   std::string interface;    // InteropInterface: "IIterator"
   std::string iterator_id;  // with sessions on
@@ -33,6 +34,12 @@ struct StackItem {
   std::optional<UInt160> as_hash160() const;
   /// A ByteString as UTF-8 text.
   std::optional<std::string> as_string() const;
+};
+
+/// One key/value pair of a Map stack item.
+struct StackItem::Entry {
+  StackItem key;
+  StackItem value;
 };
 
 /// Parses a stack item; std::nullopt with a reason for anything malformed (nesting is limited).

@@ -36,7 +36,7 @@ LocalKeySigner::LocalKeySigner(crypto::Bytes private_key) : key_(std::move(priva
 asio::awaitable<TxSignature> LocalKeySigner::sign(const Transaction& tx) { co_return neox::sign(tx, key_.view()); }
 
 TransactionSender::TransactionSender(RpcClient& rpc, Signer& signer, SenderOptions options)
-    : rpc_(rpc), signer_(signer), options_(std::move(options)) {}
+    : rpc_(rpc), signer_(signer), options_(options) {}
 
 asio::awaitable<std::uint64_t> TransactionSender::take_nonce() {
   {

@@ -198,7 +198,7 @@ std::string valid_owner(std::string_view owner) {
 
 std::string access_level_of(const json& v) {
   if (!v.is_string()) throw field_error("access_level", "must be private, shared or public");
-  const auto s = v.get<std::string>();
+  auto s = v.get<std::string>();
   if (s != "private" && s != "shared" && s != "public") throw field_error("access_level", "must be private, shared or public");
   return s;
 }
