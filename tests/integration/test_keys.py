@@ -94,6 +94,19 @@ def test_ed25519_keys_sign_messages(server):
     key = api(server, "POST", "/v1/keys", server.admin, {"name": "ed", "kind": "ed25519"}).json()
     s = api(server, "POST", f"/v1/keys/{key['id']}/sign-message", server.admin, {"message": "plain"}).json()
     Ed25519PublicKey.from_public_bytes(bytes.fromhex(key["public_key"])).verify(bytes.fromhex(s["signature"]), b"plain")
+    # Ed25519 signs the message itself: 40,000 characters of "é" are 80,000 bytes, past the
+    # enclave's 64 KiB, and are refused with a 400 naming the field (a 500 once limits counted
+    # characters).
+    r = api(server, "POST", f"/v1/keys/{key['id']}/sign-message", server.admin, {"message": "é" * 40000})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "message", r.text
+    long = "é" * 32768  # 64 KiB exactly
+    s = api(server, "POST", f"/v1/keys/{key['id']}/sign-message", server.admin, {"message": long}).json()
+    Ed25519PublicKey.from_public_bytes(bytes.fromhex(key["public_key"])).verify(bytes.fromhex(s["signature"]),
+                                                                                  long.encode())
+    # verify takes a digest or a message, not both.
+    r = api(server, "POST", f"/v1/keys/{key['id']}/verify", server.admin,
+            {"message": "plain", "digest": "00" * 32, "signature": s["signature"]})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "digest", r.text
 
 
 def test_rotation_disabling_and_deletion(server):
@@ -308,7 +321,9 @@ def test_neo_x_transactions_signed_through_the_api_are_ethers_bytes(server):
                           ({"type": 1}, "transaction.type"), ({"to": "0x1234"}, "transaction.to"),
                           ({"nonce": -3}, "transaction.nonce"), ({"nonce": "1" + "0" * 30}, "transaction.nonce"),
                           ({"maxFeePerGas": "lots"}, "transaction.maxFeePerGas"), ({"data": "0xzz"}, "transaction.data"),
-                          ({"gasPrice": "1"}, "transaction.gasPrice")]:
+                          ({"gasPrice": "1"}, "transaction.gasPrice"),
+                          # A type 0 transaction with type 2 fees: refused, not ignored.
+                          ({"type": 0, "gasPrice": "1"}, "transaction.maxFeePerGas")]:
         body = {k: v for k, v in {**base, **change}.items() if v is not None}
         r = api(server, "POST", f"/v1/keys/{imported['id']}/sign-transaction", server.admin, {"transaction": body})
         assert r.status_code == 400, (change, r.text)

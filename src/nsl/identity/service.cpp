@@ -142,7 +142,10 @@ bool IdentityService::allows(const http::Principal& principal, std::string_view 
 }
 
 CreatedAccount IdentityService::create_account(db::Connection& c, const std::string& name, Role role) {
-  if (name.empty() || utf8_length(name) > 100) throw std::invalid_argument("the account name must be 1 to 100 characters");
+  // 100 characters, and never more than 400 bytes (a name from the command line is not checked as UTF-8).
+  if (name.empty() || utf8_length(name) > 100 || name.size() > 400) {
+    throw std::invalid_argument("the account name must be 1 to 100 characters");
+  }
   if (http::address_space_of(name) != http::AddressSpace::none) {
     throw std::invalid_argument("the account name has the form of a wallet address, which only wallet sign-in may take");
   }

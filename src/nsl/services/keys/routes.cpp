@@ -128,7 +128,9 @@ constexpr const char* kVerify = R"js({"type": "object", "required": ["signature"
   "description": "digest (32 bytes of hex) or message (text, hashed as sign-message does)",
   "properties": {"digest": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{64}$"},
                  "message": {"type": "string", "minLength": 1, "maxLength": 65536},
-                 "signature": {"type": "string", "minLength": 1, "maxLength": 132}}})js";
+                 "signature": {"type": "string", "minLength": 1, "maxLength": 132}},
+  "oneOf": [{"required": ["digest"], "not": {"required": ["message"]}},
+            {"required": ["message"], "not": {"required": ["digest"]}}]})js";
 constexpr const char* kValid = R"js({"type": "object", "required": ["valid"], "properties": {"valid": {"type": "boolean"}}})js";
 
 // /v1/keys/transport-key is registered before /v1/keys/{id}, which would otherwise take it.
@@ -312,6 +314,9 @@ void fees_of(const json& j, chain::neox::Transaction& tx) {
   } else if (type == crypto::Uint256(0)) {
     tx.type = chain::neox::Transaction::Type::legacy;
     tx.gas_price = *number_field(j, "gasPrice", true);
+    for (const char* fee : {"maxFeePerGas", "maxPriorityFeePerGas"}) {
+      if (j.contains(fee)) throw field_error(std::string("transaction.") + fee, "belongs to type 2 transactions");
+    }
     if (j.contains("accessList") && !j["accessList"].is_null()) {
       throw field_error("transaction.accessList", "belongs to type 2 transactions");
     }
@@ -352,6 +357,15 @@ std::uint32_t network_of(const json& body) {
     throw field_error("network", "is required: the network magic (an unsigned 32-bit number)");
   }
   return static_cast<std::uint32_t>(*n);
+}
+
+// The text of sign-message and verify: 1 to 65,536 characters, and for Ed25519, which signs the
+// message itself rather than a hash of it, at most 64 KiB of UTF-8 (what the enclave accepts).
+crypto::Bytes message_of(const json& body, const std::string& kind) {
+  const auto text = string_field(body, "message", 64 * 1024);
+  if (kind == "ed25519" && text.size() > 64 * 1024)
+    throw field_error("message", "must be at most 65536 bytes of UTF-8 for ed25519");
+  return message_payload(kind, text);
 }
 
 // --- answers ---
@@ -471,7 +485,7 @@ asio::awaitable<Response> Routes::sign(Context& ctx) {
 asio::awaitable<Response> Routes::sign_message(Context& ctx) {
   const auto body = json_body(ctx);
   const auto k = co_await keys_.signing_key(ctx.principal->account_id, std::string(ctx.param("id")));
-  auto payload = message_payload(k->record.kind, string_field(body, "message", 64 * 1024));
+  auto payload = message_of(body, k->record.kind);
   const auto signature = co_await keys_.sign(*k, std::move(payload));
   co_return ok(200, signature_json(k->record.kind, signature));
 }
@@ -514,8 +528,10 @@ asio::awaitable<Response> Routes::export_key(Context& ctx) {
 asio::awaitable<Response> Routes::verify(Context& ctx) {
   const auto body = json_body(ctx);
   const auto k = co_await keys_.get(ctx.principal->account_id, std::string(ctx.param("id")));
-  const auto payload = body.contains("message") ? message_payload(k->record.kind, string_field(body, "message", 64 * 1024))
-                                                : hex_field(body, "digest", 32);
+  if (body.contains("message") && body.contains("digest")) {
+    throw field_error("digest", "and message: send one of them, not both");
+  }
+  const auto payload = body.contains("message") ? message_of(body, k->record.kind) : hex_field(body, "digest", 32);
   const auto signature = hex_field(body, "signature", 65);
   co_return ok(200, json{{"valid", keys::verify(k->record, payload, signature)}});
 }
