@@ -251,10 +251,10 @@ std::optional<crypto::Uint256> number_field(const json& tx, const char* name, bo
     return std::nullopt;
   }
   std::optional<crypto::Uint256> v;
-  if (it->is_number()) {
-    const auto n = whole_number(*it);
-    if (n && *n >= 0) v = crypto::Uint256(static_cast<std::uint64_t>(*n));
-    if (it->is_number_unsigned()) v = crypto::Uint256(it->get<std::uint64_t>());
+  if (it->is_number_unsigned()) {
+    v = crypto::Uint256(it->get<std::uint64_t>());  // all of 64 bits, beyond whole_number's range
+  } else if (const auto n = whole_number(*it); n && *n >= 0) {
+    v = crypto::Uint256(static_cast<std::uint64_t>(*n));
   }
   if (it->is_string()) v = crypto::Uint256::parse(it->get_ref<const std::string&>());
   if (!v) throw field_error(field, "must be an unsigned integer (a number, decimal digits or 0x hex)");
