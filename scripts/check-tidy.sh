@@ -53,6 +53,14 @@ printf '%s\0' "${files[@]}" | xargs -0 -n 1 -P "$JOBS" bash -c '
   log="$LOGS/$(printf "%s" "$1" | sha1sum | cut -c1-16)"
   "$TIDY" -p "$BUILD_DIR" --quiet "$1" >"$log.out" 2>&1 || echo "$1" >"$log.failed"' _
 
+# A .clang-tidy that does not parse is dropped with only a message: a failure here.
+unparsed="$(cat "$LOGS"/*.out | grep '^Error parsing .*\.clang-tidy' | sort -u || true)"
+if [ -n "$unparsed" ]; then
+  echo "$unparsed" >&2
+  echo "check-tidy: a .clang-tidy file does not parse (above)" >&2
+  exit 1
+fi
+
 # A finding in a header shows up once per file that includes it: print each once.
 findings="$(cat "$LOGS"/*.out | grep -E '^/.*:[0-9]+:[0-9]+: (warning|error): .*\]$' |
   sed -e "s|^$ROOT/||" -e 's/,-warnings-as-errors\]$/]/' | sort -u || true)"

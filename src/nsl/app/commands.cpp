@@ -18,7 +18,7 @@
 #include "nsl/db/open.hpp"
 #include "nsl/crypto/hash.hpp"
 #include "nsl/enclave/attestation.hpp"
-#include "nsl/identity/service.hpp"
+#include "nsl/services/identity/identity.hpp"
 
 namespace nsl::app {
 
@@ -76,20 +76,20 @@ int admin_create(const config::Source& source, const std::string& name, const st
   if (!role) throw StartupError("--role must be admin, operator, user or auditor");
   metrics::Registry registry;
   auto database = db::open_database(settings, registry);
-  identity::CreatedAccount created;
+  services::identity::CreatedAccount created;
   database->with_connection_blocking([&](db::Connection& c) {
     const auto status = db::migration_status(c, schema_migrations());
     if (!status.pending.empty()) throw StartupError("the database schema is not current: run `nsl migrate` first");
     c.begin_write();
     try {
-      created = identity::IdentityService::create_account(c, name, *role);
+      created = services::identity::create_account(c, name, *role);
       c.commit();
     } catch (...) {
       c.rollback();
       throw;
     }
   });
-  std::printf("account  %s (%s, role %s)\n", created.account_id.c_str(), name.c_str(), role_text.c_str());
+  std::printf("account  %s (%s, role %s)\n", created.account.id.c_str(), name.c_str(), role_text.c_str());
   std::printf("api key  %s\n", created.api_key.c_str());
   std::printf("The key is shown only now. Send it as X-API-Key, or exchange it at POST /v1/auth/token.\n");
   return 0;

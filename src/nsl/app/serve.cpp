@@ -30,8 +30,7 @@
 #include "nsl/http/router.hpp"
 #include "nsl/http/server.hpp"
 #include "nsl/http/tls.hpp"
-#include "nsl/identity/service.hpp"
-#include "nsl/identity/settings.hpp"
+#include "nsl/identity/authenticator.hpp"
 
 namespace nsl::app {
 namespace {
@@ -86,13 +85,12 @@ Enclave start_enclave(const config::Settings& s, metrics::Registry& registry, lo
 
 // Tokens: HS256 with Jwt:Secret when it is set (several replicas share it), else ES256 with the
 // enclave's key (replicas sharing the sealing root share it; the server holds no signing secret).
-identity::IdentitySettings identity_settings(const config::Settings& s, enclave::EnclaveClient& enclave) {
-  identity::IdentitySettings out;
+identity::TokenSettings token_settings(const config::Settings& s, enclave::EnclaveClient& enclave) {
+  identity::TokenSettings out;
   out.issuer = s.jwt.issuer;
   out.audience = s.jwt.audience.empty() ? "neo-service-layer" : s.jwt.audience;
   out.access_ttl = std::chrono::hours(24) * s.jwt.expiry_in_days;
   out.refresh_ttl = std::chrono::hours(24) * s.jwt.refresh_expiry_in_days;
-  out.api_keys_per_account = s.get<identity::QuotaSettings>().api_keys_per_account;
   if (!s.jwt.secret.empty()) {
     out.keys.algorithm = "HS256";
     out.keys.hmac_secret.assign(s.jwt.secret.begin(), s.jwt.secret.end());
@@ -415,20 +413,19 @@ int serve(const config::Source& source) {
   health.register_routes(router);
   http::add_openapi_route(router, {"Neo Service Layer", build_info::kVersion});
   add_metrics_route(router, registry);
-  identity::IdentityService identity(*database, enclave.client.get(), identity_settings(*settings, *enclave.client),
-                                     sink.get("identity"));
-  identity.add_metrics(registry);
-  health.add_check({"identity", [&identity]() -> asio::awaitable<http::CheckResult> { co_return identity.sync_health(); }});
-  // Services register their routes here, explicitly, as they are built.
-  identity.add_routes(router);
-  identity.add_admin_routes(router);
+  // Credentials: checked on every request by the authenticator, handed out by the identity service.
+  identity::Authenticator authenticator(*database, enclave.client.get(), token_settings(*settings, *enclave.client),
+                                        sink.get("identity"));
+  authenticator.add_metrics(registry);
+  health.add_check(
+      {"identity", [&authenticator]() -> asio::awaitable<http::CheckResult> { co_return authenticator.sync_health(); }});
   // The audit trail (Security:EnableAuditLogging): every request but health and metrics.
   std::unique_ptr<audit::AuditWriter> audit_writer;
   if (settings->security.enable_audit_logging) {
     audit_writer = std::make_unique<audit::AuditWriter>(*database, registry, sink.get("audit"));
   }
   // The services, in the order of the service list (src/nsl/app/services.cpp).
-  services::Platform platform{*settings, *database, *enclave.client, cache, registry, sink};
+  services::Platform platform{*settings, *database, *enclave.client, cache, registry, sink, authenticator};
   std::vector<std::unique_ptr<services::Service>> running;
   for (const auto* module : service_modules()) {
     running.push_back(module->make(platform));
@@ -437,7 +434,7 @@ int serve(const config::Source& source) {
   }
 
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
-  pipeline.set_authenticator(&identity);
+  pipeline.set_authenticator(&authenticator);
   http::RateLimiter limiter(rate_limit_settings(settings->rate_limiting));
   if (const auto unknown = unknown_limited_routes(settings->rate_limiting, router); !unknown.empty()) {
     throw StartupError("RateLimiting:Routes names routes this server does not have: " + join(unknown, ", ") +
@@ -498,7 +495,7 @@ int serve(const config::Source& source) {
   asio::co_spawn(ioc, maintain_database(*database, store, sink.get("db"), stopping), asio::detached);
   for (auto& service : running) asio::co_spawn(ioc, service->run(), asio::detached);
   // Revocations and disabled accounts from other replicas, within a second.
-  asio::co_spawn(ioc, identity.run_sync(1s), asio::detached);
+  asio::co_spawn(ioc, authenticator.run_sync(1s), asio::detached);
 
   int exit_code = 0;
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -507,7 +504,7 @@ int serve(const config::Source& source) {
     log.info("shutdown requested",
              {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}, {"grace_seconds", settings->server.shutdown_timeout_seconds}});
     stopping.store(true);
-    identity.stop();
+    authenticator.stop();
     health.set_draining();
     // A second signal stops at once.
     signals.async_wait([&](const boost::system::error_code& ec2, int) {

@@ -1,9 +1,8 @@
 #include "nsl/app/services.hpp"
 
-#include "nsl/identity/schema.hpp"
-#include "nsl/identity/settings.hpp"
 #include "nsl/services/attestation/module.hpp"
 #include "nsl/services/audit/module.hpp"
+#include "nsl/services/identity/module.hpp"
 #include "nsl/services/keys/module.hpp"
 #include "nsl/services/secrets/module.hpp"
 #include "nsl/services/storage/module.hpp"
@@ -13,7 +12,7 @@ namespace nsl::app {
 const std::vector<const services::Module*>& service_modules() {
   static const std::vector<const services::Module*> modules{
       &services::attestation::module(), &services::storage::module(), &services::keys::module(),
-      &services::secrets::module(),     &services::audit::module(),
+      &services::secrets::module(),     &services::audit::module(),   &services::identity::module(),
   };
   return modules;
 }
@@ -24,7 +23,6 @@ const config::SectionSpecs& service_settings() {
     for (const auto* m : service_modules()) {
       if (m->settings) out.push_back(m->settings);
     }
-    out.push_back(&identity::settings_spec());
     return out;
   }();
   return specs;
@@ -32,7 +30,7 @@ const config::SectionSpecs& service_settings() {
 
 const std::vector<db::Migration>& schema_migrations() {
   static const std::vector<db::Migration> all = [] {
-    std::vector<std::vector<db::Migration>> parts{db::platform_migrations(), identity::migrations()};
+    std::vector<std::vector<db::Migration>> parts{db::platform_migrations()};
     for (const auto* m : service_modules()) {
       if (m->migrations) parts.push_back(m->migrations());
     }
@@ -48,7 +46,6 @@ const std::vector<db::Retention>& retention_rules() {
       if (!m->retention) continue;
       for (auto& rule : m->retention()) out.push_back(std::move(rule));
     }
-    for (auto& rule : identity::retention()) out.push_back(std::move(rule));
     return out;
   }();
   return rules;

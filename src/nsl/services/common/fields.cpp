@@ -24,6 +24,15 @@ std::string string_field(const json& body, const char* name, std::size_t max) {
   return s;
 }
 
+std::string optional_string_field(const json& body, const char* name, std::size_t max) {
+  const auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return {};
+  if (!it->is_string()) throw field_error(name, "must be a string");
+  auto s = it->get<std::string>();
+  if (utf8_length(s) > max) throw field_error(name, "must be at most " + std::to_string(max) + " characters");
+  return s;
+}
+
 crypto::Bytes hex_field(const json& body, const char* name, std::size_t max_bytes) {
   const auto s = string_field(body, name, max_bytes * 2 + 2);
   auto b = crypto::from_hex(s);

@@ -22,6 +22,9 @@ nlohmann::json json_body(const http::Context& ctx);
 /// A required string of 1 to `max` characters.
 std::string string_field(const nlohmann::json& body, const char* name, std::size_t max);
 
+/// An optional string of at most `max` characters: "" when absent or null.
+std::string optional_string_field(const nlohmann::json& body, const char* name, std::size_t max);
+
 /// A required hex string of at most `max_bytes` bytes (an optional 0x prefix is accepted).
 crypto::Bytes hex_field(const nlohmann::json& body, const char* name, std::size_t max_bytes);
 

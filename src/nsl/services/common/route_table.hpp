@@ -25,6 +25,7 @@ struct RouteRow {
   asio::awaitable<http::Response> (Routes::*handler)(http::Context&);
   http::Doc doc;
   bool private_body = false;  // the audit trail never records the request body (it may hold clear data)
+  bool is_public = false;     // answered without authentication (token exchange, wallet sign-in)
 };
 
 /// Adds every row of `table` to `router` under the metrics label `service`; the handlers share
@@ -34,7 +35,7 @@ void add_route_table(http::Router& router, const std::string& service, std::shar
                      std::span<const RouteRow<Routes>> table) {
   for (const auto& row : table) {
     router.add({row.verb, row.pattern, service, row.permission,
-                [routes, handler = row.handler](http::Context& ctx) { return ((*routes).*handler)(ctx); }, false,
+                [routes, handler = row.handler](http::Context& ctx) { return ((*routes).*handler)(ctx); }, row.is_public,
                 row.private_body, row.doc});
   }
 }

@@ -21,12 +21,14 @@
 #include "nsl/enclave/client.hpp"
 #include "nsl/http/health.hpp"
 #include "nsl/http/router.hpp"
+#include "nsl/identity/authenticator.hpp"
 
 namespace nsl::services {
 
 /// What the platform gives a service: the settings it started with (a service reads its own
 /// section with `settings.get<S>()`), the database, the enclave, the two-level cache, the metrics
-/// registry and the log sink.
+/// registry, the log sink, and the pipeline's authenticator (told of revocations and account
+/// changes by the identity service).
 struct Platform {
   const config::Settings& settings;
   db::Database& database;
@@ -34,6 +36,7 @@ struct Platform {
   cache::Cache& cache;
   metrics::Registry& registry;
   log::Sink& sink;
+  identity::Authenticator& authenticator;
 };
 
 /// A running service.

@@ -11,60 +11,58 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "nsl/core/logging.hpp"
 #include "nsl/core/metrics.hpp"
 #include "nsl/db/database.hpp"
 #include "nsl/enclave/client.hpp"
 #include "nsl/http/health.hpp"
 #include "nsl/http/pipeline.hpp"
-#include "nsl/http/router.hpp"
 #include "nsl/identity/jwt.hpp"
 #include "nsl/identity/roles.hpp"
 
 namespace nsl::identity {
 
-struct IdentitySettings {
+/// How access tokens are issued and checked.
+struct TokenSettings {
   std::string issuer = "neo-service-layer";
   std::string audience = "neo-service-layer";
   std::chrono::seconds access_ttl{std::chrono::hours(24)};
   std::chrono::seconds refresh_ttl{std::chrono::hours(24 * 7)};
-  std::chrono::seconds nonce_ttl{std::chrono::minutes(5)};
-  TokenKeys keys;                  // HS256 with Jwt:Secret, else ES256 with the enclave's key
-  int api_keys_per_account = 100;  // Quotas:ApiKeysPerAccount: API keys not revoked
+  TokenKeys keys;  // HS256 with Jwt:Secret, else ES256 with the enclave's key
 };
 
-/// A new account and its first API key (shown once).
-struct CreatedAccount {
-  std::string account_id;
-  std::string api_key;
-};
+/// An API key, "nsl_<16 hex lookup>_<64 hex secret>": its lookup part, or std::nullopt when
+/// `key` does not have that form.
+std::optional<std::string> api_key_lookup(std::string_view key);
+/// A new API key; `lookup` receives its lookup part.
+std::string new_api_key(std::string& lookup);
+/// A permission list as the database keeps it (a JSON array of strings); what is not a string is
+/// left out.
+std::vector<std::string> stored_permissions(const std::string& text);
+/// What the database keeps of an API key or a refresh token: its SHA-256, in hex.
+std::string credential_hash(std::string_view credential);
+/// Whether a stored hash equals `hash`, in constant time.
+bool same_hash(const std::string& stored, const std::string& hash);
 
-/// Accounts (tenants), API keys, tokens and wallet sign-in; also the pipeline's authenticator.
-/// Credentials: `Authorization: Bearer <access token>` or `X-API-Key: <key>`. API keys and
-/// refresh tokens are stored as SHA-256 hashes only. Access tokens are JWTs (HS256 or ES256,
-/// see IdentitySettings). A verified token is remembered until it expires (bounded), so its
-/// signature is checked once. Revocations and disabled accounts are kept in the database and
-/// mirrored in memory: this replica applies its own at once, other replicas' within
-/// `sync_interval` (run_sync()).
-class IdentityService final : public http::Authenticator {
+class Authenticator final : public http::Authenticator {
  public:
-  IdentityService(db::Database& database, enclave::EnclaveClient* enclave, IdentitySettings settings, log::Logger log);
+  Authenticator(db::Database& database, enclave::EnclaveClient* enclave, TokenSettings settings, log::Logger log);
 
   asio::awaitable<http::Principal> authenticate(http::Context& ctx) override;
   bool allows(const http::Principal& principal, std::string_view permission) const override;
 
-  /// POST /v1/auth/token, /v1/auth/refresh, /v1/auth/revoke, GET /v1/auth/me,
-  /// POST /v1/auth/wallet/challenge, /v1/auth/wallet/sign-in, and /v1/api-keys (create, list, revoke).
-  void add_routes(http::Router& router);
-  /// /v1/admin/accounts...: list, show (with API keys), create, change role, disable, enable, and
-  /// create or revoke API keys of another account (accounts:read, accounts:write).
-  void add_admin_routes(http::Router& router);
+  const TokenSettings& settings() const { return settings_; }
+  /// A signed access token for `claims`; issuer, audience, issue and expiry times and the token id
+  /// are filled in here (HS256 here, ES256 by the enclave).
+  asio::awaitable<std::string> sign(Claims& claims);
 
-  /// Creates an account with a first API key carrying all of its role's permissions (used by
-  /// `nsl admin create`). Throws std::invalid_argument for a taken or malformed name.
-  static CreatedAccount create_account(db::Connection& c, const std::string& name, Role role);
+  /// An access token (jti) revoked on this replica: refused at once, here; other replicas read it
+  /// from revoked_tokens within a sync interval.
+  void token_revoked(const std::string& jti);
+  /// An API key revoked on this replica (the tokens exchanged for it stop working at once, here).
+  void api_key_revoked(const std::string& id);
+  /// An account disabled or enabled, or its role changed, on this replica.
+  void account_changed(const std::string& account, std::optional<bool> disabled, std::optional<std::string> role);
 
   /// Loads revocations and disabled accounts now, then every `interval` until stop().
   asio::awaitable<void> run_sync(std::chrono::milliseconds interval);
@@ -83,19 +81,9 @@ class IdentityService final : public http::Authenticator {
   /// when the account's role is no longer the one the token was issued under.
   bool refused_by_state(const Claims& claims, std::optional<std::string>& role) const;
 
-  asio::awaitable<nlohmann::json> create_api_key(std::string account_id, std::string name, std::vector<std::string> permissions);
-  /// An access token, and a refresh token of `family`: `refresh` when the caller stored it already
-  /// (store_refresh), a new one stored here otherwise.
-  /// `api_key_id` names the API key the tokens descend from ("" for wallet sign-in).
-  asio::awaitable<nlohmann::json> issue_tokens(std::string account_id, std::string name, std::string role,
-                                               std::vector<std::string> scope, std::string family, std::string api_key_id,
-                                               std::optional<std::string> refresh = std::nullopt);
-  void store_refresh(db::Connection& c, const std::string& account_id, const std::string& family, const std::string& refresh,
-                     const std::string& scope_text, const std::string& api_key_id) const;
-
   db::Database& db_;
   enclave::EnclaveClient* enclave_;
-  IdentitySettings settings_;
+  TokenSettings settings_;
   log::Logger log_;
 
   // Verified tokens (token text → claims), oldest evicted first beyond kMaxCached.
@@ -127,10 +115,6 @@ class IdentityService final : public http::Authenticator {
   };
   std::vector<Revocation> revocations_;
   void revoked(bool api_key, const std::string& id);
-  /// Revokes an API key of `account` and the refresh families exchanged for it; false if the
-  /// account has no such key.
-  asio::awaitable<bool> revoke_api_key(const std::string& account, const std::string& id);
-  void changed(const std::string& account, std::optional<bool> disabled, std::optional<std::string> role);
   bool synced_ = false;
   std::int64_t created_ms_;
   std::atomic<std::int64_t> last_sync_ms_{0};  // system clock, ms since the epoch; 0: never

@@ -2,15 +2,15 @@
 
 #include "nsl/core/config.hpp"
 
-namespace nsl::identity {
+namespace nsl::services::identity {
 
 /// `Quotas` for identity: API keys per account (wallet sign-in makes accounts for anybody).
-struct QuotaSettings {
+struct Settings {
   int api_keys_per_account = 100;  // API keys not revoked
-  bool operator==(const QuotaSettings&) const = default;
+  bool operator==(const Settings&) const = default;
 };
 
-/// The keys of `Quotas` identity reads (and their defaults, above).
+/// The keys of `Quotas` this service reads (and their defaults, above).
 const config::SectionSpec& settings_spec();
 
-}  // namespace nsl::identity
+}  // namespace nsl::services::identity
