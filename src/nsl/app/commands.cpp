@@ -181,7 +181,7 @@ int backup_verify(const config::Source& source, const std::string& file) {
   const auto settings = config::load(source, service_settings());
   const auto report = db::verify_backup(db::database_target(settings), file, schema_migrations(), progress_line);
   std::printf("schema version  %d\n", report.schema_version);
-  for (const auto& [table, count] : report.counts) std::printf("%-15s %lld rows\n", table.c_str(), static_cast<long long>(count));
+  for (const auto& [table, count] : report.counts) std::printf("%-22s %lld rows\n", table.c_str(), static_cast<long long>(count));
   std::printf("integrity       %s\n", report.integrity.c_str());
   const bool ok = report.integrity == "ok";
   std::printf(ok ? "the backup restores\n" : "the backup is DAMAGED\n");

@@ -219,10 +219,26 @@ void sqlite_snapshot(const std::string& source, const fs::path& to, const Progre
   if (rc != SQLITE_DONE) throw std::runtime_error("SQLite backup failed: " + msg);
 }
 
+// An identifier in double quotes, as both dialects read it (a backup's names are not trusted).
+std::string quote_identifier(const std::string& name) {
+  std::string out = "\"";
+  for (const char ch : name) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+// Every table of the backup, whichever module made it, by name (PostgreSQL partitions are counted
+// in their parent table).
 std::vector<std::pair<std::string, std::int64_t>> count_rows(Connection& c) {
+  const auto tables =
+      c.query(c.dialect() == Dialect::postgres
+                  ? "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1"
+                  : "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1");
   std::vector<std::pair<std::string, std::int64_t>> out;
-  for (const char* table : {"storage_data", "oracle_requests", "audit_logs"}) {
-    out.emplace_back(table, c.query(std::string("SELECT count(*) FROM ") + table).get<std::int64_t>(0, 0));
+  for (std::size_t i = 0; i < tables.rows.size(); ++i) {
+    auto table = tables.get<std::string>(i, 0);
+    const auto n = c.query("SELECT count(*) FROM " + quote_identifier(table)).get<std::int64_t>(0, 0);
+    out.emplace_back(std::move(table), n);
   }
   return out;
 }

@@ -41,7 +41,7 @@ void restore(const DatabaseTarget& target, const std::string& file, bool force, 
 /// What `nsl backup verify` found in a backup restored into a scratch database.
 struct VerifyReport {
   int schema_version = 0;
-  std::vector<std::pair<std::string, std::int64_t>> counts;  // storage_data, oracle_requests, audit_logs
+  std::vector<std::pair<std::string, std::int64_t>> counts;  // every table, by name
   std::string integrity;                                     // "ok" or what is wrong
 };
 
