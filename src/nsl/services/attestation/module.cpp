@@ -7,11 +7,11 @@ namespace {
 
 class Attestation final : public Service {
  public:
-  explicit Attestation(Platform& p) : enclave_(p.enclave) {}
-  void add_routes(http::Router& router) override { attestation::add_routes(router, enclave_); }
+  explicit Attestation(Platform& p) : attestation_(p.enclave) {}
+  void add_routes(http::Router& router) override { attestation::add_routes(router, attestation_); }
 
  private:
-  enclave::EnclaveClient& enclave_;
+  AttestationService attestation_;
 };
 
 }  // namespace

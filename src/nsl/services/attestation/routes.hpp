@@ -1,7 +1,7 @@
 #pragma once
 
-#include "nsl/enclave/client.hpp"
 #include "nsl/http/router.hpp"
+#include "nsl/services/attestation/attestation.hpp"
 
 namespace nsl::services::attestation {
 
@@ -9,6 +9,6 @@ namespace nsl::services::attestation {
 /// measurement, its public keys, the nonce, the time and its mode (`simulation` here). Public,
 /// like health: whoever relies on the service may check what runs it before they hold a
 /// credential. `nsl attest verify` checks a saved report.
-void add_routes(http::Router& router, enclave::EnclaveClient& enclave);
+void add_routes(http::Router& router, AttestationService& attestation);
 
 }  // namespace nsl::services::attestation
