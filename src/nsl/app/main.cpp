@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   backup->add_option("--max-age-days", backup_max_age, "Remove backups older than this (default 30); the new one stays")
       ->check(CLI::PositiveNumber);
-  auto* backup_verify = backup->add_subcommand(
-      "verify", "Restore a backup into a scratch database and print the row count of every table");
+  auto* backup_verify =
+      backup->add_subcommand("verify", "Restore a backup into a scratch database and print the row count of every table");
   options.add_to(backup_verify);
   backup_verify->add_option("file", backup_file, "The backup (.sqlite.gz or .pgdump)")->required();
   auto* restore = app.add_subcommand("restore", "Replace the configured database with a backup (stop the servers first)");

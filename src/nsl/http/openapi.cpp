@@ -98,6 +98,8 @@ json operation_of(const Route& r) {
   if (!d.request.empty()) {
     op["requestBody"] = {{"required", !d.optional_request},
                          {"content", {{"application/json", {{"schema", schema_of(d.request).value_or(json::object())}}}}}};
+    // Whether the audit trail may keep a failed request's body (credential-like members redacted).
+    op["x-nsl-audit-body"] = r.audit_body;
   }
   json responses = json::object();
   for (const auto& [status, schema] : d.responses) {

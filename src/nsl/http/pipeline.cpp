@@ -392,9 +392,9 @@ AuditEntry Pipeline::audit_entry(const Context& ctx, const Response& res, std::s
   data += '{';
   if (failed) {
     data += "\"body\":";
-    data += ctx.route && ctx.route->private_body
-                ? std::string("\"[NOT RECORDED]\"")
-                : audit_body(ctx.request.body()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    data += ctx.route && ctx.route->audit_body
+                ? audit_body(ctx.request.body()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                : std::string("\"[NOT RECORDED]\"");
     data += ',';
   }
   data += "\"headers\":{";

@@ -34,9 +34,12 @@ struct Route {
   std::string service;
   std::string permission;
   Handler handler;
-  bool is_public = false;     // health and metrics: no authentication
-  bool private_body = false;  // the audit trail never records this route's request body (it may hold clear data)
-  Doc doc = {};               // its OpenAPI operation
+  bool is_public = false;  // health and metrics: no authentication
+  /// Whether the audit trail may record a failed request's body (credential-like fields redacted).
+  /// Off by default: a body may carry secret material (secret values, key material, storage
+  /// values, wallet signatures, tokens); a route whose body never can says so.
+  bool audit_body = false;
+  Doc doc = {};  // its OpenAPI operation
 };
 
 /// The outcome of matching a request against the routes.

@@ -24,8 +24,10 @@ struct RouteRow {
   const char* permission;
   asio::awaitable<http::Response> (Routes::*handler)(http::Context&);
   http::Doc doc;
-  bool private_body = false;  // the audit trail never records the request body (it may hold clear data)
-  bool is_public = false;     // answered without authentication (token exchange, wallet sign-in)
+  /// Whether a failed request's body may be recorded in the audit trail (credential-like fields
+  /// redacted). Off unless the route's body can never carry secret material.
+  bool audit_body = false;
+  bool is_public = false;  // answered without authentication (token exchange, wallet sign-in)
 };
 
 /// Adds every row of `table` to `router` under the metrics label `service`; the handlers share
@@ -36,7 +38,7 @@ void add_route_table(http::Router& router, const std::string& service, std::shar
   for (const auto& row : table) {
     router.add({row.verb, row.pattern, service, row.permission,
                 [routes, handler = row.handler](http::Context& ctx) { return ((*routes).*handler)(ctx); }, row.is_public,
-                row.private_body, row.doc});
+                row.audit_body, row.doc});
   }
 }
 

@@ -152,7 +152,8 @@ const RouteRow<Routes> kAuthRoutes[] = {
      {.summary = "A new API key of the caller's account, with at most the caller's permissions",
       .request = kApiKeyRequest,
       .responses = {{201, kNewApiKey}},
-      .errors = {409}}},
+      .errors = {409}},
+     true},  // names, roles and permissions: no secret material
     {Verb::get,
      "/v1/api-keys",
      "",
@@ -187,7 +188,8 @@ const RouteRow<Routes> kAdminRoutes[] = {
       .responses = {{201,
                      std::string(R"js({"type": "object", "required": ["account", "api_key"], "properties": {"account": )js") +
                          kAccount + R"js(, "api_key": {"type": "string"}}})js"}},
-      .errors = {409}}},
+      .errors = {409}},
+     true},  // names, roles and permissions: no secret material
     {Verb::get,
      "/v1/admin/accounts/{id}",
      "accounts:read",
@@ -200,7 +202,8 @@ const RouteRow<Routes> kAdminRoutes[] = {
      {.summary = "Change an account's role (not one's own)",
       .request = kRole,
       .responses = {{200, kAccount}},
-      .errors = {404, 409}}},
+      .errors = {404, 409}},
+     true},  // names, roles and permissions: no secret material
     {Verb::post,
      "/v1/admin/accounts/{id}/disable",
      "accounts:write",
@@ -220,7 +223,8 @@ const RouteRow<Routes> kAdminRoutes[] = {
      {.summary = "A new API key for an account, with at most its role's permissions",
       .request = kApiKeyRequest,
       .responses = {{201, kNewApiKey}},
-      .errors = {404, 409}}},
+      .errors = {404, 409}},
+     true},  // names, roles and permissions: no secret material
     {Verb::delete_,
      "/v1/admin/accounts/{id}/api-keys/{key_id}",
      "accounts:write",
