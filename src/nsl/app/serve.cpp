@@ -433,6 +433,10 @@ int serve(const config::Source& source) {
     running.back()->add_health_checks(health);
   }
 
+  // Every route, whoever added it, carries its OpenAPI operation: the document is the contract.
+  if (const auto problems = http::openapi_problems(router); !problems.empty()) {
+    throw std::logic_error("routes without a complete OpenAPI operation: " + join(problems, "; "));
+  }
   http::Pipeline pipeline(router, pipeline_settings(*settings), registry, sink);
   pipeline.set_authenticator(&authenticator);
   http::RateLimiter limiter(rate_limit_settings(settings->rate_limiting));

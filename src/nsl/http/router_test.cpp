@@ -1,5 +1,7 @@
 #include "nsl/http/router.hpp"
 
+#include "nsl/http/openapi.hpp"
+
 #include <gtest/gtest.h>
 
 namespace nsl::http {
@@ -91,6 +93,20 @@ TEST(Router, HeadIsServedByGet) {
 TEST(Router, DuplicateRoutesAreRefused) {
   auto r = make();
   EXPECT_THROW(r.add({Verb::get, "/health", "health", "", noop(), true}), std::logic_error);
+}
+
+TEST(OpenApi, ARouteWithoutACompleteOperationIsNamed) {
+  Router r;
+  Doc good{.summary = "Health", .responses = {{200, R"({"type": "object"})"}}};
+  r.add({Verb::get, "/health", "health", "", noop(), true, false, good});
+  EXPECT_EQ(openapi_problems(r), std::vector<std::string>{});
+  r.add({Verb::get, "/v1/keys/{id}", "keys", "keys:read", noop()});
+  Doc bad_schema = good;
+  bad_schema.request = "{not json";
+  r.add({Verb::post, "/v1/keys", "keys", "keys:create", noop(), false, false, bad_schema});
+  EXPECT_EQ(openapi_problems(r),
+            (std::vector<std::string>{"GET /v1/keys/{id}: no summary", "GET /v1/keys/{id}: no success answer",
+                                      "POST /v1/keys: the request schema does not parse"}));
 }
 
 TEST(Types, QueryParameters) {
