@@ -1,9 +1,13 @@
 #include "nsl/http/client.hpp"
 
 #include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 
 namespace nsl::http {
 namespace {
@@ -68,6 +72,15 @@ OutboundError::Kind kind_of(CURLcode code) {
   }
 }
 
+// A CA bundle must hold at least one PEM certificate, read now rather than at the first request.
+void require_certificates(const std::string& path) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), &BIO_free);
+  if (!bio) throw std::invalid_argument("the CA bundle " + path + " cannot be read");
+  std::unique_ptr<X509, decltype(&X509_free)> first(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  ERR_clear_error();
+  if (!first) throw std::invalid_argument("the CA bundle " + path + " holds no PEM certificate");
+}
+
 const char* kind_label(OutboundError::Kind k) {
   switch (k) {
     case OutboundError::Kind::timeout:
@@ -100,6 +113,7 @@ HttpClient::HttpClient(HttpClientOptions options, metrics::Registry& registry, l
       log_(logs.get("http.client")),
       pool_("out-" + options_.dependency, options_.threads, registry) {
   global_init();
+  if (!options_.ca_bundle.empty()) require_certificates(options_.ca_bundle);
 }
 
 HttpClient::~HttpClient() { pool_.join(); }
@@ -129,7 +143,12 @@ OutboundResponse HttpClient::perform(const OutboundRequest& request) {
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, options_.https_only ? "https" : "http,https");
+  // Verification is on in libcurl by default; said here so that no other setting can turn it off.
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  if (!options_.ca_bundle.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_bundle.c_str());
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // redirects are the caller's decision
   curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);

@@ -49,10 +49,17 @@ struct HttpClientOptions {
   std::string dependency;  // the `dependency` label of its metrics ("neox-rpc", "oracle-source", ...)
   std::size_t threads = 4;
   std::string user_agent = "nsl";
+  /// A PEM file of the certificate authorities to trust instead of the system's (an operator's
+  /// own CA); empty: the system CAs. Read at construction: a file that is missing or holds no
+  /// certificate is refused then.
+  std::string ca_bundle = {};
+  /// Refuse plain http:// URLs (a dependency that must be reached over TLS).
+  bool https_only = false;
 };
 
-/// HTTP(S) client for one outbound dependency: libcurl (TLS verified against the system CAs)
-/// on a named thread pool, one reused handle per thread so connections are kept alive. Every
+/// HTTP(S) client for one outbound dependency: libcurl on a named thread pool, TLS 1.2 or newer
+/// with the peer's certificate chain and host name always verified (against the system CAs or
+/// `ca_bundle`); redirects are never followed, so an answer cannot move a request to plain HTTP; one reused handle per thread so connections are kept alive. Every
 /// request has a deadline; responses are size-limited. Exports
 /// `nsl_outbound_requests_total{dependency,outcome}` and
 /// `nsl_outbound_request_duration_seconds{dependency}`.
@@ -61,6 +68,7 @@ class HttpClient {
   HttpClient(HttpClientOptions options, metrics::Registry& registry, log::Sink& logs);
   ~HttpClient();
 
+  /// Throws std::invalid_argument when `ca_bundle` cannot be used.
   /// Sends the request; throws OutboundError when no HTTP response was received.
   asio::awaitable<OutboundResponse> send(OutboundRequest request);
   /// The same, on the calling thread (tools and tests outside an io_context).

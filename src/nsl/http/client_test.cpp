@@ -3,11 +3,15 @@
 #include "nsl/http/client.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <boost/asio/this_coro.hpp>
 #include <nlohmann/json.hpp>
 
 #include "nsl/http/jsonrpc.hpp"
+#include "nsl/http/testing/certificates.hpp"
 #include "nsl/http/testing/local_server.hpp"
 
 namespace nsl::http {
@@ -171,6 +175,97 @@ TEST_F(ClientTest, MetricsCountOutcomesPerDependency) {
   EXPECT_NE(text.find(R"(nsl_outbound_requests_total{dependency="test-dep",outcome="200"} 2)"), std::string::npos) << text;
   EXPECT_NE(text.find(R"(nsl_outbound_requests_total{dependency="test-dep",outcome="connect_error"} 1)"), std::string::npos);
   EXPECT_NE(text.find(R"(nsl_outbound_request_duration_seconds_count{dependency="test-dep"} 3)"), std::string::npos);
+}
+
+// Outbound TLS against real HTTPS servers on loopback, each with a certificate made for the case.
+class OutboundTls : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::filesystem::temp_directory_path() / ("nsl-tls-" + std::to_string(::getpid()));
+    pki_ = std::make_unique<testing::TestPki>(dir_);
+  }
+  static void TearDownTestSuite() {
+    pki_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  /// The status of GET /health/live from a server presenting `issued`, or the kind of
+  /// error the client refused it with.
+  static std::string outcome(const testing::TestPki::Issued& issued, HttpClientOptions options,
+                             const std::string& host = "127.0.0.1") {
+    TlsCertificate certificate(issued.certificate, issued.key);
+    testing::LocalServer server(routes, {}, {}, &certificate);
+    metrics::Registry registry;
+    HttpClient client(std::move(options), registry, server.sink());
+    OutboundRequest req;
+    req.url = server.url("/health/live", host);
+    req.timeout = 5s;
+    try {
+      return std::to_string(client.send_blocking(req).status);
+    } catch (const OutboundError& e) {
+      return e.kind() == OutboundError::Kind::tls ? "tls" : std::string("other: ") + e.what();
+    }
+  }
+  static HttpClientOptions trusting_the_test_ca() {
+    HttpClientOptions o{"tls-test", 1, "nsl-test"};
+    o.ca_bundle = pki_->ca();
+    return o;
+  }
+
+  static inline std::filesystem::path dir_;
+  static inline std::unique_ptr<testing::TestPki> pki_;
+};
+
+TEST_F(OutboundTls, AnOperatorsCaBundleIsTrustedInsteadOfTheSystems) {
+  const auto good = pki_->issue("loopback", "IP:127.0.0.1,DNS:localhost");
+  EXPECT_EQ(outcome(good, trusting_the_test_ca()), "200");
+  EXPECT_EQ(outcome(good, trusting_the_test_ca(), "localhost"), "200");
+  // Without the bundle the test CA is unknown: refused.
+  EXPECT_EQ(outcome(good, {"tls-test", 1, "nsl-test"}), "tls");
+}
+
+TEST_F(OutboundTls, SelfSignedWrongHostAndExpiredCertificatesAreRefused) {
+  EXPECT_EQ(outcome(pki_->issue("self", "IP:127.0.0.1", -60, testing::TestPki::kDay, true), trusting_the_test_ca()), "tls");
+  EXPECT_EQ(outcome(pki_->issue("elsewhere", "DNS:elsewhere.example"), trusting_the_test_ca()), "tls");
+  EXPECT_EQ(outcome(pki_->issue("expired", "IP:127.0.0.1", -2 * testing::TestPki::kDay, -testing::TestPki::kDay),
+                    trusting_the_test_ca()),
+            "tls");
+  EXPECT_EQ(
+      outcome(pki_->issue("not-yet", "IP:127.0.0.1", testing::TestPki::kDay, 2 * testing::TestPki::kDay), trusting_the_test_ca()),
+      "tls");
+}
+
+TEST_F(OutboundTls, HttpsIsNeverDowngradedToPlainHttp) {
+  // A plain-HTTP server behind an https:// URL: no request goes out in clear.
+  testing::LocalServer plain(routes);
+  metrics::Registry registry;
+  HttpClient client(trusting_the_test_ca(), registry, plain.sink());
+  OutboundRequest req;
+  req.url = "https://127.0.0.1:" + std::to_string(plain.port()) + "/health/live";
+  req.timeout = 5s;
+  EXPECT_THROW(client.send_blocking(req), OutboundError);
+  // A client for a dependency that must use TLS refuses http:// URLs before connecting.
+  auto options = trusting_the_test_ca();
+  options.https_only = true;
+  HttpClient strict(options, registry, plain.sink());
+  req.url = plain.url("/health/live");
+  try {
+    strict.send_blocking(req);
+    ADD_FAILURE() << "a plain http:// URL was fetched";
+  } catch (const OutboundError& e) {
+    EXPECT_EQ(e.kind(), OutboundError::Kind::invalid_url);
+  }
+  EXPECT_EQ(client.send_blocking(req).status, 200);  // the same URL without https_only
+}
+
+TEST_F(OutboundTls, AnUnusableCaBundleIsRefusedAtConstruction) {
+  metrics::Registry registry;
+  testing::LocalServer any(routes);
+  auto options = trusting_the_test_ca();
+  options.ca_bundle = (dir_ / "missing.pem").string();
+  EXPECT_THROW(HttpClient(options, registry, any.sink()), std::invalid_argument);
+  options.ca_bundle = pki_->issue("for-key", "IP:127.0.0.1").key;  // a key, not a certificate
+  EXPECT_THROW(HttpClient(options, registry, any.sink()), std::invalid_argument);
 }
 
 }  // namespace

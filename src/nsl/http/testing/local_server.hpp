@@ -13,6 +13,7 @@
 #include "nsl/http/pipeline.hpp"
 #include "nsl/http/router.hpp"
 #include "nsl/http/server.hpp"
+#include "nsl/http/tls.hpp"
 
 namespace nsl::http::testing {
 
@@ -20,8 +21,9 @@ using namespace std::chrono_literals;
 
 class LocalServer {
  public:
+  /// With `tls`, the server answers HTTPS only, with that certificate (kept alive by the caller).
   explicit LocalServer(const std::function<void(Router&, Health&)>& routes, PipelineSettings settings = {},
-                       ServerOptions options = {})
+                       ServerOptions options = {}, const TlsCertificate* tls = nullptr)
       : devnull_(std::fopen("/dev/null", "w"), &std::fclose),
         sink_(log::Sink::Options{devnull_.get(), 1u << 20}),
         health_({200ms, "test", "Test"}) {
@@ -29,7 +31,9 @@ class LocalServer {
     health_.register_routes(router_);
     pipeline_ = std::make_unique<Pipeline>(router_, std::move(settings), registry_, sink_);
     server_ = std::make_unique<Server>(ioc_, options, *pipeline_, registry_, sink_);
-    server_->listen({{"127.0.0.1", 0, "test"}});
+    if (tls) server_->set_tls(tls);
+    tls_ = tls != nullptr;
+    server_->listen({{"127.0.0.1", 0, "test", tls_}});
     port_ = server_->local_endpoints().at(0).port();
     server_->start();
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
@@ -56,7 +60,9 @@ class LocalServer {
   }
 
   std::uint16_t port() const { return port_; }
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  std::string url(const std::string& path, const std::string& host = "127.0.0.1") const {
+    return (tls_ ? "https://" : "http://") + host + ":" + std::to_string(port_) + path;
+  }
   Server& server() { return *server_; }
   metrics::Registry& registry() { return registry_; }
   log::Sink& sink() { return sink_; }
@@ -78,6 +84,7 @@ class LocalServer {
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<Server> server_;
   std::vector<std::thread> threads_;
+  bool tls_ = false;
   std::uint16_t port_ = 0;
   bool stopped_ = false;
 };
