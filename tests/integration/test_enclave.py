@@ -6,6 +6,7 @@ import os
 import socket
 import struct
 import subprocess
+import textwrap
 import time
 from pathlib import Path
 
@@ -49,6 +50,14 @@ def verify_independently(doc):
                ec.ECDSA(hashes.SHA256()))  # raises InvalidSignature
 
 
+def documented_check():
+    """The relying party's check as docs/enclave.md gives it (its Python block, run as written)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "enclave.md").read_text()
+    namespace = {}
+    exec(textwrap.dedent(text.split("```python\n", 1)[1].split("```", 1)[0]), namespace)
+    return namespace["check"]
+
+
 def test_health_reports_the_enclave_in_simulation_mode(nsl):
     body = nsl.get("/health").json()
     assert body["checks"]["enclave"]["status"] == "Healthy"
@@ -68,10 +77,30 @@ def test_attestation_report_verifies_independently_and_with_nsl_attest_verify(ns
     saved = tmp_path / "report.json"
     saved.write_text(json.dumps(doc))
     enclave_binary = str(Path(BINARY).parent / "nsl-enclave")
-    ok = subprocess.run([BINARY, "attest", "verify", str(saved), "--nonce", NONCE, "--enclave-binary", enclave_binary,
-                         "--max-age", "120", "--allow-simulation"], capture_output=True, text=True)
+    # What relying parties pin: the attestation key the operator publishes (nsl logs it at start)
+    # and the key that verifies access tokens (GET /v1/auth/keys).
+    pinned = nsl.wait_for(lambda l: l.get("message") == "enclave answers")["attestation_key"]
+    assert rep["public_keys"]["attestation"] == pinned
+    jwt = nsl.get("/v1/auth/keys").json()["public_key"]
+    verify = [BINARY, "attest", "verify", str(saved), "--nonce", NONCE, "--enclave-binary", enclave_binary,
+              "--max-age", "120", "--allow-simulation"]
+    ok = subprocess.run(verify + ["--attestation-key", pinned, "--key", f"jwt={jwt}"], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout
-    assert "the report is valid" in ok.stdout
+    assert "the report is valid" in ok.stdout and "jwt key      ok" in ok.stdout
+    # A report checked only against the key it carries proves nothing: refused without the pin,
+    # and against another key or another token key.
+    check = documented_check()
+    assert check(doc, pinned, rep["measurement"], NONCE, {"jwt": jwt}) == "simulation"
+    for args in ((doc, "02" + "11" * 32, rep["measurement"], NONCE), (doc, pinned, "00" * 32, NONCE),
+                 (doc, pinned, rep["measurement"], NONCE, {"jwt": "02" + "11" * 32})):
+        with pytest.raises(AssertionError):
+            check(*args)
+    unpinned = subprocess.run(verify, capture_output=True, text=True)
+    assert unpinned.returncode == 1 and "key          FAILED" in unpinned.stdout, unpinned.stdout
+    other = "02" + "11" * 32
+    for extra in (["--attestation-key", other], ["--attestation-key", pinned, "--key", f"jwt={other}"]):
+        wrong = subprocess.run(verify + extra, capture_output=True, text=True)
+        assert wrong.returncode == 1 and "FAILED" in wrong.stdout, (extra, wrong.stdout)
     # Without --allow-simulation, and with another nonce, it says why it fails.
     bad = subprocess.run([BINARY, "attest", "verify", str(saved), "--nonce", "00" * 16], capture_output=True, text=True)
     assert bad.returncode == 1

@@ -221,6 +221,12 @@ int attest_verify(const AttestVerifyOptions& o) {
   }
   if (o.max_age_seconds > 0) expect.max_age = std::chrono::seconds(o.max_age_seconds);
   expect.allow_simulation = o.allow_simulation;
+  if (!o.attestation_key.empty()) expect.attestation_key = o.attestation_key;
+  for (const auto& pin : o.keys) {
+    const auto eq = pin.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == pin.size()) throw StartupError("--key must be PURPOSE=HEX, not " + pin);
+    expect.keys.emplace_back(pin.substr(0, eq), pin.substr(eq + 1));
+  }
   bool all = true;
   for (const auto& c : enclave::verify_attestation(doc.is_discarded() ? nlohmann::json() : doc, expect)) {
     std::printf("%-12s %-6s %s\n", c.name.c_str(), c.passed ? "ok" : "FAILED", c.detail.c_str());

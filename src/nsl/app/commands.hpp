@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "nsl/core/config.hpp"
 
@@ -45,6 +46,8 @@ struct AttestVerifyOptions {
   std::string enclave_binary;  // measure this file instead of giving the hash
   int max_age_seconds = 0;     // 0: not checked
   bool allow_simulation = false;
+  std::string attestation_key;    // hex; required for a valid report
+  std::vector<std::string> keys;  // "purpose=hex": further keys the report must name
 };
 int attest_verify(const AttestVerifyOptions& options);
 

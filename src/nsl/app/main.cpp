@@ -128,6 +128,13 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   verify->add_flag("--allow-simulation", attest_options.allow_simulation,
                    "Accept a report from an enclave in simulation mode (no hardware vouches for it)");
+  verify->add_option("--attestation-key", attest_options.attestation_key,
+                     "The attestation key (hex) the report must be signed with, as the operator published it or as "
+                     "you recorded it at first contact (required: a report signed by the key it carries proves nothing "
+                     "by itself)");
+  verify->add_option("--key", attest_options.keys,
+                     "PURPOSE=HEX: a further public key the report must name, e.g. jwt=02ab... or transport=03cd... "
+                     "(repeatable)");
 
   // Name a mistyped command instead of CLI11's generic "A subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {

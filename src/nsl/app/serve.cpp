@@ -75,8 +75,11 @@ Enclave start_enclave(const config::Settings& s, metrics::Registry& registry, lo
       registry, sink);
   try {
     const auto info = e.client->info_blocking();
-    sink.get("enclave").info("enclave answers",
-                             {{"mode", info.mode}, {"measurement", info.measurement}, {"supervised", c.supervise}});
+    // The attestation key and measurement are what relying parties pin (nsl attest verify).
+    sink.get("enclave").info("enclave answers", {{"mode", info.mode},
+                                                 {"measurement", info.measurement},
+                                                 {"attestation_key", crypto::to_hex(info.attestation_public_key)},
+                                                 {"supervised", c.supervise}});
   } catch (const std::exception& ex) {
     throw StartupError(std::string("the enclave does not answer on ") + c.socket_path + ": " + ex.what());
   }

@@ -29,6 +29,13 @@ std::optional<std::chrono::system_clock::time_point> parse_time(const std::strin
   return std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(ms);
 }
 
+// Two hex texts of the same bytes (either case); never equal when either is empty or not hex.
+bool equal_hex(const std::string& a, const std::string& b) {
+  const auto x = crypto::from_hex(a);
+  const auto y = crypto::from_hex(b);
+  return x && y && !x->empty() && *x == *y;
+}
+
 }  // namespace
 
 crypto::Bytes attestation_signing_bytes(const nlohmann::json& report) {
@@ -79,10 +86,24 @@ std::vector<AttestationCheck> verify_attestation(const nlohmann::json& document,
     const bool ok = text("nonce") == *expect.nonce;
     add("nonce", ok, ok ? "matches" : "is " + text("nonce") + ", expected " + *expect.nonce);
   }
+  if (expect.attestation_key) {
+    const bool ok = equal_hex(key_hex, *expect.attestation_key);
+    add("key", ok, ok ? "the attestation key is the pinned one" : "is " + key_hex + ", pinned " + *expect.attestation_key);
+  } else {
+    add("key", false, "no attestation key pinned: a report signed by the key it carries proves nothing by itself");
+  }
   if (expect.measurement) {
-    const bool ok = text("measurement") == *expect.measurement;
+    const bool ok = equal_hex(text("measurement"), *expect.measurement);
     add("measurement", ok,
         ok ? "matches " + *expect.measurement : "is " + text("measurement") + ", expected " + *expect.measurement);
+  } else {
+    add("measurement", false, "no measurement expected: pass the enclave binary or its SHA-256");
+  }
+  const auto& keys = report["public_keys"];
+  for (const auto& [purpose, expected] : expect.keys) {
+    const auto given = keys.contains(purpose) && keys[purpose].is_string() ? keys[purpose].get<std::string>() : std::string();
+    const bool ok = equal_hex(given, expected);
+    add(purpose + " key", ok, ok ? "matches" : given.empty() ? "not in the report" : "is " + given + ", pinned " + expected);
   }
   if (expect.max_age) {
     const auto at = parse_time(text("time"));

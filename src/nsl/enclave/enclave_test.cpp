@@ -496,9 +496,16 @@ TEST_F(Service, AttestationReportsVerifyAndSayWhyWhenTheyDoNot) {
   auto r = ok({{"op", "attest"}, {"nonce", nonce}});
   json doc{{"report", r["report"]}, {"signature", r["signature"]}};
   EXPECT_EQ(doc["report"]["mode"], "simulation");
+  // What a relying party pins, learnt apart from any report: here, from the enclave's other answers.
+  const auto info = ok({{"op", "info"}});
+  const auto jwt = ok({{"op", "jwt_public_key"}})["public_key"].get<std::string>();
+  const auto transport = ok({{"op", "transport_key"}})["public_key"].get<std::string>();
+  EXPECT_EQ(doc["report"]["public_keys"], info["public_keys"]);
   AttestationExpectations expect;
   expect.nonce = nonce;
   expect.measurement = std::string(64, 'a');
+  expect.attestation_key = info["public_keys"]["attestation"].get<std::string>();
+  expect.keys = {{"jwt", jwt}, {"transport", transport}};
   expect.max_age = 60s;
   expect.allow_simulation = true;
   for (const auto& c : verify_attestation(doc, expect)) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
@@ -509,10 +516,32 @@ TEST_F(Service, AttestationReportsVerifyAndSayWhyWhenTheyDoNot) {
     }
     return out;
   };
-  auto changed = doc;
-  changed["report"]["measurement"] = std::string(64, 'b');
-  EXPECT_EQ(failed(changed, {}), (std::set<std::string>{"signature", "mode"}));
+  // Every field of the report is signed.
+  for (const auto& path :
+       {"/version", "/mode", "/measurement", "/nonce", "/time", "/root_id", "/public_keys/jwt", "/public_keys/transport"}) {
+    auto changed = doc;
+    const json::json_pointer at(std::string("/report") + path);
+    changed[at] = changed[at].is_number() ? json(2) : json(changed[at].get<std::string>() + "0");
+    EXPECT_TRUE(failed(changed, expect).count("signature") + failed(changed, expect).count("form") > 0) << path;
+  }
+  // A report made and signed by someone else's key is self-consistent: only the pin refuses it.
+  const auto forger = crypto::random_bytes(32);
+  auto forged = doc;
+  forged["report"]["public_keys"]["attestation"] = crypto::to_hex(crypto::p256::public_key(forger));
+  forged["signature"] = crypto::to_hex(crypto::p256::sign(forger, attestation_signing_bytes(forged["report"])));
+  EXPECT_EQ(failed(forged, expect), (std::set<std::string>{"key"}));
+  // Each pinned value that differs fails on its own, and nothing pinned fails too.
   auto other = expect;
+  other.attestation_key = crypto::to_hex(crypto::p256::public_key(forger));
+  EXPECT_EQ(failed(doc, other), (std::set<std::string>{"key"}));
+  other = expect;
+  other.measurement = std::string(64, 'b');
+  EXPECT_EQ(failed(doc, other), (std::set<std::string>{"measurement"}));
+  other = expect;
+  other.keys = {{"jwt", transport}, {"oracle", jwt}};
+  EXPECT_EQ(failed(doc, other), (std::set<std::string>{"jwt key", "oracle key"}));
+  EXPECT_EQ(failed(doc, {.allow_simulation = true}), (std::set<std::string>{"key", "measurement"}));
+  other = expect;
   other.nonce = std::string(64, 'd');
   other.allow_simulation = false;
   EXPECT_EQ(failed(doc, other), (std::set<std::string>{"nonce", "mode"}));
@@ -1002,6 +1031,7 @@ TEST_F(TypedClient, AttestationReportsCarryTheNonceAndVerify) {
   AttestationExpectations expect;
   expect.nonce = crypto::to_hex(nonce);
   expect.measurement = info.measurement;
+  expect.attestation_key = crypto::to_hex(info.attestation_public_key);
   expect.max_age = 60s;
   expect.allow_simulation = true;
   const json document{{"report", a.report}, {"signature", crypto::to_hex(a.signature)}};

@@ -313,18 +313,29 @@ std::string EnclaveService::handle_items(std::string_view frame) {
   }
 }
 
+json EnclaveService::public_keys() {
+  json out = json::object();
+  // The keys a relying party checks the service's work with: attestation signs reports, jwt the
+  // server's ES256 access tokens, transport is what keys are wrapped for on their way in.
+  for (const char* purpose : {"attestation", "jwt", "transport"}) {
+    auto key = derived_p256_key(sealer_, purpose);
+    out[purpose] = crypto::to_hex(crypto::p256::public_key(key));
+    crypto::wipe(key.data(), key.size());
+  }
+  return out;
+}
+
 json EnclaveService::attest(const json& r) {
   const auto nonce = hex_field(r, "nonce", 64);
   if (nonce.size() < 16) bad("\"nonce\" must be 16 to 64 bytes");
   auto key = derived_p256_key(sealer_, "attestation");
-  const auto pub = crypto::p256::public_key(key);
   json report = {{"version", 1},
                  {"mode", identity_.mode},
                  {"measurement", identity_.measurement},
                  {"nonce", crypto::to_hex(nonce)},
                  {"time", now_iso()},
                  {"root_id", crypto::to_hex(sealer_.current_root())},
-                 {"public_keys", {{"attestation", crypto::to_hex(pub)}}}};
+                 {"public_keys", public_keys()}};
   const auto signature = crypto::p256::sign(key, attestation_signing_bytes(report));
   crypto::wipe(key.data(), key.size());
   return {{"ok", true}, {"report", report}, {"signature", crypto::to_hex(signature)}};
@@ -333,15 +344,12 @@ json EnclaveService::attest(const json& r) {
 json EnclaveService::dispatch(const json& r) {
   const auto& op = string_field(r, "op", 32);
   if (op == "info") {
-    auto key = derived_p256_key(sealer_, "attestation");
-    const auto pub = crypto::p256::public_key(key);
-    crypto::wipe(key.data(), key.size());
     return {{"ok", true},
             {"mode", identity_.mode},
             {"measurement", identity_.measurement},
             {"protocol", kProtocolVersion},
             {"root_id", crypto::to_hex(sealer_.current_root())},
-            {"public_keys", {{"attestation", crypto::to_hex(pub)}}}};
+            {"public_keys", public_keys()}};
   }
   if (op == "create_key") {
     const auto kind = kind_field(r);

@@ -36,6 +36,8 @@ class EnclaveService {
  private:
   nlohmann::json dispatch(const nlohmann::json& request);
   nlohmann::json attest(const nlohmann::json& request);
+  /// The public keys the enclave vouches for in its reports and info, by purpose.
+  nlohmann::json public_keys();
   nlohmann::json sign_one(const nlohmann::json& request);
 
   Sealer& sealer_;

@@ -22,8 +22,11 @@ enclave::EnclaveClient& enclave() {
 }
 
 std::vector<std::string> failed_checks(const enclave::Attestation& a, const std::string& nonce) {
+  const auto info = run_sync(enclave().info());  // what an operator publishes for relying parties
   enclave::AttestationExpectations expect;
   expect.nonce = nonce;
+  expect.measurement = info.measurement;
+  expect.attestation_key = crypto::to_hex(info.attestation_public_key);
   expect.allow_simulation = true;
   std::vector<std::string> failed;
   for (const auto& check :
