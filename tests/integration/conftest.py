@@ -143,6 +143,7 @@ class NslProcess:
         self.lines = []
         self.stderr = ""
         self.proc = None
+        self.preexec = None  # run in the child before nsl starts (e.g. to lower a resource limit)
         self._lock = threading.Lock()
 
     def write_config(self, config: dict):
@@ -150,7 +151,7 @@ class NslProcess:
         path.write_text(json.dumps(config, indent=2))
 
     def start(self, wait=True):
-        self.proc = subprocess.Popen([BINARY, *self.args], cwd=self.workdir, env=self.env,
+        self.proc = subprocess.Popen([BINARY, *self.args], cwd=self.workdir, env=self.env, preexec_fn=self.preexec,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._pump_stdout, daemon=True).start()
         threading.Thread(target=self._pump_stderr, daemon=True).start()

@@ -109,6 +109,11 @@ def test_the_identity_mirror_reports_its_freshness(nsl_factory, backend):
     import time
     from test_data_layer import started
     p = started(nsl_factory)
+    # The first load starts with the server; on a busy machine it may not have finished yet.
+    deadline = time.monotonic() + 10
+    while "nsl_identity_sync_age_seconds " not in p.get("/metrics").text:
+        assert time.monotonic() < deadline, "the mirror was never loaded"
+        time.sleep(0.1)
     fams = families(p.get("/metrics").text)
     assert 0 <= sample(fams, "nsl_identity_sync_age_seconds", "nsl_identity_sync_age_seconds") < 3
     assert sample(fams, "nsl_identity_sync_failures", "nsl_identity_sync_failures_total") == 0

@@ -79,7 +79,13 @@ Enclave start_enclave(const config::Settings& s, metrics::Registry& registry, lo
     sink.get("enclave").info("enclave answers", {{"mode", info.mode},
                                                  {"measurement", info.measurement},
                                                  {"attestation_key", crypto::to_hex(info.attestation_public_key)},
+                                                 {"memory_locked", info.memory_locked},
                                                  {"supervised", c.supervise}});
+    if (!info.memory_locked) {
+      sink.get("enclave").warn(
+          "the enclave's keys and secrets are not in locked memory and may be written to swap: raise RLIMIT_MEMLOCK "
+          "for nsl-enclave (the enclave's log says how)");
+    }
   } catch (const std::exception& ex) {
     throw StartupError(std::string("the enclave does not answer on ") + c.socket_path + ": " + ex.what());
   }
@@ -400,18 +406,30 @@ int serve(const config::Source& source) {
                           http::HealthStatus::degraded,
                           "Redis at " + redis->options().describe() + " is not connected; serving from the database"};
                     }});
-  health.add_check({"enclave", [&enclave]() -> asio::awaitable<http::CheckResult> {
-                      std::string mode;
+  // 1 while the enclave's keys and secrets are in locked memory; read at start and by each health check.
+  auto& memory_locked = registry
+                            .gauge("nsl_enclave_memory_locked",
+                                   "1 while the enclave holds keys and secrets in locked memory (never written to swap)")
+                            .with({});
+  memory_locked.set(enclave.client->info_blocking().memory_locked ? 1 : 0);
+  health.add_check({"enclave", [&enclave, &memory_locked]() -> asio::awaitable<http::CheckResult> {
+                      enclave::EnclaveInfo info;
                       try {
-                        const auto info = co_await enclave.client->info();
-                        mode = info.mode;
+                        info = co_await enclave.client->info();
                       } catch (const std::exception&) {
                         co_return http::CheckResult{http::HealthStatus::unhealthy, "the enclave does not answer"};
                       }
-                      co_return http::CheckResult{
-                          http::HealthStatus::healthy,
-                          mode == "simulation" ? "simulation mode: no SGX hardware; keys are protected by process isolation"
-                                               : mode + " mode"};
+                      memory_locked.set(info.memory_locked ? 1 : 0);
+                      std::string mode = info.mode == "simulation"
+                                             ? "simulation mode: no SGX hardware; keys are protected by process isolation"
+                                             : info.mode + " mode";
+                      if (!info.memory_locked) {
+                        co_return http::CheckResult{http::HealthStatus::degraded,
+                                                    mode +
+                                                        "; keys and secrets are NOT in locked memory and may be written to swap "
+                                                        "(raise RLIMIT_MEMLOCK for nsl-enclave)"};
+                      }
+                      co_return http::CheckResult{http::HealthStatus::healthy, mode + "; keys and secrets in locked memory"};
                     }});
   health.register_routes(router);
   http::add_openapi_route(router, {"Neo Service Layer", build_info::kVersion});

@@ -71,6 +71,12 @@ Bytes random_bytes(std::size_t n) {
   return out;
 }
 
+LockedBytes random_locked(std::size_t n) {
+  LockedBytes out(n);
+  require(RAND_priv_bytes(out.data(), as_int(n)) == 1, "RAND_priv_bytes");
+  return out;
+}
+
 // RFC 2104 over SHA-256 (block size 64).
 Hash256 hmac_sha256(ByteView key, ByteView data) {
   std::array<std::uint8_t, 64> block{};
@@ -140,9 +146,13 @@ Bytes seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext) {
   return out;
 }
 
-std::optional<Bytes> open(ByteView key, ByteView nonce, ByteView aad, ByteView sealed) {
+namespace {
+
+// Decrypts into `out` (sealed.size() - kTagSize bytes); false when the tag does not verify.
+template <class Buffer>
+std::optional<Buffer> open_into(ByteView key, ByteView nonce, ByteView aad, ByteView sealed) {
   check_gcm(key, nonce);
-  std::optional<Bytes> result;
+  std::optional<Buffer> result;
   if (sealed.size() < kTagSize) return result;
   const std::size_t n = sealed.size() - kTagSize;
   CipherCtx ctx(EVP_CIPHER_CTX_new());
@@ -150,7 +160,7 @@ std::optional<Bytes> open(ByteView key, ByteView nonce, ByteView aad, ByteView s
   require(EVP_DecryptInit_ex(ctx.get(), aes256gcm_cipher(), nullptr, key.data(), nonce.data()) == 1, "AES-GCM init");
   int len = 0;
   if (!aad.empty()) require(EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), as_int(aad.size())) == 1, "AES-GCM aad");
-  Bytes out(n);
+  Buffer out(n);
   int written = 0;
   if (n > 0) require(EVP_DecryptUpdate(ctx.get(), out.data(), &written, sealed.data(), as_int(n)) == 1, "AES-GCM decrypt");
   Bytes tag(sealed.begin() + static_cast<std::ptrdiff_t>(n), sealed.end());
@@ -161,6 +171,16 @@ std::optional<Bytes> open(ByteView key, ByteView nonce, ByteView aad, ByteView s
   }
   result = std::move(out);
   return result;
+}
+
+}  // namespace
+
+std::optional<Bytes> open(ByteView key, ByteView nonce, ByteView aad, ByteView sealed) {
+  return open_into<Bytes>(key, nonce, aad, sealed);
+}
+
+std::optional<LockedBytes> open_locked(ByteView key, ByteView nonce, ByteView aad, ByteView sealed) {
+  return open_into<LockedBytes>(key, nonce, aad, sealed);
 }
 
 }  // namespace aes256gcm

@@ -4,11 +4,14 @@
 #include <optional>
 
 #include "nsl/crypto/bytes.hpp"
+#include "nsl/crypto/secure_heap.hpp"
 
 namespace nsl::crypto {
 
 /// `n` bytes from the operating system's CSPRNG (OpenSSL RAND_bytes). Throws if it fails.
 Bytes random_bytes(std::size_t n);
+/// `n` random bytes in locked memory.
+LockedBytes random_locked(std::size_t n);
 
 /// HMAC-SHA256.
 Hash256 hmac_sha256(ByteView key, ByteView data);
@@ -25,6 +28,8 @@ constexpr std::size_t kTagSize = 16;
 Bytes seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext);
 /// The plaintext, or std::nullopt when the tag does not verify (wrong key, nonce, aad, or data).
 std::optional<Bytes> open(ByteView key, ByteView nonce, ByteView aad, ByteView sealed);
+/// The same, the plaintext in locked memory (secure_heap.hpp): for keys and secret values.
+std::optional<LockedBytes> open_locked(ByteView key, ByteView nonce, ByteView aad, ByteView sealed);
 }  // namespace aes256gcm
 
 /// Ed25519 (RFC 8032) with 32-byte seeds as private keys (OpenSSL EVP).

@@ -464,6 +464,8 @@ EnclaveInfo info_of(const json& answer) {
   out.root_id = bytes_of(answer, "root_id");
   const auto keys = answer.find("public_keys");
   out.attestation_public_key = bytes_of(keys != answer.end() ? *keys : json::object(), "attestation");
+  const auto memory = answer.find("memory");
+  out.memory_locked = memory != answer.end() && memory->is_object() && memory->value("locked", false);
   return out;
 }
 

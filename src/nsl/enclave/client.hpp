@@ -46,6 +46,9 @@ struct EnclaveInfo {
   int protocol = 0;
   crypto::Bytes root_id;  // the newest sealing root
   crypto::Bytes attestation_public_key;
+  /// Whether the enclave holds keys and secrets in locked memory (mlock can fail under a low
+  /// RLIMIT_MEMLOCK: then they may be written to swap).
+  bool memory_locked = false;
 };
 
 /// The enclave's transport key: keys come in wrapped for it (import_wrapped).

@@ -22,6 +22,7 @@
 #include "nsl/crypto/hash.hpp"
 #include "nsl/crypto/key_wrap.hpp"
 #include "nsl/crypto/p256.hpp"
+#include "nsl/crypto/secure_heap.hpp"
 #include "nsl/crypto/secp256k1.hpp"
 #include "nsl/crypto/symmetric.hpp"
 #include "nsl/enclave/attestation.hpp"
@@ -35,6 +36,12 @@
 
 namespace nsl::enclave {
 namespace {
+
+// The secure heap, set up before any test as nsl-enclave sets it up at start.
+const crypto::SecureHeap kHeap = crypto::init_secure_heap(std::size_t{1} << 21);
+
+// A plaintext from locked memory, to compare.
+Bytes unlocked(const crypto::LockedBytes& b) { return Bytes(b.begin(), b.end()); }
 
 using testing::enclave_binary;
 
@@ -103,7 +110,7 @@ TEST(Sealer, OpensOnlyUnchangedBlobsOfTheSameRecordPurposeAndRoot) {
   TempDir dir("sealer");
   Sealer sealer(RootStore::open((dir / "root").string(), true));
   const auto blob = sealer.seal(Purpose::secret, text("tenant-a/db-password"), text("hunter2"));
-  EXPECT_EQ(sealer.open(Purpose::secret, text("tenant-a/db-password"), blob), text("hunter2"));
+  EXPECT_EQ(unlocked(sealer.open(Purpose::secret, text("tenant-a/db-password"), blob)), text("hunter2"));
   // The clear text is nowhere in the blob.
   EXPECT_EQ(std::search(blob.begin(), blob.end(), std::begin("hunter2"), std::end("hunter2") - 1), blob.end());
   auto expect_refused = [&](Purpose p, const Bytes& aad, const Bytes& b) {
@@ -145,15 +152,15 @@ TEST(Sealer, RotationKeepsOldBlobsOpenAndRewrapsThemUnderTheNewRoot) {
     old_blob = sealer.seal(Purpose::key, text("k"), text("private"));
     const auto second = sealer.rotate();
     EXPECT_NE(second, first);
-    EXPECT_EQ(sealer.open(Purpose::key, text("k"), old_blob), text("private"));
+    EXPECT_EQ(unlocked(sealer.open(Purpose::key, text("k"), old_blob)), text("private"));
     const auto fresh = sealer.rewrap(Purpose::key, text("k"), old_blob);
     EXPECT_EQ(Sealer::root_of(fresh), second);
-    EXPECT_EQ(sealer.open(Purpose::key, text("k"), fresh), text("private"));
+    EXPECT_EQ(unlocked(sealer.open(Purpose::key, text("k"), fresh)), text("private"));
   }
   // The rotation is on disk: a restarted enclave has both roots.
   Sealer restarted(RootStore::open(path, false));
   EXPECT_NE(restarted.current_root(), first);
-  EXPECT_EQ(restarted.open(Purpose::key, text("k"), old_blob), text("private"));
+  EXPECT_EQ(unlocked(restarted.open(Purpose::key, text("k"), old_blob)), text("private"));
 }
 
 class Service : public ::testing::Test {
@@ -489,6 +496,40 @@ TEST_F(Service, SecretsAreSealedAndOpenedOnlyForTheirRecord) {
   const auto rewrapped =
       ok({{"op", "rewrap"}, {"purpose", "secret"}, {"aad", crypto::to_hex(text("t1/api"))}, {"sealed", s["sealed"]}});
   EXPECT_EQ(rewrapped["root_id"], rotated["root_id"]);
+  // A tenant's data key is made and used in here: it is neither opened to the outside nor sealed
+  // from a value the outside chose.
+  const auto data_key = ok({{"op", "data_key_create"}, {"tenant", crypto::to_hex(text("t1"))}});
+  EXPECT_EQ(
+      refused({{"op", "open"}, {"purpose", "data_key"}, {"aad", crypto::to_hex(text("t1"))}, {"sealed", data_key["sealed"]}}),
+      "bad_request");
+  EXPECT_EQ(refused({{"op", "seal"},
+                     {"purpose", "data_key"},
+                     {"aad", crypto::to_hex(text("t1"))},
+                     {"plaintext", crypto::to_hex(Bytes(32, 7))}}),
+            "bad_request");
+}
+
+TEST_F(Service, OpenedKeysAndSecretsLiveInTheSecureHeap) {
+  // This binary sets the secure heap up as nsl-enclave does (kHeap below): every key opened for
+  // signing, every derived key and every secret value is allocated there, none falls back to
+  // the ordinary heap.
+  ASSERT_TRUE(kHeap.initialised);
+  const auto before = crypto::secure_heap().fallbacks;
+  const auto key = ok({{"op", "create_key"}, {"kind", "secp256k1"}, {"key_ref", "t1/heap"}});
+  ok({{"op", "sign"},
+      {"kind", "secp256k1"},
+      {"key_ref", "t1/heap"},
+      {"sealed", key["sealed"]},
+      {"digest", std::string(64, 'a')}});
+  const auto s = ok({{"op", "seal"}, {"purpose", "secret"}, {"aad", "00"}, {"plaintext", crypto::to_hex(Bytes(4096, 1))}});
+  ok({{"op", "open"}, {"purpose", "secret"}, {"aad", "00"}, {"sealed", s["sealed"]}});
+  ok({{"op", "attest"}, {"nonce", std::string(32, 'b')}});
+  const auto memory = ok({{"op", "info"}})["memory"];
+  EXPECT_EQ(crypto::secure_heap().fallbacks, before);
+  EXPECT_EQ(memory["fallbacks"].get<std::uint64_t>(), before);
+  EXPECT_EQ(memory["secure_heap_bytes"], std::size_t{1} << 21);
+  // Locked when RLIMIT_MEMLOCK allows 2 MiB and the roots' pages (scripts and CI give 8 MiB).
+  EXPECT_EQ(memory["locked"], kHeap.locked);
 }
 
 TEST_F(Service, AttestationReportsVerifyAndSayWhyWhenTheyDoNot) {
@@ -893,8 +934,8 @@ TEST_F(TypedClient, SealedSecretsOpenOnlyForTheirPurposeAndRecordAndSurviveARoot
   EXPECT_EQ(std::search(sealed.begin(), sealed.end(), secret.begin(), secret.end()), sealed.end());
   EXPECT_EQ(run(client_.open("secret", aad, sealed)), secret);
   EXPECT_EQ(refusal_of(client_.open("secret", text("t2/api/1"), sealed)), "unseal_failed");
-  EXPECT_EQ(refusal_of(client_.open("data_key", aad, sealed)), "unseal_failed");
-  EXPECT_EQ(refusal_of(client_.seal("key", aad, secret)), "bad_request");  // keys are sealed only by create / import
+  EXPECT_EQ(refusal_of(client_.open("data_key", aad, sealed)), "bad_request");  // data keys never leave in the clear
+  EXPECT_EQ(refusal_of(client_.seal("key", aad, secret)), "bad_request");       // keys are sealed only by create / import
 
   const auto key = run(client_.create_key("secp256r1", "t1/k/1"));
   const auto first = run(client_.info()).root_id;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include "nsl/core/errors.hpp"
 #include "nsl/core/logging.hpp"
 #include "nsl/crypto/hash.hpp"
+#include "nsl/crypto/secure_heap.hpp"
 #include "nsl/enclave/hardening.hpp"
 #include "nsl/enclave/sealer.hpp"
 #include "nsl/enclave/service.hpp"
@@ -113,7 +115,18 @@ int main(int argc, char** argv) {
     const auto token = read_token(token_fd, token_file);
     const auto measurement = measure_self();
     const bool existed = ::access(sealing_key.c_str(), F_OK) == 0;
+    // Locked memory for keys and secrets in the clear, before any is opened (2 MiB: keys are
+    // 32 bytes, secret values at most 64 KiB, a few requests at a time).
+    const auto heap = crypto::init_secure_heap(std::size_t{1} << 21);
     enclave::Sealer sealer(enclave::RootStore::open(sealing_key, true));
+    if (!heap.locked || !sealer.locked()) {
+      rlimit memlock{};
+      ::getrlimit(RLIMIT_MEMLOCK, &memlock);
+      log.warn("secret memory is not locked in RAM: keys may be written to swap",
+               {{"secure_heap", heap.initialised},
+                {"rlimit_memlock_bytes", static_cast<std::int64_t>(memlock.rlim_cur)},
+                {"fix", "raise RLIMIT_MEMLOCK for nsl-enclave (e.g. LimitMEMLOCK=16M in systemd, or ulimit -l 16384)"}});
+    }
     if (!existed) log.warn("created a new root sealing secret", {{"path", sealing_key}});
     enclave::EnclaveService service(sealer, {mode, measurement});
     enclave::SocketServer server({socket_path, peer_uid, peer_pid, token, max_connections}, service, log);
@@ -125,6 +138,7 @@ int main(int argc, char** argv) {
                                {"measurement", measurement},
                                {"root_id", crypto::to_hex(sealer.current_root())},
                                {"not_dumpable", hardening.not_dumpable},
+                               {"memory_locked", heap.locked && sealer.locked()},
                                {"seccomp", hardening.seccomp},
                                {"version", build_info::kVersion}});
     std::thread signal_thread([&] {

@@ -202,7 +202,7 @@ std::optional<RootId> Sealer::root_of(ByteView blob) {
   return out;
 }
 
-Bytes Sealer::open(Purpose purpose, ByteView aad, ByteView blob) const {
+crypto::LockedBytes Sealer::open(Purpose purpose, ByteView aad, ByteView blob) const {
   const auto id = root_of(blob);
   if (!id) throw EnclaveError("unseal_failed", "not a sealed blob");
   if (blob[12] != static_cast<std::uint8_t>(purpose))
@@ -216,17 +216,28 @@ Bytes Sealer::open(Purpose purpose, ByteView aad, ByteView blob) const {
   Bytes full_aad(kHeader + aad.size());
   std::memcpy(full_aad.data(), blob.data(), kHeader);
   if (!aad.empty()) std::memcpy(full_aad.data() + kHeader, aad.data(), aad.size());
-  auto plain = crypto::aes256gcm::open(keys->by_purpose[static_cast<std::size_t>(purpose)]->view(),
-                                       blob.subspan(13, crypto::aes256gcm::kNonceSize), full_aad, blob.subspan(kHeader));
+  auto plain = crypto::aes256gcm::open_locked(keys->by_purpose[static_cast<std::size_t>(purpose)]->view(),
+                                              blob.subspan(13, crypto::aes256gcm::kNonceSize), full_aad, blob.subspan(kHeader));
   if (!plain) throw EnclaveError("unseal_failed", "the blob does not open: it was changed, or belongs to another record");
   return std::move(*plain);
 }
 
 Bytes Sealer::rewrap(Purpose purpose, ByteView aad, ByteView blob) const {
-  auto plain = open(purpose, aad, blob);
-  auto out = seal(purpose, aad, plain);
-  crypto::wipe(plain.data(), plain.size());
-  return out;
+  const auto plain = open(purpose, aad, blob);  // wiped when freed
+  return seal(purpose, aad, plain);
+}
+
+bool Sealer::locked() const {
+  std::shared_lock lock(mutex_);
+  for (const auto& r : roots_.roots()) {
+    if (!r.secret->locked()) return false;
+  }
+  for (const auto& k : keys_) {
+    for (const auto& b : k.by_purpose) {
+      if (b && !b->locked()) return false;
+    }
+  }
+  return true;
 }
 
 RootId Sealer::rotate() {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nsl/crypto/bytes.hpp"
+#include "nsl/crypto/secure_heap.hpp"
 #include "nsl/enclave/secure_memory.hpp"
 
 namespace nsl::enclave {
@@ -59,9 +60,10 @@ class Sealer {
   explicit Sealer(RootStore roots);
 
   Bytes seal(Purpose purpose, ByteView aad, ByteView plaintext) const;
-  /// Throws EnclaveError "unseal_failed" for a blob that was changed, belongs to another record or
-  /// purpose, or was sealed under a root this enclave does not have.
-  Bytes open(Purpose purpose, ByteView aad, ByteView blob) const;
+  /// The plaintext, in locked memory. Throws EnclaveError "unseal_failed" for a blob that was
+  /// changed, belongs to another record or purpose, or was sealed under a root this enclave does
+  /// not have.
+  crypto::LockedBytes open(Purpose purpose, ByteView aad, ByteView blob) const;
   /// Opens and seals again under the newest root.
   Bytes rewrap(Purpose purpose, ByteView aad, ByteView blob) const;
   /// Adds a new root; returns its id.
@@ -71,6 +73,8 @@ class Sealer {
   static std::optional<RootId> root_of(ByteView blob);
   /// 32 bytes derived from the newest root for another use ("attestation").
   std::unique_ptr<LockedBuffer> derive(std::string_view label) const;
+  /// Whether the roots and the keys derived from them are locked in RAM.
+  bool locked() const;
 
  private:
   struct Keys {

@@ -100,11 +100,21 @@ Bytes public_of(Kind kind, crypto::ByteView key) {
   return {};
 }
 
-// Wipes a clear key blob when it goes out of scope.
+// Secret material in the clear (a key blob, a data key, a secret value): in locked memory, wiped
+// when freed. Bytes handed in (parsed from a request, unwrapped) are copied in and wiped.
 struct Clear {
-  Bytes bytes;
-  ~Clear() { crypto::wipe(bytes.data(), bytes.size()); }
+  crypto::LockedBytes bytes;
+  Clear() = default;
+  explicit Clear(crypto::LockedBytes b) : bytes(std::move(b)) {}
+  explicit Clear(Bytes&& b) : bytes(b.begin(), b.end()) { crypto::wipe(b.data(), b.size()); }
   crypto::ByteView key() const { return crypto::ByteView(bytes).subspan(2); }
+};
+
+// A stored value in the clear (up to kMaxData, on its way in or out of the enclave): wiped when
+// it goes out of scope, in ordinary memory (the secure heap is sized for keys and secrets).
+struct Wiped {
+  Bytes bytes;
+  ~Wiped() { crypto::wipe(bytes.data(), bytes.size()); }
 };
 
 Clear open_key(const Sealer& sealer, Kind kind, const std::string& ref, crypto::ByteView blob) {
@@ -133,6 +143,11 @@ Purpose data_purpose(const json& r, bool allow_key) {
   bad(allow_key ? "\"purpose\" must be key, secret or data_key" : "\"purpose\" must be secret or data_key");
 }
 
+Purpose secret_purpose(const json& r) {
+  if (string_field(r, "purpose", 16) != "secret") bad("\"purpose\" must be secret: keys and data keys never leave in the clear");
+  return Purpose::secret;
+}
+
 std::string now_iso() {
   const auto now = std::chrono::system_clock::now();
   const auto t = std::chrono::system_clock::to_time_t(now);
@@ -147,12 +162,13 @@ std::string now_iso() {
 
 // A P-256 key derived from the newest root for one use ("attestation", "jwt"): stable across
 // restarts and replicas that share the root, changed when the root is rotated.
-Bytes derived_p256_key(const Sealer& sealer, std::string_view label) {
+crypto::LockedBytes derived_p256_key(const Sealer& sealer, std::string_view label) {
   const auto seed = sealer.derive(label);
-  Bytes key(seed->view().begin(), seed->view().end());
+  crypto::LockedBytes key(seed->view().begin(), seed->view().end());
   while (!crypto::p256::is_valid_private_key(key)) {
-    const auto h = crypto::sha256(key);
+    auto h = crypto::sha256(key);
     key.assign(h.begin(), h.end());
+    crypto::wipe(h.data(), h.size());
   }
   return key;
 }
@@ -286,7 +302,7 @@ std::string EnclaveService::handle_items(std::string_view frame) {
       try {
         if (item.type != 'S') {
           const auto& f = item.data;
-          Clear result{data_crypt(sealer_, item.type == 'E', bytes(f.tenant), bytes(f.sealed_key), bytes(f.aad), bytes(f.data))};
+          Wiped result{data_crypt(sealer_, item.type == 'E', bytes(f.tenant), bytes(f.sealed_key), bytes(f.aad), bytes(f.data))};
           out.bytes(std::string_view(reinterpret_cast<const char*>(result.bytes.data()), result.bytes.size()));
           continue;
         }
@@ -325,6 +341,14 @@ json EnclaveService::public_keys() {
   return out;
 }
 
+json EnclaveService::memory() const {
+  const auto heap = crypto::secure_heap();
+  return {{"locked", heap.locked && sealer_.locked()},
+          {"secure_heap_bytes", heap.size},
+          {"secure_heap_used", heap.used},
+          {"fallbacks", heap.fallbacks}};
+}
+
 json EnclaveService::attest(const json& r) {
   const auto nonce = hex_field(r, "nonce", 64);
   if (nonce.size() < 16) bad("\"nonce\" must be 16 to 64 bytes");
@@ -349,15 +373,15 @@ json EnclaveService::dispatch(const json& r) {
             {"measurement", identity_.measurement},
             {"protocol", kProtocolVersion},
             {"root_id", crypto::to_hex(sealer_.current_root())},
-            {"public_keys", public_keys()}};
+            {"public_keys", public_keys()},
+            {"memory", memory()}};
   }
   if (op == "create_key") {
     const auto kind = kind_field(r);
     const auto& ref = string_field(r, "key_ref", kMaxRef);
     Clear fresh;
     do {
-      crypto::wipe(fresh.bytes.data(), fresh.bytes.size());
-      fresh.bytes = crypto::random_bytes(32);
+      fresh.bytes = crypto::random_locked(32);
     } while (!valid_private(kind, fresh.bytes));
     return sealed_key(sealer_, kind, ref, fresh.bytes, r.value("exportable", false));
   }
@@ -431,14 +455,16 @@ json EnclaveService::dispatch(const json& r) {
     }
     return {{"ok", true}, {"results", std::move(results)}};
   }
+  // Secret values only: data keys are made by data_key_create and used in here, and keys by the
+  // key operations; neither is sealed from, or opened to, the outside in the clear.
   if (op == "seal") {
-    const auto purpose = data_purpose(r, false);
+    const auto purpose = secret_purpose(r);
     const auto aad = hex_field(r, "aad", kMaxRef);
     Clear plain{hex_field(r, "plaintext", kMaxSecret)};
     return {{"ok", true}, {"sealed", crypto::to_hex(sealer_.seal(purpose, aad, plain.bytes))}};
   }
   if (op == "open") {
-    const auto purpose = data_purpose(r, false);
+    const auto purpose = secret_purpose(r);
     Clear plain{sealer_.open(purpose, hex_field(r, "aad", kMaxRef), hex_field(r, "sealed", kMaxSecret + 64))};
     return {{"ok", true}, {"plaintext", crypto::to_hex(plain.bytes)}};
   }
@@ -446,7 +472,7 @@ json EnclaveService::dispatch(const json& r) {
   // data_key, bound to the tenant) and sends values in and out for one request at a time.
   if (op == "data_key_create") {
     const auto tenant = hex_field(r, "tenant", kMaxRef);
-    Clear key{crypto::random_bytes(crypto::aes256gcm::kKeySize)};
+    Clear key{crypto::random_locked(crypto::aes256gcm::kKeySize)};
     return {{"ok", true}, {"sealed", crypto::to_hex(sealer_.seal(Purpose::data_key, tenant, key.bytes))}};
   }
   if (op == "data_encrypt" || op == "data_decrypt") {
@@ -454,11 +480,11 @@ json EnclaveService::dispatch(const json& r) {
     const auto sealed_key = hex_field(r, "sealed_key", 1024);
     const auto aad = hex_field(r, "aad", kMaxRef);
     if (op == "data_encrypt") {
-      Clear plain{hex_field(r, "plaintext", kMaxData)};
+      Wiped plain{hex_field(r, "plaintext", kMaxData)};
       return {{"ok", true}, {"ciphertext", crypto::to_hex(data_crypt(sealer_, true, tenant, sealed_key, aad, plain.bytes))}};
     }
     const auto data = hex_field(r, "ciphertext", kMaxData + 64);
-    Clear clear{data_crypt(sealer_, false, tenant, sealed_key, aad, data)};
+    Wiped clear{data_crypt(sealer_, false, tenant, sealed_key, aad, data)};
     return {{"ok", true}, {"plaintext", crypto::to_hex(clear.bytes)}};
   }
   if (op == "rewrap") {

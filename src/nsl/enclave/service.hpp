@@ -38,6 +38,9 @@ class EnclaveService {
   nlohmann::json attest(const nlohmann::json& request);
   /// The public keys the enclave vouches for in its reports and info, by purpose.
   nlohmann::json public_keys();
+  /// Whether secret material is in locked memory: the secure heap (crypto/secure_heap.hpp) and
+  /// the sealing roots; its size, use, and allocations it could not take.
+  nlohmann::json memory() const;
   nlohmann::json sign_one(const nlohmann::json& request);
 
   Sealer& sealer_;
