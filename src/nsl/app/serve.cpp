@@ -420,9 +420,10 @@ int serve(const config::Source& source) {
                         co_return http::CheckResult{http::HealthStatus::unhealthy, "the enclave does not answer"};
                       }
                       memory_locked.set(info.memory_locked ? 1 : 0);
-                      std::string mode = info.mode == "simulation"
-                                             ? "simulation mode: no SGX hardware; keys are protected by process isolation"
-                                             : info.mode + " mode";
+                      std::string mode =
+                          info.mode == "simulation"
+                              ? "simulation mode: no SGX hardware; the enclave is a separate process of nsl's own OS user"
+                              : info.mode + " mode";
                       if (!info.memory_locked) {
                         co_return http::CheckResult{http::HealthStatus::degraded,
                                                     mode +
