@@ -32,7 +32,13 @@ def schemathesis():
 def run(server, tmp_path, selection):
     cmd = [schemathesis(), "--config-file", str(CONFIG), "run", server.url + "/openapi.json", *selection]
     env = {**os.environ, "NSL_ST_KEY": server.admin["X-API-Key"]}
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
+    for _ in range(3):
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
+        # Python 3.11's ast.parse, which the generator calls to describe its strategies, can fail
+        # now and then in a threaded program ("AST constructor recursion depth mismatch", CPython
+        # gh-106905): a crash of the tool while drawing a case, not an answer of the server.
+        if done.returncode == 0 or "AST constructor recursion depth mismatch" not in done.stdout:
+            break
     summary = done.stdout[done.stdout.rfind("SUMMARY"):] if "SUMMARY" in done.stdout else done.stdout[-4000:]
     assert done.returncode == 0, done.stdout[-20000:] + done.stderr[-4000:]
     assert "API Operations" in summary, summary
