@@ -40,6 +40,7 @@ namespace {
 struct Enclave {
   std::unique_ptr<enclave::Supervisor> supervisor;
   std::unique_ptr<enclave::EnclaveClient> client;
+  enclave::EnclaveInfo info;  // its first answer
 };
 
 Enclave start_enclave(const config::Settings& s, metrics::Registry& registry, log::Sink& sink) {
@@ -74,7 +75,8 @@ Enclave start_enclave(const config::Settings& s, metrics::Registry& registry, lo
                              std::chrono::milliseconds(c.request_timeout_ms)},
       registry, sink);
   try {
-    const auto info = e.client->info_blocking();
+    e.info = e.client->info_blocking();
+    const auto& info = e.info;
     // The attestation key and measurement are what relying parties pin (nsl attest verify).
     sink.get("enclave").info("enclave answers", {{"mode", info.mode},
                                                  {"measurement", info.measurement},
@@ -411,7 +413,7 @@ int serve(const config::Source& source) {
                             .gauge("nsl_enclave_memory_locked",
                                    "1 while the enclave holds keys and secrets in locked memory (never written to swap)")
                             .with({});
-  memory_locked.set(enclave.client->info_blocking().memory_locked ? 1 : 0);
+  memory_locked.set(enclave.info.memory_locked ? 1 : 0);
   health.add_check({"enclave", [&enclave, &memory_locked]() -> asio::awaitable<http::CheckResult> {
                       enclave::EnclaveInfo info;
                       try {

@@ -95,7 +95,7 @@ T Result::get(std::size_t row, std::size_t column) const {
 
 template <class T>
 std::optional<T> Result::get_optional(std::size_t row, std::size_t column) const {
-  if (std::holds_alternative<std::nullptr_t>(rows.at(row).at(column))) return std::nullopt;
+  if (is_null(row, column)) return std::nullopt;
   return get<T>(row, column);
 }
 

@@ -44,6 +44,10 @@ struct Result {
   std::int64_t affected = 0;
 
   bool empty() const noexcept { return rows.empty(); }
+  /// Whether the value at (row, column) is SQL NULL.
+  bool is_null(std::size_t row, std::size_t column) const {
+    return std::holds_alternative<std::nullptr_t>(rows.at(row).at(column));
+  }
   /// The value at (row, column) as T; throws DatabaseError on a type mismatch.
   template <class T>
   T get(std::size_t row, std::size_t column) const;

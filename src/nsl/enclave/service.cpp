@@ -135,12 +135,13 @@ json sealed_key(const Sealer& sealer, Kind kind, const std::string& ref, crypto:
           {"root_id", crypto::to_hex(*Sealer::root_of(blob))}};
 }
 
-Purpose data_purpose(const json& r, bool allow_key) {
+// What rewrap may re-seal: any purpose.
+Purpose rewrap_purpose(const json& r) {
   const auto& p = string_field(r, "purpose", 16);
   if (p == "secret") return Purpose::secret;
   if (p == "data_key") return Purpose::data_key;
-  if (allow_key && p == "key") return Purpose::key;
-  bad(allow_key ? "\"purpose\" must be key, secret or data_key" : "\"purpose\" must be secret or data_key");
+  if (p == "key") return Purpose::key;
+  bad("\"purpose\" must be key, secret or data_key");
 }
 
 Purpose secret_purpose(const json& r) {
@@ -489,7 +490,7 @@ json EnclaveService::dispatch(const json& r) {
   }
   if (op == "rewrap") {
     // Keys are named by kind and reference; other blobs by their associated data.
-    const auto purpose = data_purpose(r, true);
+    const auto purpose = rewrap_purpose(r);
     const auto aad =
         purpose == Purpose::key ? key_aad(kind_field(r), string_field(r, "key_ref", kMaxRef)) : hex_field(r, "aad", kMaxRef);
     const auto blob = sealer_.rewrap(purpose, aad, hex_field(r, "sealed", kMaxSecret + 64));

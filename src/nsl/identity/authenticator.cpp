@@ -19,10 +19,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::system_clock;
 
-bool is_null(const db::Result& r, std::size_t row, std::size_t column) {
-  return std::holds_alternative<std::nullptr_t>(r.rows[row][column]);
-}
-
 RequestError unauthorized(const std::string& why) {
   return std::move(RequestError(ErrorKind::unauthorized, why).with_header("WWW-Authenticate", "Bearer"));
 }
@@ -273,7 +269,7 @@ asio::awaitable<http::Principal> Authenticator::authenticate(http::Context& ctx)
     });
     if (row.empty() || !same_hash(row.get<std::string>(0, 1), credential_hash(given)))
       throw unauthorized("the API key is not valid");
-    if (!is_null(row, 0, 3)) throw unauthorized("the API key has been revoked");
+    if (!row.is_null(0, 3)) throw unauthorized("the API key has been revoked");
     if (row.get<std::int64_t>(0, 7) != 0) throw unauthorized("the account is disabled");
     const auto role = parse_role(row.get<std::string>(0, 6)).value_or(Role::user);
     p = {row.get<std::string>(0, 4),

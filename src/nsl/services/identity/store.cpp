@@ -11,15 +11,6 @@ namespace {
 using nlohmann::json;
 using nsl::identity::stored_permissions;
 
-bool is_null(const db::Result& r, std::size_t row, std::size_t column) {
-  return std::holds_alternative<std::nullptr_t>(r.rows[row][column]);
-}
-
-std::optional<std::string> optional_text(const db::Result& r, std::size_t row, std::size_t column) {
-  if (is_null(r, row, column)) return std::nullopt;
-  return r.get<std::string>(row, column);
-}
-
 constexpr const char* kAccountColumns = "id, name, kind, role, disabled, created_at";
 
 Account account_of(const db::Result& r, std::size_t i, std::size_t first = 0) {
@@ -118,7 +109,7 @@ asio::awaitable<std::optional<KeyHolder>> IdentityStore::key_holder(std::string 
   });
   if (r.empty()) co_return std::nullopt;
   co_return KeyHolder{r.get<std::string>(0, 0), r.get<std::string>(0, 1), stored_permissions(r.get<std::string>(0, 2)),
-                      !is_null(r, 0, 3), account_of(r, 0, 4)};
+                      !r.is_null(0, 3), account_of(r, 0, 4)};
 }
 
 asio::awaitable<bool> IdentityStore::insert_api_key(std::string account, std::string id, std::string name, std::string lookup,
@@ -144,7 +135,7 @@ asio::awaitable<std::vector<ApiKey>> IdentityStore::api_keys(std::string account
   std::vector<ApiKey> out;
   for (std::size_t i = 0; i < r.rows.size(); ++i) {
     out.push_back({r.get<std::string>(i, 0), r.get<std::string>(i, 1), stored_permissions(r.get<std::string>(i, 2)),
-                   r.get<std::string>(i, 3), optional_text(r, i, 4), optional_text(r, i, 5)});
+                   r.get<std::string>(i, 3), r.get_optional<std::string>(i, 4), r.get_optional<std::string>(i, 5)});
   }
   co_return out;
 }
@@ -196,8 +187,8 @@ asio::awaitable<std::variant<Refreshed, RefreshRefused>> IdentityStore::spend_re
       c.query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL", {family, db::utc_now_text()});
       return RefreshRefused{RefreshRefused::reused, family};
     };
-    if (!is_null(r, 0, 3)) return reused();
-    if (!is_null(r, 0, 4)) return RefreshRefused{RefreshRefused::revoked, {}};
+    if (!r.is_null(0, 3)) return reused();
+    if (!r.is_null(0, 4)) return RefreshRefused{RefreshRefused::revoked, {}};
     if (r.get<std::int64_t>(0, 5) != 0) return RefreshRefused{RefreshRefused::expired, {}};
     auto account = account_of(r, 0, 7);
     if (account.disabled) return RefreshRefused{RefreshRefused::disabled, {}};
@@ -242,13 +233,13 @@ asio::awaitable<std::optional<Nonce>> IdentityStore::spend_nonce(std::string non
   const auto r = co_await db_.transaction([&](db::Connection& c) {
     auto found = c.query("SELECT chain, address, message, used_at, expires_at < $2 FROM wallet_nonces WHERE nonce = $1",
                          {nonce, db::utc_now_text()});
-    if (!found.empty() && is_null(found, 0, 3)) {
+    if (!found.empty() && found.is_null(0, 3)) {
       c.query("UPDATE wallet_nonces SET used_at = $2 WHERE nonce = $1", {nonce, db::utc_now_text()});
     }
     return found;
   });
   if (r.empty()) co_return std::nullopt;
-  co_return Nonce{r.get<std::string>(0, 0), r.get<std::string>(0, 1), r.get<std::string>(0, 2), !is_null(r, 0, 3),
+  co_return Nonce{r.get<std::string>(0, 0), r.get<std::string>(0, 1), r.get<std::string>(0, 2), !r.is_null(0, 3),
                   r.get<std::int64_t>(0, 4) != 0};
 }
 
